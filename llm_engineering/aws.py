@@ -1,0 +1,81 @@
+"""The one place that builds boto3 sessions and clients.
+
+Every client gets the same region, profile, retry policy and a user-agent suffix naming this tool, so
+AWS-side logs can tell our calls apart. `AWS_ENDPOINT_URL` (the local emulator) is honoured by boto3
+itself and needs nothing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+from llm_engineering import TOOL_NAME, __version__
+from llm_engineering.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from llm_engineering.settings import Settings
+
+MAX_ATTEMPTS = 8
+"""Attempts per call (standard retry mode: exponential backoff with jitter on throttling and 5xx)."""
+
+
+@dataclass
+class Aws:
+    """A boto3 session with the tool's client configuration, and a cache of its clients."""
+
+    session: boto3.Session
+    region: str
+    _clients: dict[tuple[str, float | None], Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str, *, read_timeout: float | None = None) -> Any:
+        """A client for `service`; `read_timeout` bounds a single request (the runtime client needs it)."""
+        key = (service, read_timeout)
+        if key not in self._clients:
+            config = Config(
+                region_name=self.region,
+                retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                user_agent_extra=f"{TOOL_NAME}/{__version__}",
+                connect_timeout=10,
+                read_timeout=read_timeout if read_timeout is not None else 60,
+            )
+            self._clients[key] = self.session.client(service, config=config)
+        return self._clients[key]
+
+    def account_id(self) -> str:
+        """The account of the caller's credentials."""
+        return self.client("sts").get_caller_identity()["Account"]
+
+
+def connect(region: str | None = None, profile: str | None = None) -> Aws:
+    """Open a session, failing with one actionable line when region or credentials are missing."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise ConfigurationError(
+            f"AWS_PROFILE={profile!r} is not a profile in your AWS config files: "
+            "set AWS_PROFILE to an existing profile (see `aws configure list-profiles`) or unset it."
+        ) from None
+    if not session.region_name:
+        raise ConfigurationError(
+            "No AWS region is configured: set AWS_REGION in .env or the environment (e.g. AWS_REGION=us-east-1)."
+        )
+    try:
+        credentials = session.get_credentials()
+    except BotoCoreError as error:
+        raise ConfigurationError(f"AWS credentials could not be loaded ({error}): check AWS_PROFILE.") from None
+    if credentials is None:
+        raise ConfigurationError(
+            "No AWS credentials found: run `aws configure` (or `aws sso login`), set AWS_PROFILE, "
+            "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+        )
+    return Aws(session=session, region=session.region_name)
+
+
+def from_settings(settings: Settings) -> Aws:
+    """`connect()` with the region and profile from the tool's settings."""
+    return connect(settings.aws_region, settings.aws_profile)

@@ -1,0 +1,256 @@
+"""Every knob of the tool, typed, validated and documented in one place.
+
+Values come from the environment and from `.env` in the working directory (the environment wins).
+`load_settings()` turns pydantic's validation report into one line that names the setting, the value and
+what is allowed, so a typo never reaches AWS.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from llm_engineering.errors import ConfigurationError
+
+EndpointType = Literal["model-based", "inference-component"]
+
+# SageMaker's own patterns (botocore service model: EndpointName, InferenceComponentName).
+SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
+# Hub repo ids: "name" or "owner/name", letters, digits, "-", "_", "." (no "--" or ".." in the Hub's rules).
+HF_MODEL_ID_PATTERN = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+# TGI's `--quantize` values (text-generation-launcher --help).
+Quantization = Literal[
+    "awq",
+    "compressed-tensors",
+    "eetq",
+    "exl2",
+    "gptq",
+    "marlin",
+    "bitsandbytes",
+    "bitsandbytes-nf4",
+    "bitsandbytes-fp4",
+    "fp8",
+]
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    """The tool's configuration. Field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    # --- AWS -------------------------------------------------------------------------------------------
+    aws_region: str | None = None
+    """Region for every call; unset falls back to AWS_DEFAULT_REGION or the profile's region."""
+    aws_profile: str | None = None
+    """Named profile from the AWS config files; unset uses the default credential chain."""
+
+    # --- IAM -------------------------------------------------------------------------------------------
+    sagemaker_user_name: str = "sagemaker-deployer"
+    """IAM user that `make create-sagemaker-role` creates for deploying."""
+    sagemaker_user_profile: str | None = None
+    """Profile name under which the deployer's access key is stored; defaults to the user name."""
+    sagemaker_execution_role_name: str = "SageMakerExecutionRoleLLM"
+    """IAM role SageMaker assumes to pull the image and write logs."""
+    aws_arn_role: str | None = None
+    """Execution role ARN; unset resolves it from SAGEMAKER_EXECUTION_ROLE_NAME (iam:GetRole)."""
+    execution_role_s3_buckets: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated S3 buckets the execution role may read (model artifacts); empty grants none."""
+
+    # --- Model and container ---------------------------------------------------------------------------
+    hf_model_id: str = "Qwen/Qwen2.5-7B-Instruct"
+    """Hugging Face Hub model to serve; the default is ungated and fits one A10G (24 GB) in bf16."""
+    hf_model_revision: str | None = None
+    """Branch, tag or commit of the model; unset serves the default branch."""
+    huggingface_access_token: SecretStr | None = None
+    """Token for gated or private models; unset falls back to the token saved by `hf auth login`."""
+    hf_model_quantize: Quantization | None = None
+    """TGI quantization (e.g. bitsandbytes-nf4, awq, gptq); unset serves the model's own dtype."""
+    hf_model_trust_remote_code: bool = False
+    """Let TGI run custom modelling code from the model repository."""
+    tgi_image_version: str | None = None
+    """Hugging Face TGI container version (e.g. 3.3.6); unset picks the newest the SageMaker SDK knows."""
+    tgi_image_uri: str | None = None
+    """Full container image URI; overrides TGI_IMAGE_VERSION."""
+    max_input_tokens: PositiveInt = 2048
+    """Longest prompt TGI accepts, in tokens."""
+    max_total_tokens: PositiveInt = 4096
+    """Prompt plus generated tokens per request; must exceed MAX_INPUT_TOKENS."""
+    max_batch_prefill_tokens: PositiveInt | None = None
+    """Tokens prefilled per batch; must be at least MAX_INPUT_TOKENS. Unset lets TGI decide."""
+    max_batch_total_tokens: PositiveInt | None = None
+    """Tokens across a running batch; unset lets TGI size it from free GPU memory."""
+
+    # --- Endpoint --------------------------------------------------------------------------------------
+    sagemaker_endpoint_inference: str = "llm-engineering-endpoint"
+    """Name of the SageMaker endpoint to create, test and delete."""
+    endpoint_type: EndpointType = "model-based"
+    """`model-based` (one model per endpoint) or `inference-component` (models as components)."""
+    gpu_instance_type: str = "ml.g5.2xlarge"
+    """SageMaker hosting instance type, with the `ml.` prefix."""
+    gpu_instance_count: PositiveInt = 1
+    """Instances behind the endpoint."""
+    sagemaker_inference_component_name: str | None = None
+    """Inference component name; unset derives `<endpoint>-ic`."""
+    copy_count: PositiveInt = 1
+    """Copies of the model an inference component runs."""
+    container_startup_health_check_timeout: Annotated[int, Field(ge=60, le=3600)] = 900
+    """Seconds SageMaker waits for the container's /ping after start (60-3600)."""
+    model_data_download_timeout: Annotated[int, Field(ge=60, le=3600)] = 1200
+    """Seconds SageMaker allows for downloading model data (60-3600)."""
+    deploy_timeout: PositiveInt = 1800
+    """Seconds `make deploy-inference-endpoint` waits for InService before giving up waiting."""
+
+    # --- Generation defaults (test client) -------------------------------------------------------------
+    max_new_tokens_inference: PositiveInt = 256
+    """Tokens to generate per answer."""
+    temperature_inference: Annotated[float, Field(gt=0)] = 0.7
+    """Sampling temperature (> 0; 0.5-1.0 is usual)."""
+    top_p_inference: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    """Nucleus sampling mass (0 < p < 1; 0.7-0.95 is usual)."""
+    top_k_inference: PositiveInt | None = None
+    """Sample among the k most likely tokens; unset disables top-k."""
+    repetition_penalty_inference: Annotated[float, Field(gt=0)] | None = None
+    """Penalty for repeated tokens (> 0; 1.0-2.0 is usual); unset disables it."""
+    inference_request_timeout: PositiveInt = 120
+    """Seconds one request to the endpoint may take before the client gives up."""
+
+    @field_validator("gpu_instance_type")
+    @classmethod
+    def _instance_type_shape(cls, value: str) -> str:
+        if not INSTANCE_TYPE_PATTERN.match(value):
+            raise ValueError("must look like ml.<family>.<size>, for example ml.g5.2xlarge")
+        return value
+
+    @field_validator("sagemaker_endpoint_inference", "sagemaker_inference_component_name")
+    @classmethod
+    def _sagemaker_name(cls, value: str | None) -> str | None:
+        if value is not None and not SAGEMAKER_NAME_PATTERN.match(value):
+            raise ValueError(
+                "must be 1-63 letters, digits or hyphens, start and end with a letter or digit "
+                "(SageMaker's naming rule)"
+            )
+        return value
+
+    @field_validator("execution_role_s3_buckets", mode="before")
+    @classmethod
+    def _bucket_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [bucket.strip() for bucket in value.split(",") if bucket.strip()]
+        return value
+
+    @field_validator("execution_role_s3_buckets")
+    @classmethod
+    def _bucket_names(cls, value: list[str]) -> list[str]:
+        for bucket in value:
+            if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket):
+                raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")
+        return value
+
+    @field_validator("hf_model_id")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        if not HF_MODEL_ID_PATTERN.match(value) or "--" in value or ".." in value:
+            raise ValueError("must be a Hugging Face model id such as Qwen/Qwen2.5-7B-Instruct")
+        return value
+
+    @field_validator("aws_arn_role")
+    @classmethod
+    def _role_arn(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", value):
+            raise ValueError("must be an IAM role ARN such as arn:aws:iam::123456789012:role/Name")
+        return value
+
+    @field_validator(
+        "aws_region",
+        "aws_profile",
+        "hf_model_revision",
+        "tgi_image_version",
+        "tgi_image_uri",
+        "aws_arn_role",
+        "sagemaker_inference_component_name",
+        "sagemaker_user_profile",
+        "hf_model_quantize",
+        "max_batch_prefill_tokens",
+        "max_batch_total_tokens",
+        "top_k_inference",
+        "repetition_penalty_inference",
+        "huggingface_access_token",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`.env.example` lists optional settings as `NAME=`; an empty value means "not set"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _token_limits(self) -> Settings:
+        if self.max_input_tokens >= self.max_total_tokens:
+            raise ValueError(
+                f"MAX_INPUT_TOKENS={self.max_input_tokens} must be less than MAX_TOTAL_TOKENS={self.max_total_tokens}"
+            )
+        if self.max_batch_prefill_tokens is not None and self.max_batch_prefill_tokens < self.max_input_tokens:
+            raise ValueError(
+                f"MAX_BATCH_PREFILL_TOKENS={self.max_batch_prefill_tokens} must be at least "
+                f"MAX_INPUT_TOKENS={self.max_input_tokens}"
+            )
+        if self.max_batch_total_tokens is not None and self.max_batch_total_tokens < self.max_total_tokens:
+            raise ValueError(
+                f"MAX_BATCH_TOTAL_TOKENS={self.max_batch_total_tokens} must be at least "
+                f"MAX_TOTAL_TOKENS={self.max_total_tokens}"
+            )
+        return self
+
+    @property
+    def inference_component_name(self) -> str:
+        """The component name in use: the configured one, else derived from the endpoint name."""
+        if self.sagemaker_inference_component_name:
+            return self.sagemaker_inference_component_name
+        return f"{self.sagemaker_endpoint_inference[:60]}-ic"
+
+    @property
+    def deployer_profile(self) -> str:
+        """Profile under which the deployer user's key is stored."""
+        return self.sagemaker_user_profile or self.sagemaker_user_name
+
+    def hf_token(self) -> SecretStr | None:
+        """The token to give the container: the configured one, else the one huggingface_hub knows."""
+        if self.huggingface_access_token is not None:
+            return self.huggingface_access_token
+        from huggingface_hub import get_token  # deferred: only deploy-side callers need it
+
+        token = get_token()
+        return SecretStr(token) if token else None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line for the first problem: the setting, the offending value and what is allowed."""
+    first = error.errors()[0]
+    names = [str(part).upper() for part in first.get("loc", ()) if isinstance(part, str)]
+    message = first.get("msg", "is invalid")
+    message = message.removeprefix("Value error, ")
+    if not names:  # a model-level check: its message already names the settings
+        return f"Invalid settings: {message}. Fix them in .env or the environment."
+    name = names[0]
+    value = first.get("input")
+    shown = "<hidden>" if "TOKEN" in name or isinstance(value, SecretStr) else repr(value)
+    return f"{name}={shown} is invalid: {message}. Fix it in .env or the environment."
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings, raising `ConfigurationError` with one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigurationError(describe_validation_error(error)) from None
