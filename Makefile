@@ -20,6 +20,7 @@ PIP_INDEX = $${PIP_INDEX_URL:-$$($(PYTHON) -m pip config get global.index-url 2>
 POETRY_ENV = POETRY_PYPI_MIRROR_URL="$(PIP_INDEX)" POETRY_VIRTUALENVS_IN_PROJECT=true
 # Extra arguments for the scripts, e.g. `make deploy-inference-endpoint ARGS=--dry-run`.
 ARGS ?=
+PROMPT ?= What is the capital of France? Answer in one sentence.
 DEPLOY := $(PY) -m llm_engineering.model.deploy
 
 .PHONY: help install lock lint test emulator demo workflow preflight \
@@ -28,7 +29,7 @@ DEPLOY := $(PY) -m llm_engineering.model.deploy
 	deploy-inference-endpoint test-inference delete-inference-endpoint clean
 
 help: ## Show every target with what it does
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-34s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-34s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(TOOLS)/poetry/bin/poetry:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -65,6 +66,21 @@ create-sagemaker-execution-role: install ## Create (or repair) the role SageMake
 
 delete-sagemaker-execution-role: install ## Delete the SageMaker execution role
 	@$(DEPLOY).create_sagemaker_execution_role --delete $(ARGS)
+
+preflight: install ## Check identity, role, quota, model access, memory fit and price before deploying
+	@$(DEPLOY).preflight $(ARGS)
+
+deploy-inference-endpoint: install ## Deploy HF_MODEL_ID on a SageMaker endpoint (plan, create, wait, explain failures)
+	@$(DEPLOY).deploy $(ARGS)
+
+test-inference: install ## Send one prompt to the endpoint and stream the answer (PROMPT="...")
+	@$(DEPLOY).test --prompt "$(PROMPT)" $(ARGS)
+
+delete-inference-endpoint: install ## Delete the endpoint with its components, configs and models (ENDPOINT_NAME=...)
+	@$(DEPLOY).delete $(if $(ENDPOINT_NAME),--endpoint-name "$(ENDPOINT_NAME)") $(ARGS)
+
+emulator: install ## Run the local AWS emulator in the foreground and print the environment to use it
+	@$(PY) -m llm_engineering.local $(ARGS)
 
 clean: ## Remove the virtual environment and the bootstrapped Poetry
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

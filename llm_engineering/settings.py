@@ -7,6 +7,7 @@ what is allowed, so a typo never reaches AWS.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Annotated, Literal
 
@@ -248,9 +249,14 @@ def describe_validation_error(error: ValidationError) -> str:
     return f"{name}={shown} is invalid: {message}. Fix it in .env or the environment."
 
 
+ENV_FILE_VARIABLE = "LLM_ENGINEERING_ENV_FILE"
+"""Points at another settings file than `./.env` (tests use it to ignore the developer's own)."""
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the settings, raising `ConfigurationError` with one readable line."""
+    env_file = os.environ.get(ENV_FILE_VARIABLE, ".env")
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None
