@@ -40,7 +40,7 @@ $(TOOLS)/poetry/bin/poetry:
 
 $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
 	@echo "Installing the project into $(VENV)..."
-	@$(POETRY_ENV) $(POETRY) install --no-interaction --quiet
+	@$(POETRY_ENV) $(POETRY) install --no-interaction --quiet --compile
 	@touch $@
 
 install: $(VENV)/.installed ## Install Poetry if missing, then the project and its tools into .venv

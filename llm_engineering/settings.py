@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     """Inference component name; unset derives `<endpoint>-ic`."""
     copy_count: PositiveInt = 1
     """Copies of the model an inference component runs."""
+    gpus_per_copy: PositiveInt | None = None
+    """GPUs each model copy shards over (TGI's SM_NUM_GPUS); unset uses every GPU of the instance."""
     container_startup_health_check_timeout: Annotated[int, Field(ge=60, le=3600)] = 900
     """Seconds SageMaker waits for the container's /ping after start (60-3600)."""
     model_data_download_timeout: Annotated[int, Field(ge=60, le=3600)] = 1200
@@ -188,6 +190,7 @@ class Settings(BaseSettings):
         "top_k_inference",
         "repetition_penalty_inference",
         "huggingface_access_token",
+        "gpus_per_copy",
         mode="before",
     )
     @classmethod
