@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     """Seconds SageMaker allows for downloading model data (60-3600)."""
     deploy_timeout: PositiveInt = 1800
     """Seconds `make deploy-inference-endpoint` waits for InService before giving up waiting."""
+    wait_poll_interval: Annotated[float, Field(ge=0.05, le=60)] = 2.0
+    """First polling interval in seconds while waiting; it grows 1.5x per unchanged poll, up to 15 s."""
 
     # --- Generation defaults (test client) -------------------------------------------------------------
     max_new_tokens_inference: PositiveInt = 256

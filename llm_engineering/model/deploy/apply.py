@@ -1,0 +1,273 @@
+"""Observe what exists, then carry out a plan's calls in order, waiting, diagnosing and rolling back.
+
+The rule this module keeps: whatever happens (a refused call, a Failed endpoint, a timeout, Ctrl-C), the
+caller learns exactly which resources this run created and which still exist. A failure rolls back what
+this run created (unless asked to keep it); a timeout or Ctrl-C never deletes anything silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+from pydantic import SecretStr
+
+from llm_engineering import tags as tool_tags
+from llm_engineering.aws import Aws
+from llm_engineering.errors import UserFacingError
+from llm_engineering.model.deploy.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
+from llm_engineering.model.deploy.endpoint import Endpoint
+from llm_engineering.model.deploy.iam import resolve_execution_role_arn
+from llm_engineering.model.deploy.image import tgi_image_uri
+from llm_engineering.model.deploy.inference_component import InferenceComponent
+from llm_engineering.model.deploy.instances import gpu_instance
+from llm_engineering.model.deploy.inventory import take_inventory
+from llm_engineering.model.deploy.plan import (
+    Call,
+    ExistingComponent,
+    ExistingEndpoint,
+    Observed,
+    Plan,
+    Resource,
+    Wait,
+)
+from llm_engineering.model.deploy.remote import Remote, ResourceFailed
+from llm_engineering.model.deploy.waiting import Poller, Progress, WaitTimeout
+from llm_engineering.settings import Settings
+
+
+class Reporter(Protocol):
+    """Where the library reports what it does; the script draws it."""
+
+    def step(self, text: str) -> None: ...
+
+    def progress(self, progress: Progress) -> None: ...
+
+
+class DeploymentFailed(UserFacingError):
+    """A call was refused or a resource failed; `diagnosis` says why, the lists say what is left."""
+
+    def __init__(self, diagnosis: Diagnosis, rolled_back: list[Resource], remaining: list[Resource]) -> None:
+        super().__init__(diagnosis.headline)
+        self.diagnosis = diagnosis
+        self.rolled_back = rolled_back
+        self.remaining = remaining
+
+
+class DeploymentStopped(UserFacingError):
+    """Waiting stopped (timeout or Ctrl-C) while resources exist; nothing was deleted."""
+
+    def __init__(self, reason: str, remaining: list[Resource], interrupted: bool) -> None:
+        super().__init__(reason)
+        self.remaining = remaining
+        self.exit_code = 130 if interrupted else 1
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    waited: bool
+    retired: list[str] = field(default_factory=list)
+    retire_errors: list[str] = field(default_factory=list)
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _reveal(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: _reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_reveal(item) for item in value]
+    return value
+
+
+def observe(settings: Settings, aws: Aws) -> Observed:
+    """Gather what the plan needs, offline checks first so bad settings fail before any AWS call."""
+    instance = gpu_instance(settings.gpu_instance_type, aws.region)
+    image_uri = tgi_image_uri(aws.region, instance.name, settings.tgi_image_version, settings.tgi_image_uri)
+    token = settings.hf_token()
+    role_arn = resolve_execution_role_arn(aws, settings)
+    client = aws.client("sagemaker")
+    inventory = take_inventory(client, settings.sagemaker_endpoint_inference)
+
+    endpoint = None
+    if inventory.endpoint is not None:
+        found = inventory.endpoint
+        variant = found.variants[0] if found.variants else {}
+        endpoint = ExistingEndpoint(
+            name=found.name,
+            arn=found.arn or "",
+            status=found.status,
+            managed=inventory.endpoint_managed,
+            hosts_components=found.hosts_components,
+            config_name=found.config_name,
+            model_names=tuple(found.model_names),
+            instance_type=variant.get("InstanceType"),
+            instance_count=variant.get("InitialInstanceCount"),
+        )
+    component = None
+    if settings.endpoint_type == "inference-component":
+        current = InferenceComponent.get(client, settings.inference_component_name)
+        if current is not None:
+            component = ExistingComponent(
+                name=current.name,
+                arn=current.arn or "",
+                status=current.status,
+                managed=tool_tags.is_managed(current.tags()),
+                model_name=current.model_name,
+                endpoint_name=current.endpoint_name,
+            )
+    configs_in_use, models_in_use = inventory.in_use()
+    unused = [
+        Resource("endpoint-config", name)
+        for name, ours in inventory.configs.items()
+        if ours and name not in configs_in_use
+    ] + [Resource("model", name) for name, ours in inventory.models.items() if ours and name not in models_in_use]
+    return Observed(
+        region=aws.region,
+        role_arn=role_arn,
+        image_uri=image_uri,
+        token=token,
+        instance=instance,
+        endpoint=endpoint,
+        component=component,
+        unused=tuple(unused),
+    )
+
+
+def diagnosis_context(plan: Plan, settings: Settings) -> Context:
+    token = plan.environment.get("HF_TOKEN")
+    return Context(
+        region=plan.region,
+        instance_type=plan.instance.name,
+        instance_count=plan.instance_count,
+        gpu_memory_gib=plan.instance.gpu_memory_mib / 1024,
+        model_id=plan.model_id,
+        has_token=token is not None,
+        startup_timeout=settings.container_startup_health_check_timeout,
+        download_timeout=settings.model_data_download_timeout,
+        secrets=(token.get_secret_value(),) if isinstance(token, SecretStr) else (),
+    )
+
+
+@dataclass
+class Applier:
+    """Runs one plan. Holds the run's journal: the resources it created, in order."""
+
+    aws: Aws
+    settings: Settings
+    reporter: Reporter
+    poller: Poller = field(default_factory=Poller)
+    created: list[Resource] = field(default_factory=list)
+
+    @property
+    def client(self) -> Any:
+        return self.aws.client("sagemaker")
+
+    def handle(self, resource: Resource) -> Remote:
+        if resource.kind == "endpoint":
+            return Endpoint(client=self.client, name=resource.name)
+        return InferenceComponent(client=self.client, name=resource.name)
+
+    def apply(self, plan: Plan, *, wait: bool = True, keep_failed: bool = False) -> Outcome:
+        """Execute the plan; raise `DeploymentFailed` / `DeploymentStopped` with what is left."""
+        last_wait = max((i for i, step in enumerate(plan.steps) if isinstance(step, Wait)), default=-1)
+        in_flight: Resource | None = None
+        try:
+            for index, step in enumerate(plan.steps):
+                if isinstance(step, Call):
+                    in_flight = step.creates
+                    self._call(plan, step, keep_failed)
+                    in_flight = None
+                elif wait or index != last_wait:
+                    self._wait(plan, step, keep_failed)
+        except KeyboardInterrupt:
+            remaining = self.created + ([in_flight] if in_flight else [])
+            raise DeploymentStopped("interrupted: stopped waiting, nothing was deleted", remaining, True) from None
+        except WaitTimeout as error:
+            raise DeploymentStopped(
+                f"gave up waiting after DEPLOY_TIMEOUT={self.settings.deploy_timeout} s: {error}", self.created, False
+            ) from None
+        outcome = Outcome(plan=plan, waited=wait)
+        if wait:
+            self._retire(plan, outcome)
+        return outcome
+
+    def _call(self, plan: Plan, step: Call, keep_failed: bool) -> None:
+        target = step.creates.name if step.creates else next(iter(step.params.values()))
+        self.reporter.step(f"{step.operation} {target}")
+        try:
+            getattr(self.client, _snake(step.operation))(**_reveal(step.params))
+        except ClientError as error:
+            diagnosis = diagnose_refusal(self.aws, error, diagnosis_context(plan, self.settings))
+            self._fail(diagnosis, keep_failed)
+        if step.creates:
+            self.created.append(step.creates)
+
+    def _wait(self, plan: Plan, step: Wait, keep_failed: bool) -> None:
+        handle = self.handle(step.resource)
+        timeout = self.settings.deploy_timeout
+        try:
+            if isinstance(handle, Endpoint) and step.expect:
+                handle.wait_for_config(step.expect, self.poller, timeout, self.reporter.progress)
+            elif isinstance(handle, InferenceComponent) and step.expect:
+                handle.wait_for_model(step.expect, self.poller, timeout, self.reporter.progress)
+            else:
+                handle.wait(self.poller, timeout, self.reporter.progress)
+        except ResourceFailed as failed:
+            diagnosis = diagnose_failure(
+                self.aws,
+                step.resource.kind,
+                failed.name,
+                failed.status,
+                failed.reason,
+                diagnosis_context(plan, self.settings),
+            )
+            self._fail(diagnosis, keep_failed)
+
+    def _fail(self, diagnosis: Diagnosis, keep_failed: bool) -> None:
+        if keep_failed:
+            raise DeploymentFailed(diagnosis, [], list(self.created))
+        rolled_back, remaining = self.rollback()
+        raise DeploymentFailed(diagnosis, rolled_back, remaining)
+
+    def rollback(self) -> tuple[list[Resource], list[Resource]]:
+        """Delete what this run created, newest first; return (deleted, still there)."""
+        deleted: list[Resource] = []
+        remaining: list[Resource] = []
+        for resource in reversed(self.created):
+            self.reporter.step(f"rolling back {resource}")
+            try:
+                self._delete(resource)
+                deleted.append(resource)
+            except (ClientError, WaitTimeout):
+                remaining.append(resource)
+        self.created = remaining
+        return deleted, remaining
+
+    def _delete(self, resource: Resource) -> None:
+        if resource.kind in ("endpoint", "inference-component"):
+            handle = self.handle(resource)
+            handle.delete()
+            handle.wait_deleted(self.poller, self.settings.deploy_timeout, self.reporter.progress)
+        elif resource.kind == "endpoint-config":
+            self.client.delete_endpoint_config(EndpointConfigName=resource.name)
+        else:
+            self.client.delete_model(ModelName=resource.name)
+
+    def _retire(self, plan: Plan, outcome: Outcome) -> None:
+        """Remove what the new deployment superseded; failures here are reported, not fatal."""
+        for step in plan.retire:
+            name = next(iter(step.params.values()))
+            self.reporter.step(f"{step.operation} {name} (superseded)")
+            try:
+                getattr(self.client, _snake(step.operation))(**step.params)
+                outcome.retired.append(name)
+            except ClientError as error:
+                outcome.retire_errors.append(f"{step.operation} {name}: {error}")

@@ -1,0 +1,130 @@
+"""Delete everything of one endpoint, in the order SageMaker requires, so no GPU is left billing.
+
+Order: inference components (an endpoint cannot be deleted while it has any; wait until they are gone),
+their autoscaling registrations, the endpoint (after any transition settles), then every config and model
+that belongs to it. Works on half-created and failed deployments, and is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from llm_engineering.aws import Aws
+from llm_engineering.errors import UserFacingError
+from llm_engineering.model.deploy.inventory import Inventory, take_inventory
+from llm_engineering.model.deploy.remote import Remote, is_not_found
+from llm_engineering.model.deploy.waiting import Poller, ProgressCallback
+
+
+class ForeignResources(UserFacingError):
+    """The endpoint (or something it runs) was not created by this tool."""
+
+
+@dataclass
+class DeleteReport:
+    endpoint_name: str
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_to_delete(self) -> bool:
+        return not self.deleted
+
+
+def _deregister_autoscaling(aws: Aws, resource_ids: list[str], report: DeleteReport) -> None:
+    """Remove scaling targets (their policies go with them) for the resources about to be deleted."""
+    if not resource_ids:
+        return
+    scaling = aws.client("application-autoscaling")
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=resource_ids).get(
+        "ScalableTargets", []
+    )
+    for target in targets:
+        scaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=target["ResourceId"],
+            ScalableDimension=target["ScalableDimension"],
+        )
+        report.deleted.append(f"autoscaling target {target['ResourceId']}")
+
+
+def _settle(resource: Remote, poller: Poller, timeout: float, on_progress: ProgressCallback | None) -> None:
+    """Deleting mid-transition is refused by SageMaker: let a Creating/Updating resource settle first."""
+    if resource.status in resource.transitional and resource.status != "Deleting":
+        poller.until(
+            resource.fetch,
+            lambda item: item.status,
+            lambda item: item.status not in item.transitional or item.status == "Deleting",
+            subject=resource.subject,
+            timeout=timeout,
+            on_progress=on_progress,
+        )
+
+
+def _delete_quietly(call: Callable[..., Any], **params: str) -> bool:
+    try:
+        call(**params)
+    except ClientError as error:
+        if is_not_found(error):
+            return False
+        raise
+    return True
+
+
+def delete_deployment(
+    aws: Aws,
+    endpoint_name: str,
+    *,
+    force: bool = False,
+    poller: Poller | None = None,
+    timeout: float = 1800,
+    on_step: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> DeleteReport:
+    """Delete the endpoint `endpoint_name` and everything that belongs to it."""
+    poller = poller or Poller()
+    client = aws.client("sagemaker")
+    inventory: Inventory = take_inventory(client, endpoint_name)
+    report = DeleteReport(endpoint_name)
+    if inventory.empty:
+        return report
+    foreign = inventory.foreign()
+    if foreign and not force:
+        raise ForeignResources(
+            f"Not deleting {endpoint_name}: {', '.join(foreign)} lack{'s' if len(foreign) == 1 else ''} this tool's "
+            "tags (created elsewhere?); pass --force to delete anyway."
+        )
+    step = on_step or (lambda _text: None)
+
+    components = [component for component in inventory.components if component.exists]
+    _deregister_autoscaling(aws, [f"inference-component/{component.name}" for component in components], report)
+    for component in components:
+        _settle(component, poller, timeout, on_progress)
+        step(f"deleting inference component {component.name}")
+        component.delete()
+    for component in components:
+        component.wait_deleted(poller, timeout, on_progress)
+        report.deleted.append(f"inference component {component.name}")
+
+    endpoint = inventory.endpoint
+    if endpoint is not None:
+        variants = [variant["VariantName"] for variant in endpoint.variants]
+        _deregister_autoscaling(aws, [f"endpoint/{endpoint_name}/variant/{name}" for name in variants], report)
+        _settle(endpoint, poller, timeout, on_progress)
+        step(f"deleting endpoint {endpoint_name}")
+        endpoint.delete()
+        endpoint.wait_deleted(poller, timeout, on_progress)
+        report.deleted.append(f"endpoint {endpoint_name}")
+
+    for name in inventory.configs:
+        step(f"deleting endpoint config {name}")
+        if _delete_quietly(client.delete_endpoint_config, EndpointConfigName=name):
+            report.deleted.append(f"endpoint config {name}")
+    for name in inventory.models:
+        step(f"deleting model {name}")
+        if _delete_quietly(client.delete_model, ModelName=name):
+            report.deleted.append(f"model {name}")
+    return report

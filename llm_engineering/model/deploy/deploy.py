@@ -1,0 +1,99 @@
+"""`make deploy-inference-endpoint`: plan, show the plan, create, wait, and explain any failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from llm_engineering import aws as aws_factory
+from llm_engineering.cli import echo, fail, run, warn
+from llm_engineering.model.deploy.apply import Applier, DeploymentFailed, DeploymentStopped, observe
+from llm_engineering.model.deploy.console import ConsoleReporter
+from llm_engineering.model.deploy.plan import Plan, Resource, build_plan, render
+from llm_engineering.model.deploy.waiting import Poller
+from llm_engineering.settings import load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deploy", description="Deploy HF_MODEL_ID on a SageMaker endpoint with the Hugging Face TGI container."
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and the AWS calls; create nothing")
+    parser.add_argument("--no-wait", action="store_true", help="return once the endpoint is being created")
+    parser.add_argument("--keep-failed", action="store_true", help="keep failed resources for inspection")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--skip-preflight", action="store_true", help="skip the quota, role, model and memory checks")
+    return parser
+
+
+def _delete_hint(endpoint_name: str) -> str:
+    return f"make delete-inference-endpoint ENDPOINT_NAME={endpoint_name}"
+
+
+def _report_left(remaining: list[Resource], endpoint_name: str) -> None:
+    if remaining:
+        fail("still exists (may be billing): " + ", ".join(str(item) for item in remaining))
+        fail(f"remove it with: {_delete_hint(endpoint_name)}")
+
+
+def _confirm(plan: Plan) -> bool:
+    if not sys.stdin.isatty():
+        return True
+    answer = input(f"Create these resources, about USD {plan.usd_per_hour:.2f}/hour until deleted? [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    aws = aws_factory.from_settings(settings)
+    plan = build_plan(settings, observe(settings, aws))
+    echo(render(plan))
+    if not args.skip_preflight:
+        from llm_engineering.model.deploy.preflight_checks import render_report, run_preflight
+
+        report = run_preflight(settings, aws, plan)
+        echo(render_report(report))
+        if report.blocked:
+            fail("Preflight found a blocking problem (above): fix it, or pass --skip-preflight. Nothing was created.")
+            return 1
+    if args.dry_run:
+        echo("Dry run: nothing was created.")
+        return 0
+    if not args.yes and not _confirm(plan):
+        echo("Nothing was created.")
+        return 1
+
+    reporter = ConsoleReporter()
+    applier = Applier(aws, settings, reporter, Poller(first=settings.wait_poll_interval))
+    try:
+        outcome = applier.apply(plan, wait=not args.no_wait, keep_failed=args.keep_failed)
+    except DeploymentFailed as failure:
+        reporter.finish()
+        for line in failure.diagnosis.lines():
+            fail(line)
+        if failure.rolled_back:
+            fail("rolled back: " + ", ".join(str(item) for item in failure.rolled_back))
+        _report_left(failure.remaining, plan.endpoint_name)
+        return 1
+    except DeploymentStopped as stopped:
+        reporter.finish()
+        fail(str(stopped))
+        _report_left(stopped.remaining, plan.endpoint_name)
+        return stopped.exit_code
+
+    for problem in outcome.retire_errors:
+        warn(f"could not remove a superseded resource: {problem}")
+    target = f"inference component {plan.component_name} on " if plan.component_name else ""
+    if not outcome.waited:
+        echo(f"Creating {target}endpoint {plan.endpoint_name}; not waiting (--no-wait).")
+    else:
+        echo(f"Ready: {target}endpoint {plan.endpoint_name} serves {plan.model_id}.")
+    echo(f"It costs about USD {plan.usd_per_hour:.2f}/hour until deleted.")
+    echo("Try it:     python test.py   (or make test-inference)")
+    echo(f"Delete it:  {_delete_hint(plan.endpoint_name)}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

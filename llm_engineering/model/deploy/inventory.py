@@ -1,0 +1,139 @@
+"""Everything that belongs to one endpoint, found through the endpoint, its components and the tags.
+
+Names are never guessed: a config or model belongs to an endpoint when the endpoint or one of its components
+references it, or when it carries this tool's tags naming the endpoint (which also finds what a failed or
+interrupted deploy left behind). The name filter on the list calls only narrows what is listed; the tags
+decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from llm_engineering import tags as tool_tags
+from llm_engineering.model.deploy.endpoint import Endpoint
+from llm_engineering.model.deploy.inference_component import InferenceComponent, components_on
+from llm_engineering.model.deploy.remote import is_not_found
+
+NAME_PREFIX_LENGTH = 44
+"""Model and config names are `<first 44 characters of the endpoint>-<timestamp>` (see plan.py)."""
+
+
+@dataclass
+class Inventory:
+    """One endpoint's resources, and which of them carry this tool's tags."""
+
+    endpoint_name: str
+    endpoint: Endpoint | None = None
+    components: list[InferenceComponent] = field(default_factory=list)
+    configs: dict[str, bool] = field(default_factory=dict)
+    """Endpoint config name -> carries this tool's tags."""
+    models: dict[str, bool] = field(default_factory=dict)
+    """Model name -> carries this tool's tags."""
+    endpoint_managed: bool = False
+    components_managed: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return self.endpoint is None and not self.components and not self.configs and not self.models
+
+    def in_use(self) -> tuple[set[str], set[str]]:
+        """Config and model names the live endpoint and its components run."""
+        configs: set[str] = set()
+        models: set[str] = set()
+        if self.endpoint is not None:
+            if self.endpoint.config_name:
+                configs.add(self.endpoint.config_name)
+            models.update(self.endpoint.model_names)
+        models.update(component.model_name for component in self.components if component.model_name)
+        return configs, models
+
+    def foreign(self) -> list[str]:
+        """Resources found through the endpoint that lack this tool's tags."""
+        found = []
+        if self.endpoint is not None and not self.endpoint_managed:
+            found.append(f"endpoint {self.endpoint_name}")
+        found += [f"inference component {name}" for name, ours in self.components_managed.items() if not ours]
+        found += [f"endpoint config {name}" for name, ours in self.configs.items() if not ours]
+        found += [f"model {name}" for name, ours in self.models.items() if not ours]
+        return found
+
+
+def _tags(client: Any, arn: str) -> list[dict[str, str]]:
+    try:
+        pages = client.get_paginator("list_tags").paginate(ResourceArn=arn)
+        return [tag for page in pages for tag in page.get("Tags", [])]
+    except ClientError as error:
+        if is_not_found(error):
+            return []
+        raise
+
+
+def _belongs(tag_list: list[dict[str, str]], endpoint_name: str) -> bool:
+    values = tool_tags.as_dict(tag_list)
+    return tool_tags.is_managed(tag_list) and values.get(tool_tags.ENDPOINT) == endpoint_name
+
+
+def _tagged(client: Any, operation: str, key: str, arn_key: str, endpoint_name: str) -> list[str]:
+    """Names of configs or models whose tags say they belong to `endpoint_name`."""
+    pages = client.get_paginator(operation).paginate(NameContains=endpoint_name[:NAME_PREFIX_LENGTH])
+    return [
+        item[key.removesuffix("s") + "Name"]
+        for page in pages
+        for item in page.get(key, [])
+        if _belongs(_tags(client, item[arn_key]), endpoint_name)
+    ]
+
+
+def _config_tags_and_models(client: Any, name: str) -> tuple[bool, list[str]] | None:
+    try:
+        config = client.describe_endpoint_config(EndpointConfigName=name)
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+    models = [variant["ModelName"] for variant in config.get("ProductionVariants", []) if "ModelName" in variant]
+    return tool_tags.is_managed(_tags(client, config["EndpointConfigArn"])), models
+
+
+def _model_managed(client: Any, name: str) -> bool | None:
+    try:
+        model = client.describe_model(ModelName=name)
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+    return tool_tags.is_managed(_tags(client, model["ModelArn"]))
+
+
+def take_inventory(client: Any, endpoint_name: str) -> Inventory:
+    """Find the endpoint, its components, and every config and model that belongs to it."""
+    inventory = Inventory(endpoint_name)
+    endpoint = Endpoint.get(client, endpoint_name)
+    config_names: set[str] = set()
+    model_names: set[str] = set()
+    if endpoint is not None:
+        inventory.endpoint = endpoint
+        inventory.endpoint_managed = tool_tags.is_managed(endpoint.tags())
+        if endpoint.config_name:
+            config_names.add(endpoint.config_name)
+        inventory.components = components_on(client, endpoint_name) if endpoint.hosts_components else []
+        for component in inventory.components:
+            inventory.components_managed[component.name] = tool_tags.is_managed(component.tags())
+            if component.model_name:
+                model_names.add(component.model_name)
+    config_names.update(_tagged(client, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", endpoint_name))
+    model_names.update(_tagged(client, "list_models", "Models", "ModelArn", endpoint_name))
+    for name in sorted(config_names):
+        found = _config_tags_and_models(client, name)
+        if found is not None:
+            inventory.configs[name] = found[0]
+            model_names.update(found[1])
+    for name in sorted(model_names):
+        managed = _model_managed(client, name)
+        if managed is not None:
+            inventory.models[name] = managed
+    return inventory

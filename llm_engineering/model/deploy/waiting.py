@@ -1,0 +1,80 @@
+"""Polling with a short, adaptive interval and live progress.
+
+boto3's waiters poll every 30 s, which turns a 20-second transition into a minute of staring. This polls
+soon after a change, backs off while nothing happens, and reports each observation so the script can draw
+a progress line. Ctrl-C (KeyboardInterrupt) passes through untouched: the caller decides what to say.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from llm_engineering.errors import UserFacingError
+
+State = TypeVar("State")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One observation while waiting: what is awaited, its status, and for how long we have waited."""
+
+    subject: str
+    status: str
+    elapsed: float
+    done: bool = False
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class WaitTimeout(UserFacingError):
+    """The resource did not settle within the allowed time; it still exists and may still be billing."""
+
+    def __init__(self, subject: str, status: str, elapsed: float) -> None:
+        super().__init__(f"{subject} is still {status} after {elapsed:.0f} s")
+        self.subject = subject
+        self.status = status
+        self.elapsed = elapsed
+
+
+@dataclass(frozen=True)
+class Poller:
+    """How to wait: first interval, growth factor and ceiling (seconds); clock and sleep for tests."""
+
+    first: float = 2.0
+    factor: float = 1.5
+    ceiling: float = 15.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def until(
+        self,
+        observe: Callable[[], State],
+        status_of: Callable[[State], str],
+        settled: Callable[[State], bool],
+        *,
+        subject: str,
+        timeout: float,
+        on_progress: ProgressCallback | None = None,
+    ) -> State:
+        """Observe until `settled(state)`; raise `WaitTimeout` after `timeout` seconds."""
+        start = self.clock()
+        interval = self.first
+        last_status: str | None = None
+        while True:
+            state = observe()
+            status = status_of(state)
+            elapsed = self.clock() - start
+            done = settled(state)
+            if on_progress:
+                on_progress(Progress(subject, status, elapsed, done))
+            if done:
+                return state
+            if elapsed >= timeout:
+                raise WaitTimeout(subject, status, elapsed)
+            interval = self.first if status != last_status else min(interval * self.factor, self.ceiling)
+            last_status = status
+            self.sleep(min(interval, max(timeout - elapsed, 0.0)))
