@@ -1,0 +1,154 @@
+"""The container's start-up log, written to CloudWatch Logs where SageMaker puts it.
+
+Diagnostics read these lines to explain a failed deployment, so they follow what TGI really prints: the
+launcher's arguments, the weight download, shard start, warm-up, and on failure the error TGI dies with
+(CUDA out of memory during warm-up, a gated repository refused by the Hub, a download still running when
+the health check gives up). Groups and streams are named as SageMaker names them:
+`/aws/sagemaker/Endpoints/<endpoint>` or `/aws/sagemaker/InferenceComponents/<component>`, stream
+`<variant>/i-<17 hex>`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from llm_engineering.local.faults import FailureKind
+from llm_engineering.local.instances import spec
+
+SHARDS = 4
+"""Safetensors files the emulated download lists."""
+
+
+def endpoint_log_group(endpoint_name: str) -> str:
+    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
+
+
+def component_log_group(component_name: str) -> str:
+    return f"/aws/sagemaker/InferenceComponents/{component_name}"
+
+
+def instance_id(*parts: str) -> str:
+    """A stable EC2-style instance id (`i-` and 17 hex digits) for the given names."""
+    return "i-" + hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:17]
+
+
+def stream_name(variant: str, resource: str, index: int) -> str:
+    """`<variant>/i-<17 hex>`: one stream per instance (or copy), new for every start."""
+    return f"{variant}/{instance_id(resource, str(time.time_ns()), str(index))}"
+
+
+def startup_lines(
+    model_id: str,
+    environment: Mapping[str, str],
+    instance_type: str,
+    failure: FailureKind | None,
+) -> list[str]:
+    """What TGI prints while starting (without timestamps), ending the way `failure` says."""
+    gpus = environment.get("SM_NUM_GPUS", "1")
+    revision = environment.get("HF_MODEL_REVISION")
+    quantize = environment.get("HF_MODEL_QUANTIZE")
+    max_input = environment.get("MAX_INPUT_TOKENS") or environment.get("MAX_INPUT_LENGTH")
+    max_total = environment.get("MAX_TOTAL_TOKENS")
+    lines = [
+        "INFO text_generation_launcher: Args { "
+        f'model_id: "{model_id}", revision: {_option(revision)}, sharded: None, num_shard: Some({gpus}), '
+        f"quantize: {_option(quantize, quoted=False)}, max_input_tokens: {_option(max_input, quoted=False)}, "
+        f'max_total_tokens: {_option(max_total, quoted=False)}, hostname: "container-0.local", port: 8080, '
+        'huggingface_hub_cache: Some("/tmp"), json_output: false, .. }',
+        "INFO text_generation_launcher: Using default cuda graphs [1, 2, 4, 8, 16, 32]",
+        f"INFO download: text_generation_launcher: Starting check and download process for {model_id}",
+    ]
+    if failure == "gated":
+        url = f"https://huggingface.co/{model_id}/resolve/main/config.json"
+        return [
+            *lines,
+            "ERROR download: text_generation_launcher: Download encountered an error:",
+            "Traceback (most recent call last):",
+            '  File "/opt/conda/lib/python3.11/site-packages/huggingface_hub/utils/_http.py", line 409, '
+            "in hf_raise_for_status",
+            "    response.raise_for_status()",
+            f"requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: {url}",
+            "The above exception was the direct cause of the following exception:",
+            "huggingface_hub.errors.GatedRepoError: 401 Client Error. "
+            f"(Request ID: Root=1-{instance_id(model_id, 'request')[2:10]}-{instance_id(model_id)[2:]})",
+            f"Cannot access gated repo for url {url}.",
+            f"Access to model {model_id} is restricted. You must have access to it and be authenticated to "
+            "access it. Please log in.",
+            "ERROR text_generation_launcher: Download Error",
+            "Error: DownloadError",
+        ]
+    for shard in range(1, SHARDS + 1):
+        lines.append(f"INFO text_generation_launcher: Download file: model-{shard:05d}-of-{SHARDS:05d}.safetensors")
+        if failure == "timeout" and shard == 2:
+            return lines  # still downloading when SageMaker's health check gives up
+        lines.append(
+            "INFO text_generation_launcher: Downloaded "
+            f"/tmp/models--{model_id.replace('/', '--')}/snapshots/main/model-{shard:05d}-of-{SHARDS:05d}.safetensors "
+            f"in 0:00:{11 + shard:02d}."
+        )
+    lines += [
+        f"INFO download: text_generation_launcher: Successfully downloaded weights for {model_id}",
+        "INFO shard-manager: text_generation_launcher: Starting shard rank=0",
+        "INFO text_generation_launcher: Using prefix caching = True",
+        "INFO text_generation_launcher: Using Attention = flashinfer",
+        "INFO shard-manager: text_generation_launcher: Shard ready in 41.7s rank=0",
+        "INFO text_generation_launcher: Starting Webserver",
+        "INFO text_generation_router_v3: backends/v3/src/lib.rs:125: Warming up model",
+    ]
+    if failure == "oom":
+        total = (spec(instance_type).accelerator_memory_gib if spec(instance_type) else 0) or 22.09
+        oom = (
+            f"CUDA out of memory. Tried to allocate 2.32 GiB. GPU 0 has a total capacity of {total:.2f} GiB of "
+            f"which 1.05 GiB is free. Process 1 has {total - 1.05:.2f} GiB memory in use. Of the allocated memory "
+            f"{total - 2.58:.2f} GiB is allocated by PyTorch, and 1.12 GiB is reserved by PyTorch but unallocated."
+        )
+        return [
+            *lines,
+            "ERROR text_generation_launcher: Method Warmup encountered an error.",
+            "Traceback (most recent call last):",
+            '  File "/usr/src/server/text_generation_server/models/flash_causal_lm.py", line 1654, in warmup',
+            "    _, _batch, _ = self.generate_token(batch)",
+            f"torch.OutOfMemoryError: {oom}",
+            "ERROR warmup{max_input_length=None max_prefill_tokens=4096 max_total_tokens=None max_batch_size=None}:"
+            "warmup: text_generation_router_v3::client: backends/v3/src/client/mod.rs:45: Server error: "
+            f"{oom}",
+            f'Error: Backend(Warmup(Generation("{oom}")))',
+            "ERROR text_generation_launcher: Webserver Crashed",
+            "INFO text_generation_launcher: Shutting down shards",
+        ]
+    return [
+        *lines,
+        "INFO text_generation_router_v3: backends/v3/src/lib.rs:137: Setting max batch total tokens to 86784",
+        "INFO text_generation_router::server: router/src/server.rs:1850: Using config Some(Qwen2)",
+        "INFO text_generation_router::server: router/src/server.rs:2402: Connected",
+    ]
+
+
+def _option(value: str | None, quoted: bool = True) -> str:
+    if value is None:
+        return "None"
+    return f'Some("{value}")' if quoted else f"Some({value})"
+
+
+def write(account_id: str, region: str, group: str, stream: str, lines: list[str]) -> None:
+    """Append `lines` to the log stream (creating group and stream as SageMaker would), one event per line."""
+    from moto.logs.exceptions import ResourceAlreadyExistsException
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[account_id][region]
+    if group not in logs.groups:
+        logs.create_log_group(group, {})
+    with contextlib.suppress(ResourceAlreadyExistsException):
+        logs.create_log_stream(group, stream)
+    start = int(time.time() * 1000)
+    events = []
+    for offset, line in enumerate(lines):
+        stamp = datetime.fromtimestamp((start + offset) / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        level, _, rest = line.partition(" ")
+        text = f"{stamp} {level:>5} {rest}" if level in {"INFO", "ERROR", "WARN"} else line
+        events.append({"timestamp": start + offset, "message": text})
+    logs.put_log_events(group, stream, events)

@@ -1,0 +1,184 @@
+"""Requests and answers in the shapes of botocore's service models, and AWS-style errors.
+
+Nothing here re-describes an AWS shape: inputs are checked against botocore's input shapes (types,
+required members, and the enum, pattern and length constraints AWS enforces server-side), and outputs are
+filtered through the output shapes, so the emulator can only answer what a real client can parse.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import botocore.session
+from botocore.model import OperationModel, ServiceModel, Shape
+from botocore.validate import ParamValidator
+from werkzeug.wrappers import Response
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+class AwsError(Exception):
+    """An error answer: AWS error code, message, HTTP status and modeled extra fields."""
+
+    def __init__(self, code: str, message: str, status: int = 400, fields: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = dict(fields or {})
+
+
+def validation_exception(message: str) -> AwsError:
+    """The control plane's ValidationException (HTTP 400)."""
+    return AwsError("ValidationException", message)
+
+
+@functools.cache
+def service_model(name: str) -> ServiceModel:
+    """botocore's model of `name` (cached: loading one costs tens of milliseconds)."""
+    return botocore.session.get_session().get_service_model(name)
+
+
+def operation(service: str, name: str) -> OperationModel:
+    return service_model(service).operation_model(name)
+
+
+def check_input(op: OperationModel, params: Any) -> None:
+    """Refuse `params` that botocore's model forbids, as AWS does: ValidationException with the reasons."""
+    shape = op.input_shape
+    if shape is None:
+        return
+    if not isinstance(params, dict):
+        raise validation_exception("The request body must be a JSON object.")
+    report = ParamValidator().validate(params, shape)
+    if report.has_errors():
+        raise validation_exception(report.generate_report().replace("\n", "; "))
+    problems: list[str] = []
+    _check_constraints(params, shape, "", problems)
+    if problems:
+        count = len(problems)
+        noun = "error" if count == 1 else "errors"
+        raise validation_exception(f"{count} validation {noun} detected: " + "; ".join(problems))
+
+
+def _check_constraints(value: Any, shape: Shape, path: str, problems: list[str]) -> None:
+    if value is None:
+        return
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            if isinstance(value, dict) and name in value:
+                location = f"{path}.{name[0].lower()}{name[1:]}" if path else f"{name[0].lower()}{name[1:]}"
+                _check_constraints(value[name], member, location, problems)
+    elif shape.type_name == "list":
+        for index, item in enumerate(value):
+            _check_constraints(item, shape.member, f"{path}.{index + 1}.member", problems)
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            _check_constraints(item, shape.value, f"{path}.{key}", problems)
+    elif shape.type_name == "string":
+        enum = shape.enum
+        if enum and value not in enum:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(enum)}]"
+            )
+        maximum = shape.metadata.get("max")
+        if maximum is not None and len(value) > maximum:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {maximum}"
+            )
+        pattern = _pattern(shape.metadata.get("pattern"))
+        if pattern is not None and not pattern.fullmatch(value):
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {shape.metadata['pattern']}"
+            )
+    elif shape.type_name in {"integer", "long", "float", "double"}:
+        minimum, maximum = shape.metadata.get("min"), shape.metadata.get("max")
+        if maximum is not None and value > maximum:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {maximum}"
+            )
+        if minimum is not None and value < minimum:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value greater than or equal to {minimum}"
+            )
+
+
+@functools.cache
+def _pattern(source: str | None) -> re.Pattern[str] | None:
+    """AWS patterns are Java regular expressions; the few Python cannot read are not checked."""
+    if not source:
+        return None
+    try:
+        return re.compile(source)
+    except re.error:
+        return None
+
+
+def shape_output(value: Any, shape: Shape | None) -> Any:
+    """`value` reduced to the members `shape` models, with timestamps as epoch seconds (JSON protocols)."""
+    if value is None or shape is None:
+        return None
+    if shape.type_name == "structure":
+        result = {}
+        for name, member in shape.members.items():
+            if isinstance(value, Mapping) and value.get(name) is not None:
+                result[name] = shape_output(value[name], member)
+        return result
+    if shape.type_name == "list":
+        return [shape_output(item, shape.member) for item in value]
+    if shape.type_name == "map":
+        return {key: shape_output(item, shape.value) for key, item in value.items()}
+    if shape.type_name == "timestamp" and isinstance(value, datetime):
+        return value.timestamp()
+    return value
+
+
+def json_response(op: OperationModel, result: Mapping[str, Any] | None) -> Response:
+    """A JSON-protocol success answer for `op`."""
+    body = shape_output(result or {}, op.output_shape) if op.output_shape is not None else {}
+    return Response(json.dumps(body), status=200, content_type="application/x-amz-json-1.1")
+
+
+def json_error(error: AwsError) -> Response:
+    """A JSON-protocol (`awsJson1_1`) error answer, as the SageMaker and Service Quotas control planes send."""
+    body = {"__type": error.code, "message": error.message, **error.fields}
+    return Response(json.dumps(body), status=error.status, content_type="application/x-amz-json-1.1")
+
+
+def rest_json_error(error: AwsError) -> Response:
+    """A REST-JSON error answer, as the SageMaker runtime sends (code in `x-amzn-ErrorType`)."""
+    body = {"message": error.message, **error.fields}
+    response = Response(json.dumps(body), status=error.status, content_type="application/json")
+    response.headers["x-amzn-ErrorType"] = f"{error.code}:http://internal.amazon.com/coral/com.amazon.sagemaker/"
+    return response
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+def signing_scope(authorization: str | None) -> tuple[str, str, str] | None:
+    """(access key, region, service) from a SigV4 Authorization header, or None when unsigned."""
+    match = _CREDENTIAL.search(authorization or "")
+    return (match.group(1), match.group(2), match.group(3)) if match else None
+
+
+def account_for(access_key: str, headers: Mapping[str, str]) -> str:
+    """The account a request acts in, resolved exactly as moto's own responses resolve it."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if headers.get("x-moto-account-id"):
+        return headers["x-moto-account-id"]
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)

@@ -1,0 +1,113 @@
+"""SageMaker runtime: InvokeEndpoint and InvokeEndpointWithResponseStream in front of the emulated container.
+
+It refuses what SageMaker refuses (unknown or not-InService endpoint, missing or unknown inference
+component), finds the model behind the endpoint or component, runs the emulated TGI container with that
+model's environment, and frames the answer as SageMaker does: the body as is, a container error as
+`ModelError` (424), or a stream of `PayloadPart` events whose boundaries ignore the server-sent events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from llm_engineering.local import container_logs, eventstream
+from llm_engineering.local.container import ContainerReply, EmulatedTgi
+from llm_engineering.local.faults import CURRENT
+from llm_engineering.local.protocol import AwsError
+from llm_engineering.local.sagemaker import SageMakerExtensionBackend, model_environment
+
+COMPONENT_HEADER_REQUIRED = (
+    "Inference Component Name header is required for endpoints to which you plan to deploy inference components. "
+    "Please include Inference Component Name header or consider using SageMaker models."
+)
+SERVING_STATES = {"InService", "Updating"}
+
+
+def validation_error(message: str) -> AwsError:
+    """The runtime's ValidationError (its code differs from the control plane's ValidationException)."""
+    return AwsError("ValidationError", message)
+
+
+def invoke(
+    backend: SageMakerExtensionBackend,
+    endpoint_name: str,
+    component_name: str | None,
+    body: bytes,
+    *,
+    stream: bool,
+) -> Response:
+    """Answer one invocation (`stream` selects InvokeEndpointWithResponseStream)."""
+    variant, model, log_group = _target(backend, endpoint_name, component_name)
+    environment = model_environment(model)
+    config = CURRENT.config
+    container = EmulatedTgi(
+        environment.get("HF_MODEL_ID", model.model_name), environment, token_delay=config.token_delay_seconds
+    )
+    reply = container.invoke(body)
+    if reply.status != 200:
+        raise _model_error(backend, reply, log_group)
+    headers = {"x-Amzn-Invoked-Production-Variant": variant}
+    if not stream:
+        return Response(reply.read(), status=200, content_type=reply.content_type, headers=headers)
+    headers["X-Amzn-SageMaker-Content-Type"] = reply.content_type
+    parts = _payload_parts(reply.chunks, config.stream_chunk_sizes)
+    return Response(parts, status=200, content_type=eventstream.CONTENT_TYPE, headers=headers, direct_passthrough=True)
+
+
+def _payload_parts(chunks: Iterator[bytes], sizes: list[int]) -> Iterator[bytes]:
+    for piece in eventstream.rechunk(chunks, sizes):
+        yield eventstream.payload_part(piece)
+
+
+def _target(backend: SageMakerExtensionBackend, endpoint_name: str, component_name: str | None) -> tuple[str, Any, str]:
+    """(variant name, model, log group) of what this invocation reaches, or SageMaker's refusal."""
+    not_found = validation_error(f"Endpoint {endpoint_name} of account {backend.account_id} not found.")
+    fake = backend.moto.endpoints.get(endpoint_name)
+    if fake is None:
+        raise not_found
+    state = backend.endpoint_state(endpoint_name)
+    if state.status not in SERVING_STATES:
+        raise not_found
+    config = backend.moto.endpoint_configs.get(state.config_name)
+    if config is None:
+        raise not_found
+    if any("ModelName" not in variant for variant in config.production_variants):
+        if not component_name:
+            raise validation_error(COMPONENT_HEADER_REQUIRED)
+        component = backend.components.get(component_name)
+        if component is None or component.endpoint_name != endpoint_name or component.status not in SERVING_STATES:
+            raise validation_error(f"Inference Component {component_name} not found.")
+        model = backend.moto._models.get(component.specification.get("ModelName", ""))
+        if model is None:
+            raise validation_error(f"Inference Component {component_name} not found.")
+        return component.variant_name, model, container_logs.component_log_group(component_name)
+    if component_name:
+        raise validation_error(f"Inference Component {component_name} not found.")
+    variant = config.production_variants[0]
+    model = backend.moto._models.get(variant["ModelName"])
+    if model is None:
+        raise not_found
+    return variant["VariantName"], model, container_logs.endpoint_log_group(endpoint_name)
+
+
+def _model_error(backend: SageMakerExtensionBackend, reply: ContainerReply, log_group: str) -> AwsError:
+    """SageMaker's wrapping of a container error answer: ModelError, HTTP 424, with the container's body."""
+    original = reply.read().decode("utf-8", errors="replace")
+    region, account = backend.region_name, backend.account_id
+    log_url = (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={log_group}"
+    )
+    kind = "client" if 400 <= reply.status < 500 else "server"
+    message = (
+        f'Received {kind} error ({reply.status}) from primary with message "{original}". '
+        f"See {log_url} in account {account} for more information."
+    )
+    fields = {
+        "OriginalStatusCode": reply.status,
+        "OriginalMessage": original,
+        "LogStreamArn": f"arn:aws:logs:{region}:{account}:log-group:{log_group}",
+    }
+    return AwsError("ModelError", message, status=424, fields=fields)

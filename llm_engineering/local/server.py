@@ -1,0 +1,309 @@
+"""The emulator server: moto's server with the SageMaker extensions in front, and its control API.
+
+Requests reach moto untouched unless they are SageMaker control-plane operations the extension backend
+answers, SageMaker runtime invocations, SageMaker Service Quotas, or the control API:
+`GET/POST /_emulator/config` (read / merge the fault configuration) and `POST /moto-api/reset` (moto's
+reset, which also empties the extension backend and restores the start configuration).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from llm_engineering.errors import UserFacingError
+from llm_engineering.local import quotas, runtime, sagemaker
+from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
+from llm_engineering.local.protocol import (
+    AwsError,
+    account_for,
+    check_input,
+    json_error,
+    json_response,
+    operation,
+    rest_json_error,
+    signing_scope,
+)
+
+CONFIG_PATH = "/_emulator/config"
+RESET_PATH = "/moto-api/reset"
+MANAGED_POLICIES_VARIABLE = "MOTO_IAM_LOAD_MANAGED_POLICIES"
+THROTTLED = AwsError("ThrottlingException", "Rate exceeded")
+
+StartResponse = Callable[..., Any]
+
+
+class EmulatorError(UserFacingError):
+    """The emulator could not start, or its control API refused a request."""
+
+
+class EmulatorApp:
+    """WSGI application: the extensions first, moto's dispatcher for everything else."""
+
+    def __init__(self, moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+        self.moto_app = moto_app
+        self.lock = threading.RLock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.route(request)
+        if response is None:
+            return self.moto_app(environ, start_response)
+        return response(environ, start_response)
+
+    def route(self, request: Request) -> Response | None:
+        """The extension's answer, or None to hand the request to moto (its body left unread)."""
+        path = request.path
+        if path == CONFIG_PATH:
+            return self._config(request)
+        if path == RESET_PATH and request.method == "POST":
+            CURRENT.reset()
+            return None
+        scope = signing_scope(request.headers.get("Authorization"))
+        if scope is None:
+            return None
+        access_key, region, service = scope
+        target = request.headers.get("X-Amz-Target", "")
+        if service == "sagemaker":
+            account = account_for(access_key, request.headers)
+            if target.startswith("SageMaker."):
+                return self._sagemaker(request, target.removeprefix("SageMaker."), account, region)
+            return self._runtime(request, account, region)
+        if service == "servicequotas" and target.removeprefix("ServiceQuotasV20190624.") in quotas.OPERATIONS:
+            return self._quotas(request, target.removeprefix("ServiceQuotasV20190624."), access_key, region)
+        return None
+
+    # --- SageMaker control plane ------------------------------------------------------------------------
+    def _sagemaker(self, request: Request, name: str, account: str, region: str) -> Response | None:
+        if CURRENT.throttle():
+            return json_error(THROTTLED)
+        backend = sagemaker.backend(account, region)
+        handler = sagemaker.OPERATIONS.get(name)
+        with self.lock:
+            backend.settle()
+            if handler is None:
+                _rewind(request)
+                return None
+            op = operation("sagemaker", name)
+            try:
+                params = _json_body(request)
+                check_input(op, params)
+                return json_response(op, handler(backend, params))
+            except AwsError as error:
+                return json_error(error)
+
+    # --- SageMaker runtime ------------------------------------------------------------------------------
+    def _runtime(self, request: Request, account: str, region: str) -> Response | None:
+        parts = request.path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "endpoints" or parts[2] not in {"invocations", "invocations-response-stream"}:
+            _rewind(request)
+            return None
+        if CURRENT.throttle():
+            return rest_json_error(THROTTLED)
+        backend = sagemaker.backend(account, region)
+        try:
+            with self.lock:
+                backend.settle()
+                component = request.headers.get("X-Amzn-SageMaker-Inference-Component")
+                return runtime.invoke(
+                    backend,
+                    unquote(parts[1]),
+                    component,
+                    request.get_data(),
+                    stream=parts[2] == "invocations-response-stream",
+                )
+        except AwsError as error:
+            return rest_json_error(error)
+
+    # --- Service Quotas ---------------------------------------------------------------------------------
+    def _quotas(self, request: Request, name: str, access_key: str, region: str) -> Response | None:
+        try:
+            params = _json_body(request)
+            op = operation("service-quotas", name)
+            check_input(op, params)
+            result = quotas.handle(name, params, account_for(access_key, request.headers), region)
+        except AwsError as error:
+            return json_error(error)
+        if result is None:
+            _rewind(request)
+            return None
+        return json_response(op, result)
+
+    # --- control API ------------------------------------------------------------------------------------
+    def _config(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                updates = json.loads(request.get_data() or b"{}")
+                if not isinstance(updates, dict):
+                    raise EmulatorConfigError("POST a JSON object of emulator options to /_emulator/config.")
+                CURRENT.configure(updates)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return _json({"error": "The body is not JSON: POST a JSON object of emulator options."}, 400)
+            except EmulatorConfigError as error:
+                return _json({"error": str(error)}, 400)
+        elif request.method != "GET":
+            return _json({"error": "Use GET to read or POST to change the emulator configuration."}, 405)
+        return _json(CURRENT.config.model_dump(), 200)
+
+
+def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(request.get_data() or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise AwsError("SerializationException", "The request body is not valid JSON.") from None
+
+
+def _rewind(request: Request) -> None:
+    """Give moto the body the extension has read."""
+    data = request.get_data()
+    request.environ["wsgi.input"] = io.BytesIO(data)
+    request.environ["CONTENT_LENGTH"] = str(len(data))
+
+
+def _json(body: Any, status: int) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+class _RequestHandler(MotoRequestHandler):
+    """moto's request handler without a log line per request (the emulator is not a web server to watch)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class _Server(ThreadedMotoServer):
+    """moto's threaded server serving the extended application, reporting bind errors instead of hanging."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self.error: OSError | None = None
+
+    def _server_entry(self) -> None:
+        app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
+        try:
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=_RequestHandler)
+        except OSError as error:
+            self.error = error
+            self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+class Emulator:
+    """The local AWS emulator in this process: moto server plus the SageMaker extensions.
+
+    `Emulator(port=0)` picks a free port; use it as a context manager or call `start()`/`stop()`.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        config: EmulatorConfig | Mapping[str, Any] | None = None,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.start_config = config if isinstance(config, EmulatorConfig) else parse_config(config)
+        self._server: _Server | None = None
+        self._saved_variable: str | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None or self._server._server is None:
+            raise EmulatorError("The emulator is not running: call start() first.")
+        return self._server.get_host_and_port()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return CURRENT.config
+
+    def start(self) -> Emulator:
+        """Start serving in a background thread; returns once the socket listens."""
+        self._saved_variable = os.environ.get(MANAGED_POLICIES_VARIABLE)
+        os.environ[MANAGED_POLICIES_VARIABLE] = "true"  # moto loads AWS managed IAM policies only then
+        CURRENT.start(self.start_config)
+        server = _Server(self.host, self.requested_port)
+        server.start()
+        if server.error is not None:
+            self._restore_variable()
+            raise EmulatorError(
+                f"Cannot listen on {self.host}:{self.requested_port} ({server.error.strerror}): "
+                "choose another port with --port, or 0 for a free one."
+            )
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            self._restore_variable()
+
+    def _restore_variable(self) -> None:
+        if self._saved_variable is None:
+            os.environ.pop(MANAGED_POLICIES_VARIABLE, None)
+        else:
+            os.environ[MANAGED_POLICIES_VARIABLE] = self._saved_variable
+
+    def configure(self, **options: Any) -> EmulatorConfig:
+        """Merge `options` into the running configuration."""
+        return CURRENT.configure(options)
+
+    def reset(self) -> None:
+        """Forget every resource (moto's and the extension's) and restore the start configuration."""
+        reset(self.url)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _post(url: str, body: bytes) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        detail = json.loads(error.read() or b"{}").get("error", error.reason)
+        raise EmulatorError(f"The emulator refused the request: {detail}") from None
+    except urllib.error.URLError as error:
+        raise EmulatorError(f"Cannot reach the emulator at {url} ({error.reason}): is it running?") from None
+
+
+def configure(url: str, **options: Any) -> dict[str, Any]:
+    """Merge `options` into the configuration of the emulator at `url`; returns the configuration in force."""
+    return _post(url.rstrip("/") + CONFIG_PATH, json.dumps(options).encode("utf-8"))
+
+
+def reset(url: str) -> None:
+    """Reset the emulator at `url`: every resource gone, start configuration restored."""
+    _post(url.rstrip("/") + RESET_PATH, b"")
+
+
+def get_config(url: str) -> dict[str, Any]:
+    """The configuration in force in the emulator at `url`."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + CONFIG_PATH, timeout=10) as answer:
+            return json.loads(answer.read())
+    except urllib.error.URLError as error:
+        raise EmulatorError(f"Cannot reach the emulator at {url} ({error.reason}): is it running?") from None
