@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from llm_engineering.settings import Settings
 
 MAX_ATTEMPTS = 8
-"""Attempts per call (standard retry mode: exponential backoff with jitter on throttling and 5xx)."""
+"""Attempts per call, the first included (standard retry mode: backoff with jitter on throttling and 5xx)."""
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Aws:
         if key not in self._clients:
             config = Config(
                 region_name=self.region,
-                retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
                 user_agent_extra=f"{TOOL_NAME}/{__version__}",
                 connect_timeout=10,
                 read_timeout=read_timeout if read_timeout is not None else 60,

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         validate_default=True,
+        env_ignore_empty=True,  # `.env.example` lists optional settings as `NAME=`: empty means "not set"
     )
 
     # --- AWS -------------------------------------------------------------------------------------------
@@ -176,29 +177,6 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", value):
             raise ValueError("must be an IAM role ARN such as arn:aws:iam::123456789012:role/Name")
         return value
-
-    @field_validator(
-        "aws_region",
-        "aws_profile",
-        "hf_model_revision",
-        "tgi_image_version",
-        "tgi_image_uri",
-        "aws_arn_role",
-        "sagemaker_inference_component_name",
-        "sagemaker_user_profile",
-        "hf_model_quantize",
-        "max_batch_prefill_tokens",
-        "max_batch_total_tokens",
-        "top_k_inference",
-        "repetition_penalty_inference",
-        "huggingface_access_token",
-        "gpus_per_copy",
-        mode="before",
-    )
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        """`.env.example` lists optional settings as `NAME=`; an empty value means "not set"."""
-        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _token_limits(self) -> Settings:

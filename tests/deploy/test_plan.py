@@ -1,0 +1,297 @@
+"""The plan is pure: exact requests for every path, from settings and what was observed."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import SecretStr
+
+from llm_engineering import __version__
+from llm_engineering.errors import ConfigurationError
+from llm_engineering.model.deploy.instances import GPU_INSTANCES
+from llm_engineering.model.deploy.plan import (
+    Call,
+    ExistingComponent,
+    ExistingEndpoint,
+    Observed,
+    Resource,
+    Wait,
+    build_plan,
+    compute_requirements,
+    render,
+)
+from llm_engineering.settings import Settings
+
+NOW = datetime(2026, 11, 26, 10, 30, 15, 123456, tzinfo=UTC)
+STAMPED = "llm-engineering-endpoint-20261126-103015123"
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRoleLLM"
+TAGS = [
+    {"Key": "llm-engineering:managed-by", "Value": "llm-engineering"},
+    {"Key": "llm-engineering:version", "Value": __version__},
+    {"Key": "llm-engineering:endpoint", "Value": "llm-engineering-endpoint"},
+    {"Key": "llm-engineering:model-id", "Value": "Qwen/Qwen2.5-7B-Instruct"},
+]
+ENV = {
+    "HF_MODEL_ID": "Qwen/Qwen2.5-7B-Instruct",
+    "SM_NUM_GPUS": "1",
+    "MAX_INPUT_TOKENS": "2048",
+    "MAX_TOTAL_TOKENS": "4096",
+}
+TIMEOUTS = {"ModelDataDownloadTimeoutInSeconds": 1200, "ContainerStartupHealthCheckTimeoutInSeconds": 900}
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def observed(instance: str = "ml.g5.2xlarge", **values: object) -> Observed:
+    return Observed(
+        region="us-east-1",
+        role_arn=ROLE,
+        image_uri=IMAGE,
+        token=values.pop("token", None),  # type: ignore[arg-type]
+        instance=GPU_INSTANCES[instance],
+        now=NOW,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def existing_endpoint(components: bool = False, **values: object) -> ExistingEndpoint:
+    fields: dict[str, object] = {
+        "name": "llm-engineering-endpoint",
+        "arn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/llm-engineering-endpoint",
+        "status": "InService",
+        "managed": True,
+        "hosts_components": components,
+        "config_name": "llm-engineering-endpoint-old",
+        "model_names": () if components else ("llm-engineering-endpoint-old",),
+        "instance_type": "ml.g5.2xlarge",
+        "instance_count": 1,
+    }
+    fields.update(values)
+    return ExistingEndpoint(**fields)  # type: ignore[arg-type]
+
+
+def test_model_based_create_is_model_config_endpoint_then_wait():
+    plan = build_plan(settings(), observed())
+    model = {"ModelName": STAMPED, "PrimaryContainer": {"Image": IMAGE, "Environment": ENV}, "ExecutionRoleArn": ROLE}
+    assert plan.steps == [
+        Call("CreateModel", {**model, "Tags": TAGS}, creates=Resource("model", STAMPED)),
+        Call(
+            "CreateEndpointConfig",
+            {
+                "EndpointConfigName": STAMPED,
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "InstanceType": "ml.g5.2xlarge",
+                        "InitialInstanceCount": 1,
+                        "ModelName": STAMPED,
+                        **TIMEOUTS,
+                    }
+                ],
+                "Tags": TAGS,
+            },
+            creates=Resource("endpoint-config", STAMPED),
+        ),
+        Call(
+            "CreateEndpoint",
+            {"EndpointName": "llm-engineering-endpoint", "EndpointConfigName": STAMPED, "Tags": TAGS},
+            creates=Resource("endpoint", "llm-engineering-endpoint"),
+        ),
+        Wait(Resource("endpoint", "llm-engineering-endpoint")),
+    ]
+    assert plan.action == "create"
+    assert plan.retire == []
+    assert plan.usd_per_hour == pytest.approx(1.52)
+
+
+def test_inference_component_create_waits_for_endpoint_before_the_component():
+    plan = build_plan(settings(endpoint_type="inference-component", copy_count=1), observed())
+    operations = [step.operation if isinstance(step, Call) else f"wait {step.resource}" for step in plan.steps]
+    assert operations == [
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "wait endpoint llm-engineering-endpoint",
+        "CreateModel",
+        "CreateInferenceComponent",
+        "wait inference-component llm-engineering-endpoint-ic",
+    ]
+    config = plan.steps[0]
+    assert isinstance(config, Call)
+    assert config.params == {
+        "EndpointConfigName": STAMPED,
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": "ml.g5.2xlarge",
+                "InitialInstanceCount": 1,
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+        "ExecutionRoleArn": ROLE,
+        "Tags": TAGS,
+    }
+    component = plan.steps[4]
+    assert isinstance(component, Call)
+    assert component.params == {
+        "InferenceComponentName": "llm-engineering-endpoint-ic",
+        "EndpointName": "llm-engineering-endpoint",
+        "VariantName": "AllTraffic",
+        "Specification": {
+            "ModelName": STAMPED,
+            "StartupParameters": TIMEOUTS,
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 1,
+                "NumberOfCpuCoresRequired": 4,
+                "MinMemoryRequiredInMb": 24576,
+            },
+        },
+        "RuntimeConfig": {"CopyCount": 1},
+        "Tags": TAGS,
+    }
+    assert component.creates == Resource("inference-component", "llm-engineering-endpoint-ic")
+
+
+def test_compute_requirements_share_a_multi_gpu_instance_between_copies():
+    four_gpus = GPU_INSTANCES["ml.g5.12xlarge"]  # 4 GPUs, 48 vCPU, 192 GiB
+    assert compute_requirements(four_gpus, 1) == {
+        "NumberOfAcceleratorDevicesRequired": 1,
+        "NumberOfCpuCoresRequired": 6,
+        "MinMemoryRequiredInMb": 36864,
+    }
+    assert compute_requirements(four_gpus, 2)["NumberOfAcceleratorDevicesRequired"] == 2
+
+
+def test_model_based_redeploy_updates_the_endpoint_and_retires_the_old_config_and_model():
+    endpoint = existing_endpoint()
+    unused = (Resource("model", "llm-engineering-endpoint-leftover"),)
+    plan = build_plan(settings(), observed(endpoint=endpoint, unused=unused))
+    assert plan.action == "update"
+    assert [step.operation for step in plan.steps if isinstance(step, Call)] == [
+        "CreateModel",
+        "CreateEndpointConfig",
+        "UpdateEndpoint",
+        "AddTags",
+    ]
+    update = plan.steps[2]
+    assert isinstance(update, Call)
+    assert update.params == {"EndpointName": "llm-engineering-endpoint", "EndpointConfigName": STAMPED}
+    assert update.creates is None
+    assert plan.steps[3] == Wait(Resource("endpoint", "llm-engineering-endpoint"), expect=STAMPED)
+    assert plan.retire == [
+        Call("DeleteEndpointConfig", {"EndpointConfigName": "llm-engineering-endpoint-old"}),
+        Call("DeleteModel", {"ModelName": "llm-engineering-endpoint-old"}),
+        Call("DeleteModel", {"ModelName": "llm-engineering-endpoint-leftover"}),
+    ]
+
+
+def test_component_redeploy_updates_the_component_and_retires_its_old_model():
+    endpoint = existing_endpoint(components=True)
+    component = ExistingComponent(
+        name="llm-engineering-endpoint-ic",
+        arn="arn:aws:sagemaker:us-east-1:123456789012:inference-component/llm-engineering-endpoint-ic",
+        status="InService",
+        managed=True,
+        model_name="old-model",
+        endpoint_name="llm-engineering-endpoint",
+    )
+    plan = build_plan(
+        settings(endpoint_type="inference-component", copy_count=1),
+        observed(endpoint=endpoint, component=component),
+    )
+    calls = [step for step in plan.steps if isinstance(step, Call)]
+    assert [call.operation for call in calls] == ["CreateModel", "UpdateInferenceComponent", "AddTags"]
+    assert calls[1].params["InferenceComponentName"] == "llm-engineering-endpoint-ic"
+    assert calls[1].params["Specification"]["ModelName"] == STAMPED
+    assert calls[1].params["RuntimeConfig"] == {"CopyCount": 1}
+    assert Wait(Resource("inference-component", "llm-engineering-endpoint-ic"), expect=STAMPED) in plan.steps
+    assert plan.retire == [Call("DeleteModel", {"ModelName": "old-model"})]
+
+
+def test_component_added_to_an_existing_component_endpoint_without_creating_the_endpoint():
+    plan = build_plan(
+        settings(endpoint_type="inference-component"), observed(endpoint=existing_endpoint(components=True))
+    )
+    assert [step.operation for step in plan.steps if isinstance(step, Call)] == [
+        "CreateModel",
+        "CreateInferenceComponent",
+    ]
+
+
+def test_token_travels_as_a_secret_and_is_redacted_in_the_rendered_plan():
+    plan = build_plan(settings(), observed(token=SecretStr("hf_supersecret")))
+    create_model = plan.steps[0]
+    assert isinstance(create_model, Call)
+    token = create_model.params["PrimaryContainer"]["Environment"]["HF_TOKEN"]
+    assert isinstance(token, SecretStr) and token.get_secret_value() == "hf_supersecret"
+    text = render(plan)
+    assert "hf_supersecret" not in text and "hf_supersecret" not in repr(plan)
+    assert "HF_TOKEN=<redacted>" in text
+    assert "CreateModel" in text and "about USD 1.52/hour, 36.48/day" in text
+
+
+def test_optional_container_settings_reach_the_environment():
+    plan = build_plan(
+        settings(
+            hf_model_revision="main",
+            hf_model_quantize="bitsandbytes-nf4",
+            max_batch_prefill_tokens=4096,
+            max_batch_total_tokens=8192,
+            hf_model_trust_remote_code=True,
+        ),
+        observed(),
+    )
+    assert plan.environment == {
+        **ENV,
+        "HF_MODEL_REVISION": "main",
+        "HF_MODEL_QUANTIZE": "bitsandbytes-nf4",
+        "MAX_BATCH_PREFILL_TOKENS": "4096",
+        "MAX_BATCH_TOTAL_TOKENS": "8192",
+        "HF_MODEL_TRUST_REMOTE_CODE": "true",
+    }
+
+
+def test_names_fit_sagemaker_rules_for_the_longest_endpoint_name():
+    name = "a" * 63
+    plan = build_plan(settings(sagemaker_endpoint_inference=name), observed())
+    assert len(plan.model_name) <= 63
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", plan.model_name)
+    assert len(settings(sagemaker_endpoint_inference=name).inference_component_name) <= 63
+
+
+@pytest.mark.parametrize(
+    ("values", "instance", "endpoint", "message"),
+    [
+        ({"endpoint_type": "inference-component", "copy_count": 2}, "ml.g5.2xlarge", None, "COPY_COUNT=2 does not fit"),
+        ({"gpus_per_copy": 3}, "ml.g5.12xlarge", None, "GPUS_PER_COPY=3 does not divide the 4 GPU(s)"),
+        ({"gpus_per_copy": 2}, "ml.g5.2xlarge", None, "GPUS_PER_COPY=2 does not divide the 1 GPU(s)"),
+        ({}, "ml.g5.2xlarge", existing_endpoint(managed=False), "was not created by this tool"),
+        ({}, "ml.g5.2xlarge", existing_endpoint(status="Creating"), "is Creating: wait for it to settle"),
+        ({}, "ml.g5.2xlarge", existing_endpoint(status="Failed"), "is Failed: remove it"),
+        (
+            {},
+            "ml.g5.2xlarge",
+            existing_endpoint(components=True),
+            "is inference-component but ENDPOINT_TYPE=model-based",
+        ),
+        (
+            {"endpoint_type": "inference-component", "gpu_instance_type": "ml.g5.4xlarge"},
+            "ml.g5.4xlarge",
+            existing_endpoint(components=True),
+            "runs 1 x ml.g5.2xlarge, but the settings ask for 1 x ml.g5.4xlarge",
+        ),
+    ],
+)
+def test_plans_that_cannot_work_are_refused_with_the_setting_to_change(values, instance, endpoint, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        build_plan(settings(**values), observed(instance, endpoint=endpoint))
+
+
+def test_copies_spread_over_several_instances_fit():
+    plan = build_plan(settings(endpoint_type="inference-component", copy_count=2, gpu_instance_count=2), observed())
+    assert plan.copy_count == 2
+    assert plan.usd_per_hour == pytest.approx(3.04)

@@ -1,0 +1,52 @@
+"""The client factory: region, profile, retries and user agent; clear lines when something is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_engineering import __version__
+from llm_engineering.aws import MAX_ATTEMPTS, connect, from_settings
+from llm_engineering.errors import ConfigurationError
+from llm_engineering.settings import load_settings
+
+
+def test_client_carries_region_retries_and_user_agent():
+    client = from_settings(load_settings()).client("sagemaker")
+    assert client.meta.region_name == "us-east-1"
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+    assert f"llm-engineering/{__version__}" in client.meta.config.user_agent_extra
+
+
+def test_clients_are_cached_per_service_and_timeout():
+    aws = connect(region="eu-west-1")
+    assert aws.client("sagemaker") is aws.client("sagemaker")
+    runtime = aws.client("sagemaker-runtime", read_timeout=7)
+    assert runtime.meta.config.read_timeout == 7
+    assert runtime is not aws.client("sagemaker-runtime")
+
+
+def test_missing_region_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(ConfigurationError, match="No AWS region is configured: set AWS_REGION"):
+        from_settings(load_settings())
+
+
+def test_missing_credentials_say_what_to_do(monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(ConfigurationError, match="No AWS credentials found: run `aws configure`"):
+        connect(region="us-east-1")
+
+
+def test_unknown_profile_names_the_setting():
+    with pytest.raises(ConfigurationError, match="AWS_PROFILE='nobody' is not a profile"):
+        connect(profile="nobody")
+
+
+def test_profile_from_the_shared_credentials_file(offline_env):
+    (offline_env / "aws-credentials").write_text(
+        "[deployer]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s\n"
+    )
+    aws = connect(region="us-east-1", profile="deployer")
+    assert aws.session.get_credentials().access_key == "AKIAEXAMPLE"

@@ -1,0 +1,110 @@
+"""Settings: environment over .env, typed defaults, and one readable line for every bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_engineering.errors import ConfigurationError
+from llm_engineering.settings import ENV_FILE_VARIABLE, load_settings
+
+
+def test_defaults_are_the_documented_ones(monkeypatch):
+    settings = load_settings()
+    assert settings.gpu_instance_type == "ml.g5.2xlarge"
+    assert settings.endpoint_type == "model-based"
+    assert settings.sagemaker_execution_role_name == "SageMakerExecutionRoleLLM"
+    assert settings.sagemaker_user_name == "sagemaker-deployer"
+    assert settings.hf_model_id == "Qwen/Qwen2.5-7B-Instruct"
+    assert settings.inference_component_name == "llm-engineering-endpoint-ic"
+    assert settings.aws_arn_role is None
+
+
+def test_environment_wins_over_the_env_file(tmp_path, monkeypatch):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("HF_MODEL_ID=from/file\nGPU_INSTANCE_TYPE=ml.g6.2xlarge\nCOPY_COUNT=\n")
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(env_file))
+    monkeypatch.setenv("HF_MODEL_ID", "from/environment")
+    settings = load_settings()
+    assert settings.hf_model_id == "from/environment"
+    assert settings.gpu_instance_type == "ml.g6.2xlarge"
+
+
+def test_dot_env_in_the_working_directory_is_read(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_FILE_VARIABLE)
+    (tmp_path / ".env").write_text("SAGEMAKER_ENDPOINT_INFERENCE=from-dot-env\nAWS_ARN_ROLE=\n")
+    assert load_settings().sagemaker_endpoint_inference == "from-dot-env"
+
+
+def test_comma_separated_buckets(monkeypatch):
+    monkeypatch.setenv("EXECUTION_ROLE_S3_BUCKETS", "models-a, models-b")
+    assert load_settings().execution_role_s3_buckets == ["models-a", "models-b"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "GPU_INSTANCE_TYPE",
+            "g5.2xlarge",
+            "GPU_INSTANCE_TYPE='g5.2xlarge' is invalid: must look like ml.<family>.<size>",
+        ),
+        (
+            "ENDPOINT_TYPE",
+            "foo",
+            "ENDPOINT_TYPE='foo' is invalid: Input should be 'model-based' or 'inference-component'",
+        ),
+        ("TEMPERATURE_INFERENCE", "-0.5", "TEMPERATURE_INFERENCE='-0.5' is invalid: Input should be greater than 0"),
+        ("TOP_P_INFERENCE", "1.5", "TOP_P_INFERENCE='1.5' is invalid: Input should be less than 1"),
+        ("COPY_COUNT", "0", "COPY_COUNT='0' is invalid: Input should be greater than 0"),
+        ("COPY_COUNT", "-2", "COPY_COUNT='-2' is invalid: Input should be greater than 0"),
+        ("HF_MODEL_ID", "not a model", "HF_MODEL_ID='not a model' is invalid: must be a Hugging Face model id"),
+        ("SAGEMAKER_ENDPOINT_INFERENCE", "a" * 64, "SAGEMAKER_ENDPOINT_INFERENCE='aaaa"),
+        ("SAGEMAKER_ENDPOINT_INFERENCE", "my_endpoint", "must be 1-63 letters, digits or hyphens"),
+        ("AWS_ARN_ROLE", "SageMakerRole", "AWS_ARN_ROLE='SageMakerRole' is invalid: must be an IAM role ARN"),
+        ("HF_MODEL_QUANTIZE", "int4", "HF_MODEL_QUANTIZE='int4' is invalid: Input should be 'awq'"),
+        ("CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT", "5000", "should be less than or equal to 3600"),
+        ("EXECUTION_ROLE_S3_BUCKETS", "Bad_Bucket", "'Bad_Bucket' is not an S3 bucket name"),
+    ],
+)
+def test_bad_values_give_one_line_naming_setting_value_and_rule(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    text = str(error.value)
+    assert message in text
+    assert "\n" not in text and text.endswith("Fix it in .env or the environment.")
+
+
+def test_inconsistent_token_limits_name_both_settings(monkeypatch):
+    monkeypatch.setenv("MAX_INPUT_TOKENS", "4096")
+    monkeypatch.setenv("MAX_TOTAL_TOKENS", "2048")
+    with pytest.raises(ConfigurationError, match="MAX_INPUT_TOKENS=4096 must be less than MAX_TOTAL_TOKENS=2048"):
+        load_settings()
+
+
+def test_prefill_below_input_is_refused(monkeypatch):
+    monkeypatch.setenv("MAX_BATCH_PREFILL_TOKENS", "100")
+    with pytest.raises(ConfigurationError, match="MAX_BATCH_PREFILL_TOKENS=100 must be at least MAX_INPUT_TOKENS=2048"):
+        load_settings()
+
+
+def test_token_is_secret_and_never_echoed(monkeypatch):
+    monkeypatch.setenv("HUGGINGFACE_ACCESS_TOKEN", "hf_abcdefsecret")
+    settings = load_settings()
+    assert "hf_abcdefsecret" not in repr(settings) and "hf_abcdefsecret" not in str(settings)
+    assert settings.hf_token().get_secret_value() == "hf_abcdefsecret"
+
+
+def test_token_falls_back_to_the_huggingface_login(offline_env, monkeypatch):
+    token_file = offline_env / "hf" / "token"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text("hf_fromlogin")
+    # huggingface_hub fixes its token path at import time; point it at this test's home.
+    monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(token_file))
+    assert load_settings().hf_token().get_secret_value() == "hf_fromlogin"
+
+
+def test_no_token_anywhere_is_none(offline_env, monkeypatch):
+    monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(offline_env / "hf" / "token"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_STORED_TOKENS_PATH", str(offline_env / "hf" / "stored"))
+    assert load_settings().hf_token() is None
