@@ -1,0 +1,60 @@
+"""Builders shared by the deploy tests: settings without any .env, and observations without AWS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from llm_engineering import __version__
+from llm_engineering.model.deploy.instances import GPU_INSTANCES
+from llm_engineering.model.deploy.plan import ExistingEndpoint, Observed
+from llm_engineering.settings import Settings
+
+NOW = datetime(2026, 11, 26, 10, 30, 15, 123456, tzinfo=UTC)
+STAMPED = "llm-engineering-endpoint-20261126-103015123"
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRoleLLM"
+TAGS = [
+    {"Key": "llm-engineering:managed-by", "Value": "llm-engineering"},
+    {"Key": "llm-engineering:version", "Value": __version__},
+    {"Key": "llm-engineering:endpoint", "Value": "llm-engineering-endpoint"},
+    {"Key": "llm-engineering:model-id", "Value": "Qwen/Qwen2.5-7B-Instruct"},
+]
+ENV = {
+    "HF_MODEL_ID": "Qwen/Qwen2.5-7B-Instruct",
+    "SM_NUM_GPUS": "1",
+    "MAX_INPUT_TOKENS": "2048",
+    "MAX_TOTAL_TOKENS": "4096",
+}
+TIMEOUTS = {"ModelDataDownloadTimeoutInSeconds": 1200, "ContainerStartupHealthCheckTimeoutInSeconds": 900}
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def observed(instance: str = "ml.g5.2xlarge", **values: object) -> Observed:
+    return Observed(
+        region="us-east-1",
+        role_arn=ROLE,
+        image_uri=IMAGE,
+        token=values.pop("token", None),  # type: ignore[arg-type]
+        instance=GPU_INSTANCES[instance],
+        now=NOW,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def existing_endpoint(components: bool = False, **values: object) -> ExistingEndpoint:
+    fields: dict[str, object] = {
+        "name": "llm-engineering-endpoint",
+        "arn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/llm-engineering-endpoint",
+        "status": "InService",
+        "managed": True,
+        "hosts_components": components,
+        "config_name": "llm-engineering-endpoint-old",
+        "model_names": () if components else ("llm-engineering-endpoint-old",),
+        "instance_type": "ml.g5.2xlarge",
+        "instance_count": 1,
+    }
+    fields.update(values)
+    return ExistingEndpoint(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,358 @@
+"""Applying a plan: exact requests (validated by botocore's Stubber), waits, diagnosis and rollback."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from plan_factories import ROLE, STAMPED, existing_endpoint, observed, settings
+from pydantic import SecretStr
+
+from llm_engineering.aws import Aws, connect
+from llm_engineering.model.deploy.apply import Applier, DeploymentFailed, DeploymentStopped, _reveal
+from llm_engineering.model.deploy.plan import Call, Plan, Resource, build_plan
+from llm_engineering.model.deploy.waiting import Poller, Progress
+
+ENDPOINT = "llm-engineering-endpoint"
+ENDPOINT_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}"
+IC = "llm-engineering-endpoint-ic"
+NOT_FOUND = f'Could not find endpoint "{ENDPOINT_ARN}".'
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+        self.progress_seen: list[Progress] = []
+
+    def step(self, text: str) -> None:
+        self.steps.append(text)
+
+    def progress(self, progress: Progress) -> None:
+        self.progress_seen.append(progress)
+
+
+class Stubs:
+    """Stubbers on the very clients the applier will use, each request checked against the service model."""
+
+    def __init__(self, aws: Aws) -> None:
+        self.sagemaker = Stubber(aws.client("sagemaker"))
+        self.logs = Stubber(aws.client("logs"))
+        self.quotas = Stubber(aws.client("service-quotas"))
+        self.all = [self.sagemaker, self.logs, self.quotas]
+
+    def __enter__(self) -> Stubs:
+        for stub in self.all:
+            stub.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for stub in self.all:
+            stub.deactivate()
+
+    def verify(self) -> None:
+        for stub in self.all:
+            stub.assert_no_pending_responses()
+
+    def call(self, step: Call, response: dict[str, Any]) -> None:
+        """Expect exactly the plan's request, with secrets revealed as they are sent."""
+        method = "_".join(part.lower() for part in _split(step.operation))
+        self.sagemaker.add_response(method, response, _reveal(copy.deepcopy(step.params)))
+
+    def describe_endpoint(self, status: str, config: str = STAMPED, reason: str | None = None) -> None:
+        response = {
+            "EndpointName": ENDPOINT,
+            "EndpointArn": ENDPOINT_ARN,
+            "EndpointConfigName": config,
+            "EndpointStatus": status,
+            "CreationTime": "2026-11-26T10:00:00Z",
+            "LastModifiedTime": "2026-11-26T10:00:00Z",
+        }
+        if reason:
+            response["FailureReason"] = reason
+        self.sagemaker.add_response("describe_endpoint", response, {"EndpointName": ENDPOINT})
+
+    def endpoint_gone(self) -> None:
+        self.sagemaker.add_client_error(
+            "describe_endpoint", "ValidationException", NOT_FOUND, expected_params={"EndpointName": ENDPOINT}
+        )
+
+    def describe_component(self, status: str, model: str = STAMPED, reason: str | None = None) -> None:
+        response = {
+            "InferenceComponentName": IC,
+            "InferenceComponentArn": f"arn:aws:sagemaker:us-east-1:123456789012:inference-component/{IC}",
+            "EndpointName": ENDPOINT,
+            "EndpointArn": ENDPOINT_ARN,
+            "InferenceComponentStatus": status,
+            "Specification": {"ModelName": model},
+            "CreationTime": "2026-11-26T10:00:00Z",
+            "LastModifiedTime": "2026-11-26T10:00:00Z",
+        }
+        if reason:
+            response["FailureReason"] = reason
+        self.sagemaker.add_response("describe_inference_component", response, {"InferenceComponentName": IC})
+
+    def log_tail(self, group: str, lines: list[str]) -> None:
+        self.logs.add_response(
+            "describe_log_streams",
+            {"logStreams": [{"logStreamName": "AllTraffic/i-0123456789abcdef0"}]},
+            {"logGroupName": group, "orderBy": "LastEventTime", "descending": True, "limit": 1},
+        )
+        self.logs.add_response(
+            "get_log_events",
+            {"events": [{"timestamp": 1, "message": line, "ingestionTime": 1} for line in lines]},
+            {
+                "logGroupName": group,
+                "logStreamName": "AllTraffic/i-0123456789abcdef0",
+                "limit": 20,
+                "startFromHead": False,
+            },
+        )
+
+
+def _split(operation: str) -> list[str]:
+    import re
+
+    return re.findall(r"[A-Z][a-z]*", operation)
+
+
+@pytest.fixture
+def aws() -> Aws:
+    return connect(region="us-east-1")
+
+
+def applier(aws: Aws, recorder: Recorder, poller: Poller | None = None, **values: object) -> Applier:
+    return Applier(aws, settings(**values), recorder, poller or Poller(first=0, sleep=lambda _s: None))
+
+
+def calls(plan: Plan) -> list[Call]:
+    return [step for step in plan.steps if isinstance(step, Call)]
+
+
+def test_model_based_create_sends_the_planned_requests_and_waits(aws):
+    plan = build_plan(settings(), observed(token=SecretStr("hf_secret_token")))
+    model, config, endpoint = calls(plan)
+    recorder = Recorder()
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": f"arn:aws:sagemaker:us-east-1:123456789012:model/{STAMPED}"})
+        stubs.call(config, {"EndpointConfigArn": f"arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/{STAMPED}"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.describe_endpoint("Creating")
+        stubs.describe_endpoint("InService")
+        outcome = applier(aws, recorder).apply(plan)
+        stubs.verify()
+    sent_env = _reveal(model.params)["PrimaryContainer"]["Environment"]
+    assert sent_env["HF_TOKEN"] == "hf_secret_token"
+    assert outcome.waited and outcome.retired == []
+    assert [p.status for p in recorder.progress_seen] == ["Creating", "InService"]
+    assert recorder.progress_seen[-1].done
+    assert "hf_secret_token" not in " ".join(recorder.steps)
+
+
+def test_inference_component_create_sends_endpoint_then_component(aws):
+    plan = build_plan(settings(endpoint_type="inference-component"), observed())
+    config, endpoint, model, component = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.describe_endpoint("InService")
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(
+            component, {"InferenceComponentArn": f"arn:aws:sagemaker:us-east-1:123456789012:inference-component/{IC}"}
+        )
+        stubs.describe_component("Creating")
+        stubs.describe_component("InService")
+        applier(aws, Recorder(), endpoint_type="inference-component").apply(plan)
+        stubs.verify()
+    assert config.params["ExecutionRoleArn"] == ROLE
+    assert "ModelName" not in config.params["ProductionVariants"][0]
+
+
+def test_redeploy_updates_then_retires_the_superseded_config_and_model(aws):
+    plan = build_plan(settings(), observed(endpoint=existing_endpoint()))
+    model, config, update, tags = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(update, {"EndpointArn": ENDPOINT_ARN})
+        stubs.describe_endpoint("Updating", config="llm-engineering-endpoint-old")
+        stubs.describe_endpoint("InService")
+        stubs.call(tags, {"Tags": tags.params["Tags"]})
+        stubs.sagemaker.add_response(
+            "delete_endpoint_config", {}, {"EndpointConfigName": "llm-engineering-endpoint-old"}
+        )
+        stubs.sagemaker.add_response("delete_model", {}, {"ModelName": "llm-engineering-endpoint-old"})
+        outcome = applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    assert outcome.retired == ["llm-engineering-endpoint-old", "llm-engineering-endpoint-old"]
+
+
+OOM_LINES = [
+    "INFO text_generation_launcher: Starting shard rank=0",
+    "ERROR text_generation_launcher: Method Warmup encountered an error.",
+    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.96 GiB. GPU 0 has a total capacity of 22.09 GiB",
+]
+HEALTH = (
+    "The primary container for production variant AllTraffic did not pass the ping health check. "
+    "Please check CloudWatch logs for this endpoint."
+)
+
+
+def test_failed_endpoint_is_explained_with_its_log_tail_and_rolled_back(aws):
+    plan = build_plan(settings(), observed(token=SecretStr("hf_secret_token")))
+    model, config, endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.describe_endpoint("Failed", reason=HEALTH)
+        stubs.log_tail(f"/aws/sagemaker/Endpoints/{ENDPOINT}", [*OOM_LINES, "token hf_secret_token leaked?"])
+        stubs.sagemaker.add_response("delete_endpoint", {}, {"EndpointName": ENDPOINT})
+        stubs.endpoint_gone()
+        stubs.sagemaker.add_response("delete_endpoint_config", {}, {"EndpointConfigName": STAMPED})
+        stubs.sagemaker.add_response("delete_model", {}, {"ModelName": STAMPED})
+        with pytest.raises(DeploymentFailed) as failure:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    error = failure.value
+    lines = error.diagnosis.lines()
+    assert lines[0] == f"Endpoint {ENDPOINT} is Failed: {HEALTH}"
+    assert f"Last container log lines (/aws/sagemaker/Endpoints/{ENDPOINT}):" in lines
+    assert any("CUDA out of memory" in line for line in lines)
+    assert any(line.startswith("What to do: The model does not fit the 24 GiB of GPU memory") for line in lines)
+    assert not any("hf_secret_token" in line for line in lines)
+    assert error.rolled_back == [
+        Resource("endpoint", ENDPOINT),
+        Resource("endpoint-config", STAMPED),
+        Resource("model", STAMPED),
+    ]
+    assert error.remaining == []
+
+
+def test_keep_failed_deletes_nothing_and_reports_what_is_left(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.describe_endpoint("Failed", reason=HEALTH)
+        stubs.logs.add_client_error(
+            "describe_log_streams", "ResourceNotFoundException", "The specified log group does not exist."
+        )
+        with pytest.raises(DeploymentFailed) as failure:
+            applier(aws, Recorder()).apply(plan, keep_failed=True)
+        stubs.verify()
+    assert failure.value.rolled_back == []
+    assert failure.value.remaining == plan.created
+    assert "the container never started" in "\n".join(failure.value.diagnosis.lines())
+
+
+def test_quota_refusal_names_the_quota_and_the_command_and_rolls_back(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    message = (
+        "The account-level service limit 'ml.g5.2xlarge for endpoint usage' is 0 Instances, with current "
+        "utilization of 0 Instances and a request delta of 1 Instances. Please use AWS Service Quotas to request "
+        "an increase for this quota."
+    )
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.sagemaker.add_client_error(
+            "create_endpoint", "ResourceLimitExceeded", message, expected_params=endpoint.params
+        )
+        stubs.quotas.add_response(
+            "list_service_quotas",
+            {"Quotas": [{"QuotaName": "ml.g5.2xlarge for endpoint usage", "QuotaCode": "L-1928E07B", "Value": 0.0}]},
+            {"ServiceCode": "sagemaker"},
+        )
+        stubs.sagemaker.add_response("delete_endpoint_config", {}, {"EndpointConfigName": STAMPED})
+        stubs.sagemaker.add_response("delete_model", {}, {"ModelName": STAMPED})
+        with pytest.raises(DeploymentFailed) as failure:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    lines = failure.value.diagnosis.lines()
+    assert lines[0].startswith("SageMaker refused CreateEndpoint: ResourceLimitExceeded: The account-level")
+    assert lines[1] == (
+        "What to do: Ask for more 'ml.g5.2xlarge for endpoint usage' (quota L-1928E07B, now 0): "
+        "aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code L-1928E07B "
+        "--desired-value 1 --region us-east-1"
+    )
+    assert failure.value.rolled_back == [Resource("endpoint-config", STAMPED), Resource("model", STAMPED)]
+
+
+def test_rolled_back_update_keeps_the_endpoint_and_removes_the_new_config_and_model(aws):
+    plan = build_plan(settings(), observed(endpoint=existing_endpoint()))
+    model, config, update, _tags = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(update, {"EndpointArn": ENDPOINT_ARN})
+        stubs.describe_endpoint("InService", config="llm-engineering-endpoint-old", reason=HEALTH)
+        stubs.log_tail(
+            f"/aws/sagemaker/Endpoints/{ENDPOINT}", ["huggingface_hub.errors.GatedRepoError: 401 Client Error."]
+        )
+        stubs.sagemaker.add_response("delete_endpoint_config", {}, {"EndpointConfigName": STAMPED})
+        stubs.sagemaker.add_response("delete_model", {}, {"ModelName": STAMPED})
+        with pytest.raises(DeploymentFailed) as failure:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    lines = failure.value.diagnosis.lines()
+    assert lines[0] == f"Endpoint {ENDPOINT} is rolled back: {HEALTH}"
+    assert any("is gated on the Hugging Face Hub: set HUGGINGFACE_ACCESS_TOKEN" in line for line in lines)
+    assert failure.value.rolled_back == [Resource("endpoint-config", STAMPED), Resource("model", STAMPED)]
+
+
+def test_ctrl_c_while_waiting_deletes_nothing_and_lists_what_exists(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.describe_endpoint("Creating")
+        with pytest.raises(DeploymentStopped) as stopped:
+            applier(aws, Recorder(), Poller(first=1, sleep=interrupt)).apply(plan)
+        stubs.verify()
+    assert stopped.value.exit_code == 130
+    assert stopped.value.remaining == plan.created
+
+
+def test_timeout_stops_waiting_without_deleting(aws):
+    plan = build_plan(settings(deploy_timeout=60), observed())
+    model, config, endpoint = calls(plan)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        for _ in range(9):  # polls at 0, 2, 5, 9.5, 16.25, 26.4, 41.4, 56.4 and 60 s: interval 2 s, x1.5, <= 15 s
+            stubs.describe_endpoint("Creating")
+        with pytest.raises(DeploymentStopped, match="gave up waiting after DEPLOY_TIMEOUT=60 s") as stopped:
+            poller = Poller(first=2, factor=1.5, ceiling=15, sleep=sleep, clock=lambda: now[0])
+            applier(aws, Recorder(), poller, deploy_timeout=60).apply(plan)
+        stubs.verify()
+    assert stopped.value.exit_code == 1
+    assert stopped.value.remaining == plan.created
+
+
+def test_no_wait_returns_after_the_create_calls(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        outcome = applier(aws, Recorder()).apply(plan, wait=False)
+        stubs.verify()
+    assert not outcome.waited
