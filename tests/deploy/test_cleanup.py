@@ -1,0 +1,132 @@
+"""Deleting an endpoint's resources: found through the endpoint and the tags, idempotent, foreign-safe."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from plan_factories import settings
+
+from llm_engineering.aws import connect
+from llm_engineering.model.deploy.apply import Applier, observe
+from llm_engineering.model.deploy.cleanup import ForeignResources, delete_deployment
+from llm_engineering.model.deploy.plan import Call, build_plan
+from llm_engineering.model.deploy.waiting import Poller
+from llm_engineering.tags import tool_tags
+
+FAST = Poller(first=0, sleep=lambda _s: None)
+ENDPOINT = "llm-engineering-endpoint"
+
+
+class Quiet:
+    def step(self, text: str) -> None: ...
+
+    def progress(self, progress: object) -> None: ...
+
+
+@pytest.fixture
+def deployed(moto_aws):
+    """A model-based deployment created through the real plan and applier, against moto."""
+    boto3.client("iam").create_role(RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}")
+    aws = connect(region="us-east-1")
+    plan = build_plan(settings(), observe(settings(), aws))
+    Applier(aws, settings(), Quiet(), FAST).apply(plan)
+    return aws, plan
+
+
+def sagemaker_state():
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    return (
+        [e["EndpointName"] for e in client.list_endpoints()["Endpoints"]],
+        [c["EndpointConfigName"] for c in client.list_endpoint_configs()["EndpointConfigs"]],
+        [m["ModelName"] for m in client.list_models()["Models"]],
+    )
+
+
+def test_delete_removes_endpoint_config_and_model_then_finds_nothing(deployed):
+    aws, plan = deployed
+    steps: list[str] = []
+    report = delete_deployment(aws, ENDPOINT, poller=FAST, on_step=steps.append)
+    assert report.deleted == [
+        f"endpoint {ENDPOINT}",
+        f"endpoint config {plan.model_name}",
+        f"model {plan.model_name}",
+    ]
+    assert sagemaker_state() == ([], [], [])
+    again = delete_deployment(aws, ENDPOINT, poller=FAST)
+    assert again.nothing_to_delete
+
+
+def test_redeploy_leaves_one_config_and_one_model(deployed):
+    aws, first = deployed
+    # moto has no UpdateEndpoint; the observation it starts from is what matters here: the superseded
+    # config and model are in the plan's retire list, and leftovers found by tag are too.
+    plan = build_plan(settings(hf_model_id="Qwen/Qwen2.5-1.5B-Instruct"), observe(settings(), aws))
+    assert plan.action == "update"
+    assert plan.retire == [
+        Call("DeleteEndpointConfig", {"EndpointConfigName": first.model_name}),
+        Call("DeleteModel", {"ModelName": first.model_name}),
+    ]
+
+
+def test_half_created_deployment_is_found_by_its_tags(moto_aws):
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    tags = tool_tags(endpoint=ENDPOINT, model_id="Qwen/Qwen2.5-7B-Instruct")
+    container = {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/tgi:1"}
+    role = "arn:aws:iam::123456789012:role/r"
+    client.create_model(
+        ModelName=f"{ENDPOINT}-20261126-1", PrimaryContainer=container, ExecutionRoleArn=role, Tags=tags
+    )
+    other = tool_tags(endpoint="another-endpoint")
+    client.create_model(ModelName=f"{ENDPOINT}-other", PrimaryContainer=container, ExecutionRoleArn=role, Tags=other)
+    client.create_model(ModelName=f"{ENDPOINT}-untagged", PrimaryContainer=container, ExecutionRoleArn=role)
+    report = delete_deployment(connect(region="us-east-1"), ENDPOINT, poller=FAST)
+    assert report.deleted == [f"model {ENDPOINT}-20261126-1"]
+    assert sagemaker_state()[2] == [f"{ENDPOINT}-other", f"{ENDPOINT}-untagged"]
+
+
+def test_foreign_endpoint_is_refused_unless_forced(moto_aws):
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    client.create_model(
+        ModelName="theirs",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+    )
+    client.create_endpoint_config(
+        EndpointConfigName="theirs",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "theirs",
+                "InstanceType": "ml.g5.2xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="theirs")
+    aws = connect(region="us-east-1")
+    with pytest.raises(ForeignResources) as refused:
+        delete_deployment(aws, ENDPOINT, poller=FAST)
+    assert str(refused.value) == (
+        f"Not deleting {ENDPOINT}: endpoint {ENDPOINT}, endpoint config theirs, model theirs lack this tool's tags "
+        "(created elsewhere?); pass --force to delete anyway."
+    )
+    assert sagemaker_state() == ([ENDPOINT], ["theirs"], ["theirs"])
+    report = delete_deployment(aws, ENDPOINT, force=True, poller=FAST)
+    assert len(report.deleted) == 3
+    assert sagemaker_state() == ([], [], [])
+
+
+def test_autoscaling_registration_is_removed_before_the_endpoint(deployed):
+    aws, _plan = deployed
+    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    resource_id = f"endpoint/{ENDPOINT}/variant/AllTraffic"
+    scaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=1,
+        MaxCapacity=2,
+    )
+    report = delete_deployment(aws, ENDPOINT, poller=FAST)
+    assert report.deleted[0] == f"autoscaling target {resource_id}"
+    assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
