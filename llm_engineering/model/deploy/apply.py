@@ -32,6 +32,7 @@ from llm_engineering.model.deploy.plan import (
     Plan,
     Resource,
     Wait,
+    gpus_per_copy,
 )
 from llm_engineering.model.deploy.remote import Remote, ResourceFailed
 from llm_engineering.model.deploy.waiting import Poller, Progress, WaitTimeout
@@ -90,6 +91,7 @@ def _reveal(value: Any) -> Any:
 def observe(settings: Settings, aws: Aws) -> Observed:
     """Gather what the plan needs, offline checks first so bad settings fail before any AWS call."""
     instance = gpu_instance(settings.gpu_instance_type, aws.region)
+    gpus_per_copy(settings, instance)
     image_uri = tgi_image_uri(aws.region, instance.name, settings.tgi_image_version, settings.tgi_image_uri)
     token = settings.hf_token()
     role_arn = resolve_execution_role_arn(aws, settings)

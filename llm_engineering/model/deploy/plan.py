@@ -130,13 +130,22 @@ def resource_stamp(now: datetime) -> str:
     return now.strftime("%Y%m%d-%H%M%S") + f"{now.microsecond // 1000:03d}"
 
 
-def _gpus_per_copy(settings: Settings, instance: GpuInstance) -> int:
+def gpus_per_copy(settings: Settings, instance: GpuInstance) -> int:
+    """GPUs per model copy, checked against the instance (and, for components, the copies asked for)."""
     gpus = settings.gpus_per_copy or instance.gpus
     if gpus > instance.gpus or instance.gpus % gpus:
         raise ConfigurationError(
             f"GPUS_PER_COPY={gpus} does not divide the {instance.gpus} GPU(s) of {instance.name}: "
             f"use a divisor of {instance.gpus} or leave it unset."
         )
+    if settings.endpoint_type == "inference-component":
+        capacity = settings.gpu_instance_count * (instance.gpus // gpus)
+        if settings.copy_count > capacity:
+            raise ConfigurationError(
+                f"COPY_COUNT={settings.copy_count} does not fit: {settings.gpu_instance_count} x {instance.name} "
+                f"hold {capacity} cop{'y' if capacity == 1 else 'ies'} of {gpus} GPU(s); lower COPY_COUNT "
+                "or raise GPU_INSTANCE_COUNT."
+            )
     return gpus
 
 
@@ -207,23 +216,15 @@ def build_plan(settings: Settings, observed: Observed) -> Plan:
     """The steps that bring the endpoint described by `settings` into existence (or up to date)."""
     _check_existing(settings, observed)
     instance = observed.instance
-    gpus_per_copy = _gpus_per_copy(settings, instance)
+    gpus = gpus_per_copy(settings, instance)
     components = settings.endpoint_type == "inference-component"
-    if components:
-        capacity = settings.gpu_instance_count * (instance.gpus // gpus_per_copy)
-        if settings.copy_count > capacity:
-            raise ConfigurationError(
-                f"COPY_COUNT={settings.copy_count} does not fit: {settings.gpu_instance_count} x {instance.name} "
-                f"hold {capacity} cop{'y' if capacity == 1 else 'ies'} of {gpus_per_copy} GPU(s); lower COPY_COUNT "
-                "or raise GPU_INSTANCE_COUNT."
-            )
 
     endpoint = settings.sagemaker_endpoint_inference
     stamp = resource_stamp(observed.now)
     model_name = f"{endpoint[: 63 - len(stamp) - 1]}-{stamp}"
     config_name = model_name
     tags = tool_tags(endpoint=endpoint, model_id=settings.hf_model_id)
-    environment = container_environment(settings, gpus_per_copy, observed.token)
+    environment = container_environment(settings, gpus, observed.token)
     timeouts = {
         "ModelDataDownloadTimeoutInSeconds": settings.model_data_download_timeout,
         "ContainerStartupHealthCheckTimeoutInSeconds": settings.container_startup_health_check_timeout,
@@ -290,7 +291,7 @@ def build_plan(settings: Settings, observed: Observed) -> Plan:
         specification = {
             "ModelName": model_name,
             "StartupParameters": timeouts,
-            "ComputeResourceRequirements": compute_requirements(instance, gpus_per_copy),
+            "ComputeResourceRequirements": compute_requirements(instance, gpus),
         }
         runtime = {"CopyCount": settings.copy_count}
         steps = []
@@ -354,7 +355,7 @@ def build_plan(settings: Settings, observed: Observed) -> Plan:
         image_uri=observed.image_uri,
         instance=instance,
         instance_count=settings.gpu_instance_count,
-        gpus_per_copy=gpus_per_copy,
+        gpus_per_copy=gpus,
         copy_count=settings.copy_count if components else 1,
         component_name=component_name,
         model_name=model_name,

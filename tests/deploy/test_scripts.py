@@ -1,0 +1,102 @@
+"""The deploy and delete scripts as users run them: one line per mistake, nothing created, plans first."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import boto3
+import pytest
+
+from llm_engineering.cli import run
+from llm_engineering.model.deploy import delete, deploy
+
+
+def invoke(main: Callable[..., int], *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run a script's main through the same runner users get, returning (exit code, stdout, stderr)."""
+    sys.argv = ["script", *args]
+    with pytest.raises(SystemExit) as exited:
+        run(main)
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err
+
+
+def nothing_in_sagemaker() -> bool:
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    return not (
+        client.list_endpoints()["Endpoints"]
+        or client.list_endpoint_configs()["EndpointConfigs"]
+        or client.list_models()["Models"]
+    )
+
+
+@pytest.fixture
+def role(moto_aws):
+    boto3.client("iam").create_role(RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}")
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"GPU_INSTANCE_TYPE": "ml.g5.3xlarge"}, "GPU_INSTANCE_TYPE='ml.g5.3xlarge' is not an instance type SageMaker"),
+        ({"GPU_INSTANCE_TYPE": "ml.m5.xlarge"}, "GPU_INSTANCE_TYPE='ml.m5.xlarge' has no GPU this tool knows"),
+        ({"GPU_INSTANCE_TYPE": "g5.2xlarge"}, "GPU_INSTANCE_TYPE='g5.2xlarge' is invalid"),
+        ({"MAX_INPUT_TOKENS": "8192"}, "MAX_INPUT_TOKENS=8192 must be less than MAX_TOTAL_TOKENS=4096"),
+        ({"HF_MODEL_ID": "org/model/extra"}, "HF_MODEL_ID='org/model/extra' is invalid"),
+        ({"COPY_COUNT": "0"}, "COPY_COUNT='0' is invalid: Input should be greater than 0"),
+        ({"COPY_COUNT": "-1"}, "COPY_COUNT='-1' is invalid: Input should be greater than 0"),
+        ({"ENDPOINT_TYPE": "inference-component", "COPY_COUNT": "3"}, "COPY_COUNT=3 does not fit"),
+        ({"GPUS_PER_COPY": "2"}, "GPUS_PER_COPY=2 does not divide the 1 GPU(s) of ml.g5.2xlarge"),
+        ({"SAGEMAKER_ENDPOINT_INFERENCE": "x" * 64}, "SAGEMAKER_ENDPOINT_INFERENCE='xxxx"),
+        ({"SAGEMAKER_ENDPOINT_INFERENCE": "bad.name"}, "SAGEMAKER_ENDPOINT_INFERENCE='bad.name' is invalid"),
+        ({"TGI_IMAGE_VERSION": "0.9.3"}, "TGI_IMAGE_VERSION='0.9.3' is older than 2.0"),
+        ({"SAGEMAKER_EXECUTION_ROLE_NAME": "NoSuchRole"}, "The SageMaker execution role 'NoSuchRole' does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_created(role, monkeypatch, capsys, variables, message):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+    assert "Traceback" not in out + err
+    assert nothing_in_sagemaker()
+
+
+def test_dry_run_prints_the_plan_with_the_token_redacted_and_creates_nothing(role, monkeypatch, capsys):
+    monkeypatch.setenv("HUGGINGFACE_ACCESS_TOKEN", "hf_dry_run_secret")
+    code, out, err = invoke(deploy.main, "--dry-run", "--skip-preflight", capsys=capsys)
+    assert code == 0, err
+    assert "Plan: create model-based endpoint llm-engineering-endpoint in us-east-1" in out
+    assert "HF_TOKEN=<redacted>" in out
+    assert "1. CreateModel" in out and "3. CreateEndpoint" in out and "4. wait until endpoint" in out
+    assert out.rstrip().endswith("Dry run: nothing was created.")
+    assert "hf_dry_run_secret" not in out + err
+    assert nothing_in_sagemaker()
+
+
+def test_deploy_then_delete_through_the_scripts(role, capsys):
+    code, out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
+    assert code == 0, err
+    assert "Ready: endpoint llm-engineering-endpoint serves Qwen/Qwen2.5-7B-Instruct." in out
+    assert "Delete it:  make delete-inference-endpoint ENDPOINT_NAME=llm-engineering-endpoint" in out
+    assert not nothing_in_sagemaker()
+
+    code, out, err = invoke(delete.main, capsys=capsys)
+    assert code == 0, err
+    assert "Deleted 3 resource(s) of llm-engineering-endpoint:" in out
+    assert nothing_in_sagemaker()
+
+    code, out, _ = invoke(delete.main, "--endpoint-name", "llm-engineering-endpoint", capsys=capsys)
+    assert code == 0
+    assert (
+        out.strip() == "Nothing to delete: no endpoint llm-engineering-endpoint and nothing tagged as belonging to it."
+    )
+
+
+def test_delete_refuses_a_malformed_endpoint_name(moto_aws, capsys):
+    code, _, err = invoke(delete.main, "bad_name!", capsys=capsys)
+    assert code == 2
+    assert (
+        err == "error: ENDPOINT_NAME='bad_name!' is not a SageMaker endpoint name: 1-63 letters, digits or hyphens.\n"
+    )
