@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         case_sensitive=False,
         validate_default=True,
         env_ignore_empty=True,  # `.env.example` lists optional settings as `NAME=`: empty means "not set"
+        use_attribute_docstrings=True,  # the docstrings below are the fields' descriptions (and .env.example's)
     )
 
     # --- AWS -------------------------------------------------------------------------------------------

@@ -108,3 +108,24 @@ def test_no_token_anywhere_is_none(offline_env, monkeypatch):
     monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(offline_env / "hf" / "token"))
     monkeypatch.setattr("huggingface_hub.constants.HF_STORED_TOKENS_PATH", str(offline_env / "hf" / "stored"))
     assert load_settings().hf_token() is None
+
+
+def test_env_example_documents_every_setting_with_its_description():
+    from helpers import REPO
+
+    from llm_engineering.settings import Settings
+
+    lines = (REPO / ".env.example").read_text().splitlines()
+    for name, field in Settings.model_fields.items():
+        assignment = next(i for i, line in enumerate(lines) if line.startswith(f"{name.upper()}="))
+        assert lines[assignment - 1] == f"# {field.description}", name
+
+
+def test_env_example_as_dot_env_gives_the_defaults(monkeypatch):
+    from helpers import REPO
+
+    monkeypatch.setenv("LLM_ENGINEERING_ENV_FILE", str(REPO / ".env.example"))
+    monkeypatch.delenv("AWS_REGION")
+    from_example = load_settings().model_dump()
+    monkeypatch.setenv("LLM_ENGINEERING_ENV_FILE", "/nonexistent/.env")
+    assert from_example == load_settings().model_dump()
