@@ -1,0 +1,176 @@
+"""The execution role SageMaker assumes: create, repair drift, delete, and resolve its ARN for deploying.
+
+The role's whole state is the trust policy, one inline policy and the tool's tags, so repairing it means
+making exactly that true again: anything else found on the role is removed, each with its own line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from llm_engineering import TOOL_NAME
+from llm_engineering.aws import Aws
+from llm_engineering.errors import ConfigurationError
+from llm_engineering.model.deploy.iam_common import caller_identity, check_ownership, is_missing, paginate
+from llm_engineering.model.deploy.iam_names import EXECUTION_POLICY_NAME, check_role_name
+from llm_engineering.model.deploy.iam_policies import (
+    SAGEMAKER_SERVICE,
+    execution_role_permissions,
+    execution_role_trust_policy,
+    same_policy,
+    to_json,
+)
+from llm_engineering.settings import Settings
+from llm_engineering.tags import tool_tags
+
+ROLE_DESCRIPTION = f"Assumed by SageMaker to run models deployed by {TOOL_NAME}: image pull, logs, metrics."
+
+
+class ExecutionRoleMissingError(ConfigurationError):
+    """The execution role named in the settings does not exist."""
+
+
+@dataclass(frozen=True)
+class ExecutionRoleSpec:
+    """What the settings say the role must be, validated before any request."""
+
+    name: str
+    s3_buckets: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExecutionRoleSpec:
+        return cls(
+            name=check_role_name(settings.sagemaker_execution_role_name),
+            s3_buckets=tuple(settings.execution_role_s3_buckets),
+        )
+
+
+@dataclass
+class RoleOutcome:
+    """The role's ARN and one line per change made (empty: the role was already right)."""
+
+    arn: str
+    changes: list[str] = field(default_factory=list)
+
+
+def _get_role(iam: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return iam.get_role(RoleName=name)["Role"]
+    except ClientError as error:
+        if is_missing(error):
+            return None
+        raise
+
+
+def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> RoleOutcome:
+    """Create the role, or bring an existing one back to exactly the trust and permissions it should have."""
+    iam = aws.client("iam")
+    identity = caller_identity(aws)
+    trust = execution_role_trust_policy(identity.account_id)
+    permissions = execution_role_permissions(
+        partition=identity.partition, account_id=identity.account_id, s3_buckets=spec.s3_buckets
+    )
+    role = _get_role(iam, spec.name)
+    if role is None:
+        role = iam.create_role(
+            RoleName=spec.name,
+            AssumeRolePolicyDocument=to_json(trust),
+            Description=ROLE_DESCRIPTION,
+            Tags=tool_tags(),
+        )["Role"]
+        iam.put_role_policy(RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=to_json(permissions))
+        return RoleOutcome(
+            arn=role["Arn"],
+            changes=[
+                f"Created IAM role {spec.name}, assumable only by {SAGEMAKER_SERVICE} for account "
+                f"{identity.account_id}.",
+                f"Put inline policy {EXECUTION_POLICY_NAME} on role {spec.name}: {describe_permissions(spec)}.",
+            ],
+        )
+
+    outcome = RoleOutcome(arn=role["Arn"])
+    tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
+    if check_ownership("role", spec.name, tags, force=force, action="change it"):
+        iam.tag_role(RoleName=spec.name, Tags=tool_tags())
+        outcome.changes.append(f"Tagged existing role {spec.name} as managed by {TOOL_NAME} (--force).")
+    if not same_policy(role["AssumeRolePolicyDocument"], trust):
+        iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=to_json(trust))
+        outcome.changes.append(
+            f"Repaired the trust policy of role {spec.name}: only {SAGEMAKER_SERVICE} for account "
+            f"{identity.account_id} may assume it again."
+        )
+    inline = list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=spec.name))
+    if EXECUTION_POLICY_NAME not in inline:
+        iam.put_role_policy(RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=to_json(permissions))
+        outcome.changes.append(f"Restored the missing inline policy {EXECUTION_POLICY_NAME} on role {spec.name}.")
+    else:
+        current = iam.get_role_policy(RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME)["PolicyDocument"]
+        if not same_policy(current, permissions):
+            iam.put_role_policy(
+                RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=to_json(permissions)
+            )
+            outcome.changes.append(
+                f"Repaired inline policy {EXECUTION_POLICY_NAME} on role {spec.name}: its permissions had drifted "
+                f"and are again {describe_permissions(spec)}."
+            )
+    for name in inline:
+        if name != EXECUTION_POLICY_NAME:
+            iam.delete_role_policy(RoleName=spec.name, PolicyName=name)
+            outcome.changes.append(f"Removed inline policy {name} from role {spec.name}: not part of its scoped set.")
+    for attached in paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=spec.name):
+        iam.detach_role_policy(RoleName=spec.name, PolicyArn=attached["PolicyArn"])
+        outcome.changes.append(
+            f"Detached policy {attached['PolicyArn']} from role {spec.name}: not part of its scoped set."
+        )
+    return outcome
+
+
+def describe_permissions(spec: ExecutionRoleSpec) -> str:
+    """The role's permissions in a few words."""
+    s3 = f"read of S3 bucket(s) {', '.join(spec.s3_buckets)}" if spec.s3_buckets else "no S3 access"
+    return f"ECR image pull, CloudWatch Logs under /aws/sagemaker/*, CloudWatch metrics, {s3}"
+
+
+def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> list[str]:
+    """Delete the role with its policies and instance profiles; an empty list means there was nothing."""
+    iam = aws.client("iam")
+    if _get_role(iam, spec.name) is None:
+        return []
+    tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
+    check_ownership("role", spec.name, tags, force=force, action="delete it")
+    changes: list[str] = []
+    for name in list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=spec.name)):
+        iam.delete_role_policy(RoleName=spec.name, PolicyName=name)
+        changes.append(f"Deleted inline policy {name} of role {spec.name}.")
+    for attached in list(paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=spec.name)):
+        iam.detach_role_policy(RoleName=spec.name, PolicyArn=attached["PolicyArn"])
+        changes.append(f"Detached policy {attached['PolicyArn']} from role {spec.name}.")
+    for profile in list(paginate(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=spec.name)):
+        profile_name = profile["InstanceProfileName"]
+        iam.remove_role_from_instance_profile(InstanceProfileName=profile_name, RoleName=spec.name)
+        others = [role for role in profile.get("Roles", []) if role["RoleName"] != spec.name]
+        if others:
+            changes.append(f"Removed role {spec.name} from instance profile {profile_name}.")
+        else:  # an instance profile holds one role: without it, it serves nothing
+            iam.delete_instance_profile(InstanceProfileName=profile_name)
+            changes.append(f"Deleted instance profile {profile_name} (it only held role {spec.name}).")
+    iam.delete_role(RoleName=spec.name)
+    changes.append(f"Deleted IAM role {spec.name}.")
+    return changes
+
+
+def resolve_execution_role_arn(aws: Aws, settings: Settings) -> str:
+    """The role SageMaker should assume: AWS_ARN_ROLE when set, else the ARN of the named role."""
+    if settings.aws_arn_role:
+        return settings.aws_arn_role
+    name = check_role_name(settings.sagemaker_execution_role_name)
+    role = _get_role(aws.client("iam"), name)
+    if role is None:
+        raise ExecutionRoleMissingError(
+            f"The SageMaker execution role '{name}' does not exist: run make create-sagemaker-execution-role, "
+            "or set AWS_ARN_ROLE."
+        )
+    return role["Arn"]
