@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import clean_environment, free_port
+from helpers import clean_environment
 
 
 @pytest.fixture(autouse=True)
@@ -26,22 +26,47 @@ def offline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def aws_server() -> Iterator[str]:
-    """A moto server on a free 127.0.0.1 port for the whole session; yields its URL."""
-    from moto.server import ThreadedMotoServer
+def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local AWS emulator (moto + SageMaker extensions) for the whole session; yields its URL.
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    It runs as `python -m llm_engineering.local`, as `make demo` runs it, in its own process: no state
+    shared with in-process `mock_aws` tests. Transitions take 0.2 s and tokens stream without delay.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    home = tmp_path_factory.mktemp("emulator")
+    env_file = home / "emulator.env"
+    log = (home / "emulator.log").open("w")
+    command = [sys.executable, "-m", "llm_engineering.local", "--port", "0", "--env-file", str(env_file)]
+    command += ["--transition-seconds", "0.2", "--token-delay", "0"]
+    process = subprocess.Popen(command, env=clean_environment(home), stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not env_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator did not start: {(home / 'emulator.log').read_text()}")
+            time.sleep(0.02)
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in env_file.read_text().splitlines())
+        yield exports["AWS_ENDPOINT_URL"]
     finally:
-        server.stop()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 @pytest.fixture
 def server_env(aws_server: str, offline_env: Path) -> Iterator[dict[str, str]]:
-    """Environment for a subprocess that talks to the session's server, reset before each test."""
+    """Environment for a subprocess that talks to the session's emulator, reset before each test.
+
+    The reset empties moto's and the emulator's state and restores the emulator's start configuration.
+    """
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(f"{aws_server}/moto-api/reset", method="POST")).close()

@@ -119,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             echo(line)
         if args.env_file is not None:
             _write_env_file(args.env_file, lines)
-        while not stop.wait(0.5):
-            pass
+        stop.wait()
     finally:
         emulator.stop()
         if args.env_file is not None:

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import quotas, runtime, sagemaker
+from llm_engineering.local import managed_policies, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -199,7 +199,7 @@ class _Server(ThreadedMotoServer):
             self._server_ready_event.set()
             return
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.05)
 
 
 class Emulator:
@@ -238,6 +238,7 @@ class Emulator:
         """Start serving in a background thread; returns once the socket listens."""
         self._saved_variable = os.environ.get(MANAGED_POLICIES_VARIABLE)
         os.environ[MANAGED_POLICIES_VARIABLE] = "true"  # moto loads AWS managed IAM policies only then
+        managed_policies.install()
         CURRENT.start(self.start_config)
         server = _Server(self.host, self.requested_port)
         server.start()
