@@ -79,6 +79,17 @@ test-inference: install ## Send one prompt to the endpoint and stream the answer
 delete-inference-endpoint: install ## Delete the endpoint with its components, configs and models (ENDPOINT_NAME=...)
 	@$(DEPLOY).delete $(if $(ENDPOINT_NAME),--endpoint-name "$(ENDPOINT_NAME)") $(ARGS)
 
+demo: install ## Run the whole workflow twice (model-based, inference component) on the local AWS emulator
+	@$(PY) -m llm_engineering.local.demo
+
+workflow: install ## Roles, deploy, test, delete against your AWS account; the delete runs even if a step failed
+	@status=0; \
+	$(MAKE) create-sagemaker-execution-role && \
+	$(MAKE) deploy-inference-endpoint && \
+	$(MAKE) test-inference || status=$$?; \
+	$(MAKE) delete-inference-endpoint || status=$$?; \
+	exit $$status
+
 emulator: install ## Run the local AWS emulator in the foreground and print the environment to use it
 	@$(PY) -m llm_engineering.local $(ARGS)
 

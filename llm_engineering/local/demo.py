@@ -1,0 +1,148 @@
+"""`make demo`: the whole workflow, twice, against the local emulator, with a summary of every step.
+
+The steps are the real Make targets, run as subprocesses exactly as against AWS; only AWS_ENDPOINT_URL,
+dummy credentials and throwaway credential/config files differ. The user's `.env`, AWS files and Hugging
+Face token are never read or written. The emulator always stops, and the demo checks it was left empty.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+
+from llm_engineering.cli import echo, fail, run
+from llm_engineering.local.server import Emulator
+from llm_engineering.settings import ENV_FILE_VARIABLE, Settings
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+ENDPOINT = "llm-engineering-demo"
+EMULATOR_OPTIONS = {"transition_seconds": 1.0, "token_delay_seconds": 0.01}
+
+
+@dataclass
+class StepResult:
+    label: str
+    code: int
+    seconds: float
+
+
+def demo_environment(url: str, home: Path) -> dict[str, str]:
+    """The caller's environment minus AWS, Hugging Face and tool settings, pointed at the emulator."""
+    settings_names = {name.upper() for name in Settings.model_fields}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "HF_", "HUGGING")) and key not in settings_names
+    }
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+            "AWS_CONFIG_FILE": str(home / "aws-config"),
+            ENV_FILE_VARIABLE: str(home / "demo.env"),
+            "HF_HOME": str(home / "huggingface"),
+            "HF_HUB_OFFLINE": "1",  # the emulator has no Hub behind it: preflight says the model check was skipped
+            "SAGEMAKER_ENDPOINT_INFERENCE": ENDPOINT,
+            "WAIT_POLL_INTERVAL": "0.5",
+        }
+    )
+    return env
+
+
+def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
+    """(label, make arguments, extra environment, runs even after a failure) in order."""
+    model_based = {"ENDPOINT_TYPE": "model-based"}
+    components = {"ENDPOINT_TYPE": "inference-component"}
+    one_shot = ["ARGS=--json"]
+    return [
+        ("create deployer user", ["create-sagemaker-role"], {}, False),
+        ("create execution role", ["create-sagemaker-execution-role"], {}, False),
+        ("deploy (model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], model_based, False),
+        ("test, streaming (model-based)", ["test-inference"], model_based, False),
+        ("delete (model-based)", ["delete-inference-endpoint"], model_based, True),
+        ("deploy (inference component)", ["deploy-inference-endpoint", "ARGS=--yes"], components, False),
+        ("test, one-shot JSON (component)", ["test-inference", *one_shot], components, False),
+        ("delete (inference component)", ["delete-inference-endpoint"], components, True),
+        ("delete execution role", ["delete-sagemaker-execution-role"], {}, True),
+        ("delete deployer user", ["delete-sagemaker-role"], {}, True),
+    ]
+
+
+def leftovers(url: str) -> list[str]:
+    """SageMaker resources still in the emulator (there should be none)."""
+    client = boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    found = [f"endpoint {item['EndpointName']}" for item in client.list_endpoints()["Endpoints"]]
+    found += [
+        f"endpoint config {item['EndpointConfigName']}" for item in client.list_endpoint_configs()["EndpointConfigs"]
+    ]
+    found += [f"model {item['ModelName']}" for item in client.list_models()["Models"]]
+    found += [
+        f"inference component {item['InferenceComponentName']}"
+        for item in client.list_inference_components()["InferenceComponents"]
+    ]
+    return found
+
+
+def summary(results: list[StepResult]) -> list[str]:
+    width = max(len(result.label) for result in results)
+    lines = [f"{'step'.ljust(width)}  result  seconds", f"{'-' * width}  ------  -------"]
+    for result in results:
+        outcome = "ok" if result.code == 0 else f"exit {result.code}"
+        lines.append(f"{result.label.ljust(width)}  {outcome.ljust(6)}  {result.seconds:7.1f}")
+    lines.append(f"{'total'.ljust(width)}          {sum(r.seconds for r in results):7.1f}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    make = os.environ.get("MAKE", "make")
+    results: list[StepResult] = []
+    failed = False
+    with (
+        tempfile.TemporaryDirectory(prefix="llm-engineering-demo-") as scratch,
+        Emulator(config=EMULATOR_OPTIONS) as emulator,
+    ):
+        base = demo_environment(emulator.url, Path(scratch))
+        echo(f"Local AWS emulator on {emulator.url} (no AWS account, no credentials, nothing billed).")
+        for label, arguments, extra, always in steps():
+            if failed and not always:
+                continue
+            echo(f"\n==> {label}: make {' '.join(arguments)}")
+            started = time.monotonic()
+            code = subprocess.run(
+                [make, "-s", "--no-print-directory", "-C", str(REPOSITORY), *arguments],
+                env={**base, **extra},
+                check=False,
+            ).returncode
+            results.append(StepResult(label, code, time.monotonic() - started))
+            failed = failed or code != 0
+        left = leftovers(emulator.url)
+    echo("\nDemo summary")
+    for line in summary(results):
+        echo(f"  {line}")
+    if left:
+        fail("left in the emulator: " + ", ".join(left))
+        return 1
+    if failed:
+        fail("a step failed (see its output above)")
+        return 1
+    echo("Everything was created, tested and deleted; the emulator was left empty.")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
