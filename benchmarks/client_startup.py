@@ -27,6 +27,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = ["-m", "llm_engineering.model.deploy.test", "--prompt", "hi"]
+FLOOR = (
+    "from llm_engineering.settings import load_settings; from llm_engineering.aws import from_settings; "
+    "from_settings(load_settings()).client('sagemaker-runtime')"
+)
+"""What every command of the tool pays before its first call: the shared settings and client factory."""
 
 
 def _event_stream_message(payload: bytes) -> bytes:
@@ -79,11 +84,11 @@ def _environment(url: str, home: str) -> dict[str, str]:
     return env
 
 
-def _median_wall(command: list[str], runs: int, env: dict[str, str] | None = None) -> float:
+def _median_wall(command: list[str], runs: int, env: dict[str, str] | None = None, cwd: str | None = None) -> float:
     times = []
     for _ in range(runs):
         started = time.time()
-        subprocess.run(command, env=env, check=True, capture_output=True)
+        subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
         times.append(time.time() - started)
     return statistics.median(times)
 
@@ -127,6 +132,7 @@ def main() -> None:
             env = _environment(f"http://127.0.0.1:{server.server_address[1]}", home)
             _client_runs(1, env, home)  # warm the file cache and bytecode
             to_wire, to_exit = _client_runs(args.runs, env, home)
+            floor = _median_wall([sys.executable, "-c", FLOOR], args.runs, env, home)
             top = _top_imports(env, home, 12)
     finally:
         server.shutdown()
@@ -137,6 +143,8 @@ def main() -> None:
     print(f"python -c pass                              {bare:6.3f} s")
     print(f"client: process start -> request on wire     {to_wire:6.3f} s   (budget 0.500 s)")
     print(f"client: process start -> exit                {to_exit:6.3f} s")
+    print(f"shared floor: settings + aws + runtime client {floor:6.3f} s   (no request; common to every command)")
+    print(f"client's own share (start->wire minus floor)  {to_wire - floor:6.3f} s")
     print(f"python -c 'import sagemaker.core.resources'  {sdk:6.3f} s")
     print(f"ratio SDK import / client start-to-wire      {sdk / to_wire:6.1f}x")
     print("heaviest imports of the client path (cumulative, -X importtime):")

@@ -211,6 +211,18 @@ def test_missing_endpoint_suggests_deploying(stubbed: Stubbed) -> None:
     )
 
 
+def test_endpoint_check_denied_says_what_is_known(stubbed: Stubbed) -> None:
+    _not_found(stubbed)
+    stubbed.control.add_client_error("describe_endpoint", "AccessDeniedException", "not authorized", 400)
+    with pytest.raises(EndpointNotFoundError) as caught:
+        stubbed.client.generate_text("Hi", PARAMS)
+    assert str(caught.value) == (
+        "SageMaker cannot invoke endpoint 'llm-endpoint' in us-east-1 (not found or not InService; DescribeEndpoint "
+        "was refused: AccessDeniedException): check it in the SageMaker console, or deploy it with "
+        "`make deploy-inference-endpoint`."
+    )
+
+
 @pytest.mark.parametrize(
     ("status", "reason", "message"),
     [

@@ -10,7 +10,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import botocore.endpoint
 import pytest
 from client_fakes import (
     FakeSageMaker,
@@ -27,6 +29,7 @@ from client_fakes import (
 )
 from helpers import REPO, clean_environment
 
+from llm_engineering.aws import MAX_ATTEMPTS
 from llm_engineering.cli import run
 from llm_engineering.model.deploy.test import main
 
@@ -290,6 +293,50 @@ def test_several_components_exit_2(fake: FakeSageMaker, capsys: pytest.CaptureFi
         f"error: Endpoint '{ENDPOINT}' hosts several inference components (qwen-ic (InService), llama-ic (InService)): "
         "set SAGEMAKER_INFERENCE_COMPONENT_NAME or pass --component to choose one.\n"
     )
+
+
+HEADER_REQUIRED = (
+    "Inference Component Name header is required for endpoints to which you plan to deploy inference components. "
+    "Please include Inference Component Name header or consider using SageMaker models."
+)
+
+
+def test_component_endpoint_without_components_exit_2(fake: FakeSageMaker, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.queue(runtime_error("ValidationError", HEADER_REQUIRED), json_reply({"InferenceComponents": []}))
+    assert _exit_code(["--prompt", "Hi"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"error: Endpoint '{ENDPOINT}' serves inference components but has none: deploy one with "
+        "`make deploy-inference-endpoint` (ENDPOINT_TYPE=inference-component).\n",
+    )
+
+
+def test_unknown_component_exit_2(
+    fake: FakeSageMaker, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SAGEMAKER_INFERENCE_COMPONENT_NAME", "typo-ic")
+    fake.queue(runtime_error("ValidationError", "Inference Component typo-ic not found."))
+    assert _exit_code(["--prompt", "Hi"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: Inference component 'typo-ic' does not exist on endpoint '{ENDPOINT}': fix "
+        "SAGEMAKER_INFERENCE_COMPONENT_NAME or --component (or unset both to pick the endpoint's only one).\n"
+    )
+    assert fake.requests[0].headers["x-amzn-sagemaker-inference-component"] == "typo-ic"
+
+
+def test_throttled_through_every_retry_exit_1(
+    fake: FakeSageMaker, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    delays: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=delays.append))
+    fake.queue(*[runtime_error("ThrottlingException", "Rate exceeded")] * MAX_ATTEMPTS)
+    assert _exit_code(["--prompt", "Hi"]) == 1
+    assert capsys.readouterr() == (
+        "",
+        f"error: SageMaker throttled every attempt to invoke endpoint '{ENDPOINT}' (ThrottlingException): "
+        "wait a minute and retry, or request a higher invocation quota in Service Quotas.\n",
+    )
+    assert (len(fake.requests), len(delays)) == (MAX_ATTEMPTS, MAX_ATTEMPTS - 1)
 
 
 def test_request_timeout_is_one_attempt(

@@ -487,8 +487,15 @@ class InferenceClient:
         )
         try:
             description = self._control().describe_endpoint(EndpointName=self.endpoint_name)
-        except ClientError:
-            return not_found
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            if code == "ValidationException":  # "Could not find endpoint ..."
+                return not_found
+            return EndpointNotFoundError(
+                f"SageMaker cannot invoke endpoint '{self.endpoint_name}' in {self.runtime.meta.region_name} "
+                f"(not found or not InService; DescribeEndpoint was refused: {code}): check it in the SageMaker "
+                "console, or deploy it with `make deploy-inference-endpoint`."
+            )
         status = description.get("EndpointStatus", "Unknown")
         if status == "InService":
             return AwsRequestError(f"SageMaker refused to invoke {self.target}: {_one_line(message)}.")
