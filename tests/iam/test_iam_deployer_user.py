@@ -348,3 +348,35 @@ def test_forced_delete_of_a_foreign_user_clears_what_blocks_deletion(iam, run_ma
     assert (code, err) == (0, "")
     assert snapshot(iam)["users"] == {}
     assert iam.get_group(GroupName="team")["Users"] == []
+
+
+def test_an_unreadable_store_fails_before_anything_is_created(iam, run_main, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    target = blocked / "keys.ini"
+    assert run_main(main, "--key-file", str(target)) == (
+        1,
+        "",
+        f"error: Cannot read the credentials file {target} (Not a directory): fix its permissions or choose "
+        "another location with --key-file.\n",
+    )
+    assert snapshot(iam)["users"] == {}
+
+
+def test_a_key_that_cannot_be_stored_is_deleted_again(iam, run_main, credentials, monkeypatch, issued_secrets):
+    run_main(main)
+    before, stored = snapshot(iam), credentials.read_text()
+
+    def refuse(source: str, target: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("os.replace", refuse)
+        code, out, err = run_main(main, "--rotate-key")
+    assert len(issued_secrets) == 2  # the rotation did create a key ...
+    assert snapshot(iam) == before  # ... and deleted it again
+    assert credentials.read_text() == stored
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: Cannot write the credentials file {credentials} (Permission denied): ")
+    assert err.endswith(" was deleted again)\n") and err.count("\n") == 1
+    assert_secret_hidden(issued_secrets, out, err)

@@ -152,6 +152,7 @@ def ensure_deployer(
     force: bool = False,
 ) -> DeployerOutcome:
     """Create or repair the user, its permissions and its stored access key; safe to run again."""
+    stored = store.stored_key_id()  # an unreadable store fails here, before anything changes
     iam = aws.client("iam")
     identity = caller_identity(aws)
     user = _get_user(iam, spec.user_name)
@@ -174,7 +175,7 @@ def ensure_deployer(
         outcome.changes += _use_managed_policies(iam, spec, identity, force=force)
     else:
         outcome.changes += _use_least_privilege(iam, spec, identity, force=force)
-    _ensure_key(iam, spec, store, key_ids, rotate_key=rotate_key, outcome=outcome)
+    _ensure_key(iam, spec, store, stored, key_ids, rotate_key=rotate_key, outcome=outcome)
     return outcome
 
 
@@ -224,9 +225,11 @@ def _create_and_store_key(iam: Any, spec: DeployerSpec, store: CredentialsFile) 
     key = AccessKey(key_id=answer["AccessKeyId"], secret=SecretStr(answer.pop("SecretAccessKey")))
     try:
         store.save(key)
-    except CredentialsStoreError as error:
+    except BaseException as error:  # Ctrl-C included: a key nobody holds must not outlive the run
         iam.delete_access_key(UserName=spec.user_name, AccessKeyId=key.key_id)
-        raise CredentialsStoreError(f"{error} (the new access key {key.key_id} was deleted again)") from None
+        if isinstance(error, CredentialsStoreError):
+            raise CredentialsStoreError(f"{error} (the new access key {key.key_id} was deleted again)") from None
+        raise
     return key.key_id
 
 
@@ -234,13 +237,13 @@ def _ensure_key(
     iam: Any,
     spec: DeployerSpec,
     store: CredentialsFile,
+    stored: str | None,
     key_ids: list[str],
     *,
     rotate_key: bool,
     outcome: DeployerOutcome,
 ) -> None:
     """One usable key in the store: keep the stored one, create the first, or rotate on request."""
-    stored = store.stored_key_id()
     if rotate_key:
         _check_key_limit(spec, key_ids)
         new_key = _create_and_store_key(iam, spec, store)
