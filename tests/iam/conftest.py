@@ -13,10 +13,6 @@ from moto import mock_aws
 
 from llm_engineering.cli import run
 
-ACCOUNT = "123456789012"
-"""The account moto answers for."""
-
-
 _LOADER = botocore.loaders.create_loader()
 
 

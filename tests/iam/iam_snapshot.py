@@ -6,6 +6,9 @@ from typing import Any
 
 from llm_engineering.model.deploy.iam_policies import canonical
 
+ACCOUNT = "123456789012"
+"""The account the emulator answers for."""
+
 
 def _tags(items: list[dict[str, str]]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in items}

@@ -8,8 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT
-from iam_snapshot import snapshot
+from iam_snapshot import ACCOUNT, snapshot
 
 from llm_engineering import __version__
 from llm_engineering.aws import Aws

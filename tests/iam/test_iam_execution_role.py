@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ACCOUNT
-from iam_snapshot import snapshot
+from iam_snapshot import ACCOUNT, snapshot
 
 from llm_engineering import __version__
 from llm_engineering.aws import connect

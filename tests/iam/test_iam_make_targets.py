@@ -6,9 +6,8 @@ import configparser
 from pathlib import Path
 
 import boto3
-from conftest import ACCOUNT
 from helpers import run_make
-from iam_snapshot import snapshot
+from iam_snapshot import ACCOUNT, snapshot
 
 from llm_engineering import __version__
 
