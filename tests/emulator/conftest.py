@@ -36,7 +36,7 @@ class Aws:
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
-            config=Config(retries={"mode": "standard", "max_attempts": 1}, **config),
+            config=Config(**{"retries": {"mode": "standard", "total_max_attempts": 1}, **config}),
         )
 
     def create_model(self, name: str = "model", model_id: str = MODEL_ID, **environment: str) -> str:
