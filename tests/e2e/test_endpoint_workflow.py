@@ -1,0 +1,226 @@
+"""The Make targets end to end, as subprocesses, against the local emulator over real HTTP.
+
+After every step the emulator's state is checked with boto3: what exists, with which requests' fields, and
+that nothing is left behind, including after failures, throttling and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from typing import Any
+
+import boto3
+import pytest
+from helpers import REPO, run_make
+
+from llm_engineering.local.server import configure
+
+ENDPOINT = "llm-engineering-endpoint"
+COMPONENT = f"{ENDPOINT}-ic"
+
+
+def client(env: dict[str, str], service: str = "sagemaker") -> Any:
+    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+
+
+def state(env: dict[str, str]) -> dict[str, list[str]]:
+    sagemaker = client(env)
+    return {
+        "endpoints": [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]],
+        "configs": sorted(c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]),
+        "models": sorted(m["ModelName"] for m in sagemaker.list_models()["Models"]),
+        "components": [
+            c["InferenceComponentName"] for c in sagemaker.list_inference_components()["InferenceComponents"]
+        ],
+    }
+
+
+EMPTY = {"endpoints": [], "configs": [], "models": [], "components": []}
+
+
+def make(target: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_make(target, env, *args)
+
+
+def no_traceback_of_ours(text: str) -> None:
+    """Container log lines (shown as `  | ...`) may quote a traceback; the tool itself never prints one."""
+    assert not [line for line in text.splitlines() if "Traceback" in line and "  | " not in line], text
+
+
+def failed_with(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """Make exits 2 when a recipe fails and names the script's own exit code: `... Error <code>`."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"deploy-inference-endpoint] Error {code}" in result.stderr
+    no_traceback_of_ours(result.stdout + result.stderr)
+    return result.stderr
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stdout + result.stderr
+    no_traceback_of_ours(result.stdout + result.stderr)
+    return result
+
+
+@pytest.fixture
+def env(server_env: dict[str, str]) -> dict[str, str]:
+    """The emulator with the execution role in place, as after `make create-sagemaker-execution-role`."""
+    server_env = {**server_env, "WAIT_POLL_INTERVAL": "0.1"}
+    ok(make("create-sagemaker-execution-role", server_env))
+    return server_env
+
+
+def test_model_based_deploy_test_redeploy_delete(env):
+    deployed = ok(make("deploy-inference-endpoint", env, "ARGS=--yes"))
+    assert f"Ready: endpoint {ENDPOINT} serves Qwen/Qwen2.5-7B-Instruct." in deployed.stdout
+    sagemaker = client(env)
+    endpoint = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config["ProductionVariants"][0]
+    assert variant["InstanceType"] == "ml.g5.2xlarge" and variant["InitialInstanceCount"] == 1
+    model = sagemaker.describe_model(ModelName=variant["ModelName"])
+    assert model["PrimaryContainer"]["Environment"] == {
+        "HF_MODEL_ID": "Qwen/Qwen2.5-7B-Instruct",
+        "SM_NUM_GPUS": "1",
+        "MAX_INPUT_TOKENS": "2048",
+        "MAX_TOTAL_TOKENS": "4096",
+    }
+    assert model["PrimaryContainer"]["Image"].endswith(
+        "huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
+    )
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]}
+    assert (
+        tags["llm-engineering:endpoint"] == ENDPOINT and tags["llm-engineering:model-id"] == "Qwen/Qwen2.5-7B-Instruct"
+    )
+
+    answer = ok(make("test-inference", env, "PROMPT=Say hi"))
+    assert "[emulated Qwen/Qwen2.5-7B-Instruct]" in answer.stdout
+
+    redeployed = ok(
+        make("deploy-inference-endpoint", {**env, "HF_MODEL_ID": "Qwen/Qwen2.5-1.5B-Instruct"}, "ARGS=--yes")
+    )
+    assert f"Plan: update model-based endpoint {ENDPOINT}" in redeployed.stdout
+    after = state(env)
+    assert after["endpoints"] == [ENDPOINT]
+    assert len(after["configs"]) == 1 and len(after["models"]) == 1  # the superseded ones were removed
+    assert after["configs"] != [endpoint["EndpointConfigName"]]
+    new_model = sagemaker.describe_model(ModelName=after["models"][0])
+    assert new_model["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == "Qwen/Qwen2.5-1.5B-Instruct"
+    answer = ok(make("test-inference", env, "ARGS=--json"))
+    assert json.loads(answer.stdout)["answer"].startswith("[emulated Qwen/Qwen2.5-1.5B-Instruct]")
+
+    deleted = ok(make("delete-inference-endpoint", env))
+    assert f"Deleted 3 resource(s) of {ENDPOINT}:" in deleted.stdout
+    assert state(env) == EMPTY
+    again = ok(make("delete-inference-endpoint", env, f"ENDPOINT_NAME={ENDPOINT}"))
+    assert "Nothing to delete" in again.stdout
+
+
+def test_inference_component_deploy_test_redeploy_delete(env):
+    env = {**env, "ENDPOINT_TYPE": "inference-component"}
+    ok(make("deploy-inference-endpoint", env, "ARGS=--yes"))
+    sagemaker = client(env)
+    component = sagemaker.describe_inference_component(InferenceComponentName=COMPONENT)
+    assert component["InferenceComponentStatus"] == "InService"
+    assert component["EndpointName"] == ENDPOINT and component["VariantName"] == "AllTraffic"
+    assert component["RuntimeConfig"]["CurrentCopyCount"] == 1
+    assert component["Specification"]["ComputeResourceRequirements"] == {
+        "NumberOfAcceleratorDevicesRequired": 1.0,
+        "NumberOfCpuCoresRequired": 4.0,
+        "MinMemoryRequiredInMb": 24576,
+    }
+    config_name = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
+    variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]
+    assert "ModelName" not in variant
+
+    answer = ok(make("test-inference", env, "ARGS=--json --no-stream"))
+    assert json.loads(answer.stdout)["component"] == COMPONENT
+
+    redeployed = ok(
+        make("deploy-inference-endpoint", {**env, "HF_MODEL_ID": "Qwen/Qwen2.5-1.5B-Instruct"}, "ARGS=--yes")
+    )
+    assert "UpdateInferenceComponent" in redeployed.stdout
+    after = state(env)
+    assert after["components"] == [COMPONENT] and len(after["models"]) == 1 and after["configs"] == [config_name]
+    assert (
+        sagemaker.describe_inference_component(InferenceComponentName=COMPONENT)["Specification"]["ModelName"]
+        == (after["models"][0])
+    )
+
+    deleted = ok(make("delete-inference-endpoint", env))
+    assert deleted.stdout.index(f"inference component {COMPONENT}") < deleted.stdout.index(f"endpoint {ENDPOINT}")
+    assert state(env) == EMPTY
+
+
+def test_failed_health_check_is_diagnosed_and_rolled_back(env):
+    configure(env["AWS_ENDPOINT_URL"], health_check_failures={ENDPOINT: "oom"})
+    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes"), 1)
+    assert f"error: Endpoint {ENDPOINT} is Failed: The primary container for production variant AllTraffic" in err
+    assert f"Last container log lines (/aws/sagemaker/Endpoints/{ENDPOINT})" in err
+    assert "CUDA out of memory" in err
+    assert "What to do: The model does not fit the 24 GiB of GPU memory of ml.g5.2xlarge" in err
+    assert "rolled back: endpoint" in err
+    assert state(env) == EMPTY
+
+
+def test_gated_model_in_a_component_is_diagnosed_and_rolled_back(env):
+    env = {**env, "ENDPOINT_TYPE": "inference-component"}
+    configure(env["AWS_ENDPOINT_URL"], health_check_failures={COMPONENT: "gated"})
+    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes"), 1)
+    assert f"/aws/sagemaker/InferenceComponents/{COMPONENT}" in err
+    assert "is gated on the Hugging Face Hub: set HUGGINGFACE_ACCESS_TOKEN" in err
+    assert state(env) == EMPTY
+
+
+def test_keep_failed_leaves_the_failure_for_inspection_and_delete_removes_it(env):
+    configure(env["AWS_ENDPOINT_URL"], health_check_failures={"*": "timeout"})
+    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --keep-failed"), 1)
+    assert "CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT=900" in err
+    assert f"remove it with: make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
+    assert state(env)["endpoints"] == [ENDPOINT]
+    ok(make("delete-inference-endpoint", env))
+    assert state(env) == EMPTY
+
+
+def test_zero_quota_refusal_names_the_quota_and_leaves_nothing(env):
+    configure(env["AWS_ENDPOINT_URL"], quotas={"ml.g5.2xlarge": 0})
+    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"), 1)
+    assert "error: SageMaker refused CreateEndpoint: ResourceLimitExceeded" in err
+    assert "aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code L-" in err
+    assert state(env) == EMPTY
+
+
+def test_throttling_is_survived_by_retries(env):
+    configure(env["AWS_ENDPOINT_URL"], throttle_rate=0.3, throttle_seed=7)
+    ok(make("deploy-inference-endpoint", env, "ARGS=--yes"))
+    ok(make("test-inference", env))
+    ok(make("delete-inference-endpoint", env))
+    configure(env["AWS_ENDPOINT_URL"], throttle_rate=0.0)
+    assert state(env) == EMPTY
+
+
+def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env):
+    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    process = subprocess.Popen(
+        [".venv/bin/python", "-m", "llm_engineering.model.deploy.deploy", "--yes", "--skip-preflight"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("  waiting for Endpoint"):
+            process.send_signal(signal.SIGINT)
+            break
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "error: interrupted: stopped waiting, nothing was deleted" in err
+    assert f"make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
+    assert state(env)["endpoints"] == [ENDPOINT]
+    deleted = ok(make("delete-inference-endpoint", env))  # lets the creation settle first, as SageMaker requires
+    assert f"waiting for Endpoint {ENDPOINT}: Creating" in deleted.stdout
+    assert state(env) == EMPTY
