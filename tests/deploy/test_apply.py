@@ -356,3 +356,23 @@ def test_no_wait_returns_after_the_create_calls(aws):
         outcome = applier(aws, Recorder()).apply(plan, wait=False)
         stubs.verify()
     assert not outcome.waited
+
+
+def test_a_role_iam_has_not_propagated_yet_is_retried(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    waits: list[float] = []
+    message = (
+        f"Could not assume role {ROLE}. Please ensure that the role exists and allows principal "
+        "'sagemaker.amazonaws.com' to assume the role."
+    )
+    with Stubs(aws) as stubs:
+        stubs.sagemaker.add_client_error(
+            "create_model", "ValidationException", message, expected_params=_reveal(model.params)
+        )
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        applier(aws, Recorder(), Poller(first=0, sleep=waits.append)).apply(plan, wait=False)
+        stubs.verify()
+    assert waits == [3.0]

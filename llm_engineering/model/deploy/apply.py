@@ -74,6 +74,18 @@ class Outcome:
     retire_errors: list[str] = field(default_factory=list)
 
 
+ROLE_PROPAGATION_ATTEMPTS = 5
+ROLE_PROPAGATION_DELAY = 3.0
+"""IAM is eventually consistent: a role created seconds ago may not be assumable by SageMaker yet."""
+
+
+def _role_not_yet_assumable(error: ClientError) -> bool:
+    details = error.response.get("Error", {})
+    return (
+        details.get("Code") == "ValidationException" and "could not assume role" in details.get("Message", "").lower()
+    )
+
+
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
@@ -204,11 +216,16 @@ class Applier:
     def _call(self, plan: Plan, step: Call, keep_failed: bool) -> None:
         target = step.creates.name if step.creates else next(iter(step.params.values()))
         self.reporter.step(f"{step.operation} {target}")
-        try:
-            getattr(self.client, _snake(step.operation))(**_reveal(step.params))
-        except ClientError as error:
-            diagnosis = diagnose_refusal(self.aws, error, diagnosis_context(plan, self.settings))
-            self._fail(diagnosis, keep_failed)
+        for attempt in range(ROLE_PROPAGATION_ATTEMPTS):
+            try:
+                getattr(self.client, _snake(step.operation))(**_reveal(step.params))
+                break
+            except ClientError as error:
+                if _role_not_yet_assumable(error) and attempt + 1 < ROLE_PROPAGATION_ATTEMPTS:
+                    self.poller.sleep(ROLE_PROPAGATION_DELAY * (attempt + 1))
+                    continue
+                diagnosis = diagnose_refusal(self.aws, error, diagnosis_context(plan, self.settings))
+                self._fail(diagnosis, keep_failed)
         if step.creates:
             self.created.append(step.creates)
 
