@@ -1,0 +1,290 @@
+"""What the Hugging Face Hub says about the model, read without downloading any weights.
+
+One `model_info` call gives existence, gating, the pipeline tag and the safetensors parameter counts (public
+even for gated models); the auth-check endpoint tells whether the token in use may read the files; and
+config.json (a few KB, only when readable) sizes the KV cache. Requests go through huggingface_hub's own
+session, so HF_ENDPOINT, HF_HUB_OFFLINE and proxies behave as for any Hub client, each with a timeout.
+The token is sent only as a header and never appears in what this module returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx2
+from huggingface_hub import HfApi
+from huggingface_hub.constants import DEFAULT_REVISION
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    GatedRepoError,
+    HfHubHTTPError,
+    OfflineModeIsEnabled,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+from pydantic import SecretStr
+
+from llm_engineering.model.deploy.preflight_report import CheckResult
+
+TIMEOUT = 10.0
+"""Seconds per Hub request: preflight must stay quick even behind a dead proxy."""
+CHECK = "Model access"
+TEXT_GENERATION = "text-generation"
+SOMETIMES_SERVED = frozenset({"image-text-to-text", "text2text-generation"})
+"""Pipeline tags of models TGI serves for some architectures only."""
+EXPAND = ["gated", "private", "pipeline_tag", "safetensors"]
+# huggingface_hub's HTTP backend raises these for DNS, connection, proxy and timeout failures.
+NETWORK_ERRORS = (OfflineModeIsEnabled, httpx2.TransportError)
+
+Problem = Literal["offline", "unreachable", "missing", "revision", "disabled", "token"]
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """The model as the Hub describes it to the token in use."""
+
+    model_id: str
+    page_url: str
+    gated: str | None
+    """"auto" or "manual" for gated models, None otherwise."""
+    private: bool
+    pipeline_tag: str | None
+    parameters: dict[str, int] | None
+    """Safetensors parameter counts per stored dtype; None when the Hub has no safetensors metadata."""
+    readable: bool | None
+    """Whether the token in use may download the files (None: could not be checked)."""
+    access_note: str | None
+    config: dict[str, Any] | None
+    config_note: str | None
+    """Why config.json is missing, when it is."""
+
+
+@dataclass(frozen=True)
+class HubLookup:
+    """The model, or why the Hub could not describe it."""
+
+    model: HubModel | None
+    problem: Problem | None = None
+    message: str = ""
+
+
+def _token(token: SecretStr | None) -> str | bool:
+    """The explicit token, or False: never let huggingface_hub fall back to another one silently."""
+    return token.get_secret_value() if token is not None else False
+
+
+def _describe(error: Exception) -> str:
+    """A short, token-free description of a Hub failure: the HTTP status and the Hub's own message if any."""
+    if isinstance(error, HfHubHTTPError):
+        status = _status(error)
+        message = (error.server_message or "").strip().splitlines()
+        if status is not None and message:
+            return f"HTTP {status}: {message[0]}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _status(error: HfHubHTTPError) -> int | None:
+    response = getattr(error, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _get(api: HfApi, url: str, token: str | bool, timeout: float) -> Any:
+    response = get_session().get(url, headers=build_hf_headers(token=token), timeout=timeout)
+    hf_raise_for_status(response)
+    return response
+
+
+def _readable(api: HfApi, model_id: str, token: str | bool, timeout: float) -> tuple[bool | None, str | None]:
+    """Whether the token may read the repository's files (the Hub's auth-check answers exactly that)."""
+    try:
+        _get(api, f"{api.endpoint}/api/models/{model_id}/auth-check", token, timeout)
+    except GatedRepoError as error:
+        return False, _describe(error)
+    except RepositoryNotFoundError as error:
+        return False, _describe(error)
+    except HfHubHTTPError as error:
+        if _status(error) in (401, 403):
+            return False, _describe(error)
+        return None, _describe(error)
+    except NETWORK_ERRORS as error:
+        return None, _describe(error)
+    return True, None
+
+
+def _config(
+    api: HfApi, model_id: str, revision: str | None, token: str | bool, timeout: float
+) -> tuple[dict[str, Any] | None, str | None]:
+    # Built from the client's own endpoint: huggingface_hub's URL template is fixed at import time.
+    url = f"{api.endpoint}/{model_id}/resolve/{quote(revision or DEFAULT_REVISION, safe='')}/config.json"
+    try:
+        config = _get(api, url, token, timeout).json()
+    except RemoteEntryNotFoundError:
+        return None, "the repository has no config.json"
+    except (HfHubHTTPError, *NETWORK_ERRORS) as error:
+        return None, f"config.json could not be read: {_describe(error)}"
+    except ValueError:
+        return None, "config.json is not valid JSON"
+    if not isinstance(config, dict):
+        return None, "config.json is not a JSON object"
+    return config, None
+
+
+def look_up(
+    api: HfApi, model_id: str, revision: str | None, token: SecretStr | None, timeout: float = TIMEOUT
+) -> HubLookup:
+    """Ask the Hub about the model: metadata, whether the token can read it, and its config.json."""
+    secret = _token(token)
+    try:
+        info = api.model_info(model_id, revision=revision, expand=EXPAND, token=secret, timeout=timeout)
+    except OfflineModeIsEnabled:
+        return HubLookup(None, "offline", "offline mode is on (HF_HUB_OFFLINE)")
+    except RevisionNotFoundError as error:
+        return HubLookup(None, "revision", _describe(error))
+    except DisabledRepoError as error:
+        return HubLookup(None, "disabled", _describe(error))
+    except RepositoryNotFoundError as error:  # also what the Hub answers for private repos the token cannot see
+        return HubLookup(None, "missing", _describe(error))
+    except HfHubHTTPError as error:
+        if _status(error) == 401:
+            return HubLookup(None, "token", _describe(error))
+        return HubLookup(None, "unreachable", _describe(error))
+    except httpx2.TransportError as error:
+        return HubLookup(None, "unreachable", _describe(error))
+
+    readable, access_note = _readable(api, model_id, secret, timeout)
+    if readable:
+        config, config_note = _config(api, model_id, revision, secret, timeout)
+    else:
+        config, config_note = None, "config.json is not readable with the token in use"
+    safetensors = info.safetensors
+    gated = info.gated if isinstance(info.gated, str) else None
+    return HubLookup(
+        HubModel(
+            model_id=model_id,
+            page_url=f"{api.endpoint}/{model_id}",
+            gated=gated,
+            private=bool(info.private),
+            pipeline_tag=info.pipeline_tag,
+            parameters=dict(safetensors.parameters) if safetensors and safetensors.parameters else None,
+            readable=readable,
+            access_note=access_note,
+            config=config,
+            config_note=config_note,
+        )
+    )
+
+
+TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
+
+
+def check_model_access(lookup: HubLookup, model_id: str, revision: str | None, has_token: bool) -> CheckResult:
+    """The model-access row: exists, gated or not, readable with the token in use, a text-generation model."""
+    token_text = "a token is set" if has_token else "no token is set"
+    if lookup.model is None:
+        return _problem_row(lookup, model_id, revision, has_token)
+    model = lookup.model
+    gate = f"gated ({model.gated} approval)" if model.gated else ("private" if model.private else "public")
+    facts = [f"{model_id} exists, {gate}, {token_text}"]
+    details: dict[str, Any] = {
+        "gated": model.gated,
+        "private": model.private,
+        "readable": model.readable,
+        "pipeline_tag": model.pipeline_tag,
+        "token_set": has_token,
+    }
+    if model.readable is False:
+        if model.gated and has_token:
+            fix = (
+                f"request access at {model.page_url} with the account that owns the token, wait for approval, "
+                f"then deploy again (or set {TOKEN_SETTING} to a token of an approved account)"
+            )
+            why = "the token in use has no access to this gated model (not requested or not yet approved)"
+        elif model.gated:
+            fix = (
+                f"accept the model's conditions at {model.page_url}, create a read token at "
+                f"https://huggingface.co/settings/tokens and set {TOKEN_SETTING} (or run `hf auth login`)"
+            )
+            why = "the container could not download it: gated models need a token"
+        else:
+            fix = f"set {TOKEN_SETTING} to a token of an account that can read {model_id}"
+            why = "the token in use cannot read it"
+        return CheckResult(CHECK, "blocked", f"{facts[0]}: {why}", fix, details)
+
+    status: Literal["ok", "warning", "blocked"] = "ok"
+    fixes: list[str] = []
+    if model.readable is None:
+        status = "warning"
+        facts.append(f"read access not checked ({model.access_note})")
+        fixes.append("check that the token can download the model")
+    else:
+        facts.append("the files are readable")
+    tag = model.pipeline_tag
+    if tag == TEXT_GENERATION:
+        facts.append(f"pipeline {tag}")
+    elif tag in SOMETIMES_SERVED or tag is None:
+        status = "warning"
+        facts.append(f"pipeline {tag or 'not tagged'}: TGI serves only some such models")
+        fixes.append("check that TGI supports this architecture (TGI docs, supported models)")
+    else:
+        return CheckResult(
+            CHECK,
+            "blocked",
+            f"{'; '.join(facts)}; pipeline {tag}: not a text-generation model, which TGI needs",
+            "choose a text-generation model for HF_MODEL_ID",
+            details,
+        )
+    return CheckResult(CHECK, status, "; ".join(facts), "; ".join(fixes), details)
+
+
+def _problem_row(lookup: HubLookup, model_id: str, revision: str | None, has_token: bool) -> CheckResult:
+    details = {"problem": lookup.problem}
+    if lookup.problem == "offline":
+        return CheckResult(
+            CHECK,
+            "warning",
+            f"skipped: {lookup.message}; model access and memory fit were not checked",
+            "unset HF_HUB_OFFLINE to check the model before deploying",
+            details,
+        )
+    if lookup.problem == "unreachable":
+        return CheckResult(
+            CHECK,
+            "warning",
+            f"skipped: the Hub could not be reached ({lookup.message}); model access and memory fit were not checked",
+            "check the network, HTTPS_PROXY or HF_ENDPOINT, then run make preflight again",
+            details,
+        )
+    if lookup.problem == "revision":
+        return CheckResult(
+            CHECK,
+            "blocked",
+            f"{model_id} has no revision {revision!r} (HF_MODEL_REVISION)",
+            "set HF_MODEL_REVISION to a branch, tag or commit of the model, or unset it",
+            details,
+        )
+    if lookup.problem == "disabled":
+        return CheckResult(
+            CHECK, "blocked", f"{model_id} is disabled on the Hub", "choose another HF_MODEL_ID", details
+        )
+    if lookup.problem == "token":
+        return CheckResult(
+            CHECK,
+            "blocked",
+            f"the Hub refused the token in use ({lookup.message})",
+            f"create a read token at https://huggingface.co/settings/tokens and set {TOKEN_SETTING}",
+            details,
+        )
+    seen = "with the token in use" if has_token else "without a token"
+    return CheckResult(
+        CHECK,
+        "blocked",
+        f"{model_id} was not found on the Hub {seen}: the container could not download it",
+        f"check HF_MODEL_ID (owner/name, as on the model's page); for a private model set {TOKEN_SETTING} "
+        "to a token that can read it",
+        details,
+    )

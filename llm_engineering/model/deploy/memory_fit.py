@@ -1,0 +1,416 @@
+"""Does the model fit the GPUs? Weights at the served precision, KV cache, runtime overhead: pure arithmetic.
+
+Inputs are what the Hub tells without downloading weights: parameter counts per stored dtype (safetensors
+metadata) and config.json (layers, KV heads, head size). The figures are estimates meant to catch the
+failures that cost an hour of GPU time: a model that cannot load, or one that loads but leaves no room for
+a single full-length request.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llm_engineering.model.deploy.instances import GpuInstance
+from llm_engineering.model.deploy.preflight_report import CheckResult
+
+GIB = 1024**3
+GB = 1000**3
+
+SERVED_FLOAT_BYTES = 2
+"""TGI serves floating-point weights in float16/bfloat16, whatever the checkpoint stores (F32 included)."""
+KV_CACHE_BYTES = 2
+"""KV cache entries are 16-bit unless TGI is told otherwise (the tool does not set --kv-cache-dtype)."""
+RUNTIME_OVERHEAD_BYTES_PER_GPU = int(1.5 * GIB)
+"""CUDA context, kernel workspaces, CUDA graphs and prefill activations: an estimate per GPU."""
+MIN_SEQUENCES = 4
+"""Fewer full MAX_TOTAL_TOKENS sequences than this in the free memory counts as thin headroom."""
+THIN_FRACTION = 0.10
+"""Without config.json (no KV estimate): less free memory than this share of the GPUs counts as thin."""
+
+# Bytes per element of each safetensors dtype as stored.
+STORED_BYTES: dict[str, float] = {
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+    "F32": 4,
+    "I32": 4,
+    "U32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I16": 2,
+    "U16": 2,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "F8_E8M0": 1,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F4": 0.5,
+}
+FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16"})
+"""Dtypes TGI casts to 16 bits (or quantizes on the fly); everything else is counted as stored."""
+
+# HF_MODEL_QUANTIZE values that quantize 16-bit weights while loading, with the bits each weight then takes
+# (4-bit bitsandbytes keeps one float32 scale per block of 64 weights: 4 + 32/64 bits).
+ON_THE_FLY_BITS: dict[str, float] = {
+    "bitsandbytes": 8,
+    "eetq": 8,
+    "fp8": 8,
+    "bitsandbytes-nf4": 4.5,
+    "bitsandbytes-fp4": 4.5,
+}
+# HF_MODEL_QUANTIZE values that read a checkpoint already quantized: its packed tensors count as stored.
+PRE_QUANTIZED = frozenset({"awq", "gptq", "marlin", "exl2", "compressed-tensors"})
+SUGGESTED_QUANTIZATIONS: tuple[str, ...] = ("bitsandbytes", "bitsandbytes-nf4")
+"""What to suggest, gentlest first, for a model stored in 16-bit floats."""
+
+Verdict = Literal["fits", "thin", "too-large"]
+
+
+def dtype_bytes(dtype: str) -> float:
+    """Bytes per element of a safetensors dtype; unknown names are read from their bit count (e.g. "U16")."""
+    if dtype in STORED_BYTES:
+        return STORED_BYTES[dtype]
+    bits = re.search(r"(\d+)", dtype)
+    return int(bits.group(1)) / 8 if bits else SERVED_FLOAT_BYTES
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """The parts of config.json that size the KV cache and the embeddings."""
+
+    layers: int
+    kv_heads: int
+    head_dim: int
+    hidden_size: int | None = None
+    vocab_size: int | None = None
+    tied_embeddings: bool = False
+    quant_method: str | None = None
+    """`quantization_config.quant_method` of a pre-quantized checkpoint (awq, gptq, fp8, ...)."""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ModelShape | None:
+        """Read a transformers config.json (multimodal ones keep the language model in `text_config`)."""
+        text = {**config, **config.get("text_config", {})} if isinstance(config.get("text_config"), dict) else config
+        layers = _first_int(text, "num_hidden_layers", "n_layer", "num_layers")
+        heads = _first_int(text, "num_attention_heads", "n_head")
+        hidden = _first_int(text, "hidden_size", "n_embd", "d_model")
+        kv_heads = _first_int(text, "num_key_value_heads", "multi_query_group_num") or heads
+        head_dim = _first_int(text, "head_dim") or (hidden // heads if hidden and heads else None)
+        if not (layers and kv_heads and head_dim):
+            return None
+        quantization = config.get("quantization_config") or text.get("quantization_config") or {}
+        return cls(
+            layers=layers,
+            kv_heads=kv_heads,
+            head_dim=head_dim,
+            hidden_size=hidden,
+            vocab_size=_first_int(text, "vocab_size"),
+            tied_embeddings=bool(config.get("tie_word_embeddings", text.get("tie_word_embeddings", False))),
+            quant_method=quantization.get("quant_method") if isinstance(quantization, dict) else None,
+        )
+
+    @property
+    def kv_bytes_per_token(self) -> int:
+        """Keys and values of every layer for one token."""
+        return 2 * self.layers * self.kv_heads * self.head_dim * KV_CACHE_BYTES
+
+    @property
+    def embedding_parameters(self) -> int:
+        """Input embeddings plus the output head (one matrix when tied): left unquantized by TGI."""
+        if not (self.vocab_size and self.hidden_size):
+            return 0
+        return self.vocab_size * self.hidden_size * (1 if self.tied_embeddings else 2)
+
+
+def _first_int(config: Mapping[str, Any], *keys: str) -> int | None:
+    for key in keys:
+        value = config.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weights as they will sit in GPU memory."""
+
+    parameters: int
+    """Elements stored in the checkpoint (packed quantized tensors count their packed elements)."""
+    bytes: int
+    precision: str
+    """How they are served, for people: "bf16", "8-bit (bitsandbytes)", "awq as stored", ..."""
+    pre_quantized: bool
+
+    @property
+    def size_label(self) -> str:
+        """ "8.0B" for a model served from floats; the byte size for packed checkpoints, whose counts mislead."""
+        if self.pre_quantized:
+            return f"{self.bytes / GB:.1f} GB of weights"
+        return parameters_label(self.parameters)
+
+
+def parameters_label(count: int) -> str:
+    if count >= 10**9:
+        return f"{count / 1e9:.1f}B"
+    return f"{count / 1e6:.0f}M"
+
+
+def _float_label(parameters: Mapping[str, int]) -> str:
+    floats = {dtype: count for dtype, count in parameters.items() if dtype in FLOAT_DTYPES}
+    dominant = max(floats, key=lambda dtype: floats[dtype], default="BF16")
+    return {"BF16": "bf16", "F16": "fp16"}.get(dominant, f"16-bit (stored as {dominant})")
+
+
+def weights(parameters: Mapping[str, int], quantize: str | None, shape: ModelShape | None = None) -> Weights:
+    """Bytes the weights take once loaded with HF_MODEL_QUANTIZE=`quantize` (None: the served 16-bit dtype)."""
+    float_count = sum(count for dtype, count in parameters.items() if dtype in FLOAT_DTYPES)
+    packed = {dtype: count for dtype, count in parameters.items() if dtype not in FLOAT_DTYPES}
+    packed_bytes = sum(count * dtype_bytes(dtype) for dtype, count in packed.items())
+    float_bytes = float_count * SERVED_FLOAT_BYTES
+    pre_quantized = packed_bytes > float_bytes or quantize in PRE_QUANTIZED or bool(shape and shape.quant_method)
+    bits = ON_THE_FLY_BITS.get(quantize or "")
+    if bits is not None and not pre_quantized:
+        kept = min(float_count, shape.embedding_parameters if shape else 0)
+        float_bytes = kept * SERVED_FLOAT_BYTES + (float_count - kept) * bits / 8
+        precision = f"{math.floor(bits)}-bit ({quantize})"
+    elif pre_quantized:
+        method = quantize if quantize in PRE_QUANTIZED else (shape.quant_method if shape else None)
+        stored = ", ".join(sorted(packed)) or "floats"
+        precision = f"{method} as stored" if method else f"as stored ({stored})"
+    else:
+        precision = _float_label(parameters)
+    return Weights(
+        parameters=sum(parameters.values()),
+        bytes=math.ceil(float_bytes + packed_bytes),
+        precision=precision,
+        pre_quantized=pre_quantized,
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Weights, runtime and KV cache against the GPU memory of one model copy."""
+
+    weights_bytes: int
+    memory_bytes: int
+    gpus: int
+    kv_bytes_per_sequence: int | None
+
+    @property
+    def overhead_bytes(self) -> int:
+        return RUNTIME_OVERHEAD_BYTES_PER_GPU * self.gpus
+
+    @property
+    def free_bytes(self) -> int:
+        """What is left for the KV cache once weights and runtime are in place (negative: does not load)."""
+        return self.memory_bytes - self.overhead_bytes - self.weights_bytes
+
+    @property
+    def sequences(self) -> int | None:
+        """Full-length (MAX_TOTAL_TOKENS) sequences the free memory holds at once; None without config.json."""
+        if self.kv_bytes_per_sequence is None:
+            return None
+        return max(0, self.free_bytes) // self.kv_bytes_per_sequence
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.free_bytes < 0:
+            return "too-large"
+        if self.sequences is not None:
+            return "thin" if self.sequences < MIN_SEQUENCES else "fits"
+        return "thin" if self.free_bytes < THIN_FRACTION * self.memory_bytes else "fits"
+
+
+def copy_memory_bytes(instance: GpuInstance, gpus: int) -> int:
+    """GPU memory of `gpus` of the instance's GPUs (one model copy shards over them)."""
+    return instance.gpu_memory_mib * 1024 * 1024 // instance.gpus * gpus
+
+
+def fit(weights_bytes: int, instance: GpuInstance, gpus: int, shape: ModelShape | None, max_total_tokens: int) -> Fit:
+    """How `weights_bytes` of weights, sharded over `gpus` GPUs of `instance`, leave room for the KV cache."""
+    return Fit(
+        weights_bytes=weights_bytes,
+        memory_bytes=copy_memory_bytes(instance, gpus),
+        gpus=gpus,
+        kv_bytes_per_sequence=shape.kv_bytes_per_token * max_total_tokens if shape else None,
+    )
+
+
+def max_tokens_for(fit_: Fit, kv_bytes_per_token: int, sequences: int = MIN_SEQUENCES) -> int:
+    """The largest MAX_TOTAL_TOKENS (a multiple of 256) for which `sequences` full sequences fit."""
+    tokens = max(0, fit_.free_bytes) // (kv_bytes_per_token * sequences)
+    return int(tokens // 256 * 256)
+
+
+def decoding_ceiling(weights_bytes: int, bandwidth_gbps: float, gpus: int) -> float:
+    """Tokens/s one stream can reach at most: each token reads every weight once from GPU memory."""
+    return bandwidth_gbps * GB * gpus / weights_bytes
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A change of settings that makes the model fit, with the fit it gives."""
+
+    setting: str
+    fit: Fit
+    text: str
+
+
+def _best(candidates: Iterable[Alternative]) -> Alternative | None:
+    """The first that fits with headroom, else the first that at least loads."""
+    listed = [candidate for candidate in candidates if candidate.fit.verdict != "too-large"]
+    return next((c for c in listed if c.fit.verdict == "fits"), listed[0] if listed else None)
+
+
+def quantization_that_fits(
+    parameters: Mapping[str, int],
+    quantize: str | None,
+    shape: ModelShape | None,
+    instance: GpuInstance,
+    gpus: int,
+    max_total_tokens: int,
+) -> Alternative | None:
+    """A gentler-first on-the-fly quantization that fits this instance, for models stored in floats."""
+    if weights(parameters, quantize, shape).pre_quantized:
+        return None
+    current_bits = ON_THE_FLY_BITS.get(quantize or "", 16)
+    candidates = []
+    for name in SUGGESTED_QUANTIZATIONS:
+        if ON_THE_FLY_BITS[name] >= current_bits:
+            continue
+        size = weights(parameters, name, shape)
+        candidates.append(
+            Alternative(
+                setting=f"HF_MODEL_QUANTIZE={name}",
+                fit=fit(size.bytes, instance, gpus, shape, max_total_tokens),
+                text=f"HF_MODEL_QUANTIZE={name} (weights {size.bytes / GIB:.1f} GiB)",
+            )
+        )
+    return _best(candidates)
+
+
+def instance_that_fits(
+    weights_bytes: int, shape: ModelShape | None, max_total_tokens: int, table: Iterable[GpuInstance]
+) -> Alternative | None:
+    """The cheapest instance type of `table` whose GPUs, all sharded over, hold the model."""
+    candidates = [
+        Alternative(
+            setting=f"GPU_INSTANCE_TYPE={row.name}",
+            fit=fit(weights_bytes, row, row.gpus, shape, max_total_tokens),
+            text=(
+                f"GPU_INSTANCE_TYPE={row.name} ({row.gpus} x {row.gpu}, {row.gpu_memory_mib // 1024} GiB, "
+                f"about USD {row.usd_per_hour:.2f}/hour)"
+            ),
+        )
+        for row in sorted(table, key=lambda row: (row.usd_per_hour, row.name))
+    ]
+    return _best(candidates)
+
+
+def _gib(value: int) -> str:
+    return f"{value / GIB:.1f} GiB"
+
+
+def check_memory_fit(
+    *,
+    parameters: Mapping[str, int] | None,
+    config: Mapping[str, Any] | None,
+    config_note: str | None,
+    quantize: str | None,
+    instance: GpuInstance,
+    gpus_per_copy: int,
+    max_total_tokens: int,
+    table: Iterable[GpuInstance],
+    unknown_because: str = "the Hub has no safetensors metadata for it",
+) -> CheckResult:
+    """The memory-fit row: blocked when the weights cannot load, a warning when the KV headroom is thin.
+
+    `unknown_because` says why `parameters` is None, when it is.
+    """
+    name = "Memory fit"
+    if parameters is None:
+        return CheckResult(
+            name,
+            "warning",
+            f"skipped: the model's parameter count is unknown ({unknown_because})",
+            "check by hand that the weights fit "
+            f"{_gib(copy_memory_bytes(instance, gpus_per_copy))} of GPU memory per copy",
+        )
+    shape = ModelShape.from_config(config) if config else None
+    size = weights(parameters, quantize, shape)
+    result = fit(size.bytes, instance, gpus_per_copy, shape, max_total_tokens)
+    gpus = f"{gpus_per_copy} x {instance.gpu}" if gpus_per_copy > 1 else f"one {instance.gpu}"
+    parts = [
+        f"{size.size_label} in {size.precision}: weights {_gib(size.bytes)} on {gpus} "
+        f"({_gib(result.memory_bytes)}); runtime overhead ~{_gib(result.overhead_bytes)}; "
+        f"free after both {_gib(result.free_bytes)}"
+    ]
+    if shape is None:
+        why = config_note or "config.json lacks layers / KV heads / head size"
+        parts.append(f"KV cache estimate skipped ({why})")
+    else:
+        kv = (
+            f"KV cache {shape.kv_bytes_per_token // 1024} KiB/token, "
+            f"{_gib(result.kv_bytes_per_sequence or 0)} per MAX_TOTAL_TOKENS={max_total_tokens} sequence"
+        )
+        parts.append(kv if result.verdict == "too-large" else f"{kv}: room for {result.sequences}")
+    details: dict[str, Any] = {
+        "parameters": size.parameters,
+        "precision": size.precision,
+        "weights_bytes": size.bytes,
+        "gpu_memory_bytes": result.memory_bytes,
+        "overhead_bytes": result.overhead_bytes,
+        "free_bytes": result.free_bytes,
+        "kv_bytes_per_token": shape.kv_bytes_per_token if shape else None,
+        "sequences": result.sequences,
+        "verdict": result.verdict,
+    }
+    evidence = "; ".join(parts)
+    if result.verdict == "fits":
+        return CheckResult(name, "ok", evidence, details=details)
+
+    options: list[Alternative] = []
+    if gpus_per_copy < instance.gpus:
+        all_gpus = fit(size.bytes, instance, instance.gpus, shape, max_total_tokens)
+        options.append(
+            Alternative(
+                f"GPUS_PER_COPY={instance.gpus}",
+                all_gpus,
+                f"GPUS_PER_COPY={instance.gpus} (shard each copy over all {instance.gpus} GPUs)",
+            )
+        )
+    quantized = quantization_that_fits(parameters, quantize, shape, instance, gpus_per_copy, max_total_tokens)
+    larger = instance_that_fits(size.bytes, shape, max_total_tokens, table)
+    options += [option for option in (quantized, larger) if option is not None]
+    options = [option for option in options if option.fit.verdict != "too-large"]
+    if result.verdict == "too-large":
+        details["suggestions"] = [option.setting for option in options]
+        fix = (
+            "set " + ", or ".join(option.text for option in options)
+            if options
+            else ("no instance type this tool knows holds it: choose a smaller model (HF_MODEL_ID)")
+        )
+        return CheckResult(
+            name, "blocked", f"{evidence}: the weights do not fit, TGI would fail while loading", fix, details
+        )
+
+    suggestions = []
+    if shape is not None:
+        tokens = max_tokens_for(result, shape.kv_bytes_per_token)
+        if tokens > 0:
+            suggestions.append(f"lower MAX_TOTAL_TOKENS to {tokens} or less (keep MAX_INPUT_TOKENS below it)")
+    suggestions += [option.text for option in options if option.fit.verdict == "fits"]
+    details["suggestions"] = suggestions
+    if shape is None:
+        thin = "little memory is left for the KV cache"
+    elif result.sequences == 0:
+        thin = "not even one full-length request fits, TGI's warm-up would likely fail"
+    else:
+        thin = f"fewer than {MIN_SEQUENCES} full-length requests fit at once"
+    fix = "; or ".join(suggestions) if suggestions else "choose a larger GPU_INSTANCE_TYPE or a smaller model"
+    return CheckResult(name, "warning", f"{evidence}: thin headroom, {thin}", fix, details)

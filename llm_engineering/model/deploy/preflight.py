@@ -1,0 +1,44 @@
+"""`make preflight`: check identity, role, quota, model access, memory fit and price before deploying.
+
+Exit code 0 when everything is ok or only warns, 1 when a check is blocked, 2 for bad settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from llm_engineering import aws as aws_factory
+from llm_engineering.cli import echo, fail, run
+from llm_engineering.model.deploy.preflight_checks import (
+    plan_for_preflight,
+    render_report,
+    report_json,
+    run_preflight,
+)
+from llm_engineering.settings import load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="preflight",
+        description="Check, in seconds and without creating anything, what would make a deploy fail or cost "
+        "money for nothing.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    aws = aws_factory.from_settings(settings)
+    report = run_preflight(settings, aws, plan_for_preflight(settings, aws))
+    echo(report_json(report) if args.json else render_report(report))
+    if report.blocked:
+        fail("Preflight found a blocking problem: apply the fix shown for it, then run make preflight again.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,207 @@
+"""Preflight: the checks that catch, in seconds, what would otherwise fail after minutes of paid GPU time.
+
+Identity and region, the execution role (exists, trusted, permissions, PassRole), the endpoint quota, model
+access on the Hub, memory fit and price. Every check answers ok, warning or blocked with its evidence and
+the fix; a check that cannot run (API denied, no network) is a warning, never a crash. Only `blocked` stops
+a deploy. Both `make preflight` and the deploy script call `run_preflight`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from huggingface_hub import HfApi
+
+from llm_engineering.aws import Aws
+from llm_engineering.model.deploy import memory_fit
+from llm_engineering.model.deploy.hub_access import HubLookup, check_model_access, look_up
+from llm_engineering.model.deploy.iam import ExecutionRoleMissingError, Identity, caller_identity
+from llm_engineering.model.deploy.instances import GPU_INSTANCES, GpuInstance, gpu_instance
+from llm_engineering.model.deploy.plan import Call, Plan, gpus_per_copy
+from llm_engineering.model.deploy.preflight_report import (
+    AWS_FAILURES,
+    CheckResult,
+    Report,
+    describe_failure,
+    render_report,
+    report_json,
+)
+from llm_engineering.model.deploy.price import check_price
+from llm_engineering.model.deploy.quota import check_quota
+from llm_engineering.model.deploy.role_access import check_execution_role, check_pass_role
+from llm_engineering.settings import Settings
+
+__all__ = [
+    "CheckResult",
+    "Report",
+    "Target",
+    "check_identity",
+    "plan_for_preflight",
+    "render_report",
+    "report_json",
+    "run_preflight",
+]
+
+IDENTITY_CHECK = "Identity and region"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a deploy would start: read from its plan, or from the settings when no plan can be made yet."""
+
+    region: str
+    endpoint_name: str
+    model_id: str
+    revision: str | None
+    instance: GpuInstance
+    instance_count: int
+    gpus_per_copy: int
+    new_instances: int
+    """Instances this deploy starts (CreateEndpoint, or the new fleet of a blue/green UpdateEndpoint)."""
+    why_new: str
+
+    @classmethod
+    def from_plan(cls, plan: Plan, settings: Settings) -> Target:
+        """Count the instances the plan's CreateEndpoint / UpdateEndpoint calls start, from its configs."""
+        calls = [step for step in plan.steps if isinstance(step, Call)]
+        configs = {
+            call.params["EndpointConfigName"]: sum(
+                int(variant.get("InitialInstanceCount", 1)) for variant in call.params["ProductionVariants"]
+            )
+            for call in calls
+            if call.operation == "CreateEndpointConfig"
+        }
+        new = 0
+        why = f"the inference component runs on endpoint {plan.endpoint_name}'s existing instances: none start"
+        for call in calls:
+            if call.operation in ("CreateEndpoint", "UpdateEndpoint"):
+                new += configs.get(call.params["EndpointConfigName"], 0)
+                why = (
+                    f"this deploy creates endpoint {plan.endpoint_name} on {new} instance(s)"
+                    if call.operation == "CreateEndpoint"
+                    else f"updating {plan.endpoint_name} is blue/green: {new} new instance(s) start while the "
+                    "current ones still run"
+                )
+        return cls(
+            region=plan.region,
+            endpoint_name=plan.endpoint_name,
+            model_id=plan.model_id,
+            revision=settings.hf_model_revision,
+            instance=plan.instance,
+            instance_count=plan.instance_count,
+            gpus_per_copy=plan.gpus_per_copy,
+            new_instances=new,
+            why_new=why,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, region: str) -> Target:
+        """Without a plan (no execution role yet), assume a new endpoint, the most a deploy can start."""
+        instance = gpu_instance(settings.gpu_instance_type, region)
+        count = settings.gpu_instance_count
+        return cls(
+            region=region,
+            endpoint_name=settings.sagemaker_endpoint_inference,
+            model_id=settings.hf_model_id,
+            revision=settings.hf_model_revision,
+            instance=instance,
+            instance_count=count,
+            gpus_per_copy=gpus_per_copy(settings, instance),
+            new_instances=count,
+            why_new=f"a new endpoint {settings.sagemaker_endpoint_inference} starts {count} instance(s)",
+        )
+
+    @property
+    def subject(self) -> str:
+        return (
+            f"{self.model_id} on {self.instance_count} x {self.instance.name} in {self.region} "
+            f"(endpoint {self.endpoint_name})"
+        )
+
+
+def plan_for_preflight(settings: Settings, aws: Aws) -> Plan | None:
+    """The deploy's plan, or None when the execution role is missing (the role check then says so)."""
+    from llm_engineering.model.deploy.apply import observe  # the deploy path's heavy imports, only here
+    from llm_engineering.model.deploy.plan import build_plan
+
+    try:
+        return build_plan(settings, observe(settings, aws))
+    except ExecutionRoleMissingError:
+        return None
+
+
+def check_identity(aws: Aws) -> tuple[CheckResult, Identity | None]:
+    """Who the credentials are (sts:GetCallerIdentity needs no permission), and the region in use."""
+    try:
+        identity = caller_identity(aws)
+    except AWS_FAILURES as error:
+        why = describe_failure(error)
+        return (
+            CheckResult(
+                IDENTITY_CHECK,
+                "blocked",
+                f"sts:GetCallerIdentity failed in {aws.region} ({why}): the credentials do not work",
+                "refresh the credentials (aws configure, or aws sso login) or set AWS_PROFILE to a working profile",
+            ),
+            None,
+        )
+    evidence = f"account {identity.account_id}, {identity.arn}, region {aws.region}"
+    details = {"account": identity.account_id, "arn": identity.arn, "region": aws.region}
+    if identity.arn.endswith(":root"):
+        return (
+            CheckResult(
+                IDENTITY_CHECK,
+                "warning",
+                f"{evidence}: these are the account's root credentials",
+                "deploy as the least-privilege deployer instead: make create-sagemaker-role",
+                details,
+            ),
+            identity,
+        )
+    return CheckResult(IDENTITY_CHECK, "ok", evidence, details=details), identity
+
+
+def _unknown_because(lookup: HubLookup) -> str:
+    if lookup.model is None:
+        return "the Hub was not consulted" if lookup.problem in ("offline", "unreachable") else "the model is unknown"
+    return "the Hub has no safetensors metadata for it"
+
+
+def run_preflight(settings: Settings, aws: Aws, plan: Plan | None, *, hub: HfApi | None = None) -> Report:
+    """Run every check for the deploy `plan` describes (None: the one the settings describe).
+
+    `hub` is the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
+    """
+    target = Target.from_plan(plan, settings) if plan is not None else Target.from_settings(settings, aws.region)
+    identity_row, identity = check_identity(aws)
+    role_row, role_arn = check_execution_role(aws, settings, identity)
+    pass_row = check_pass_role(aws, identity, role_arn, settings.deployer_profile)
+    quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new)
+
+    token = settings.hf_token()
+    lookup = look_up(hub or HfApi(), target.model_id, target.revision, token)
+    access_row = check_model_access(lookup, target.model_id, target.revision, token is not None)
+    model = lookup.model
+    parameters = model.parameters if model else None
+    memory_row = memory_fit.check_memory_fit(
+        parameters=parameters,
+        config=model.config if model else None,
+        config_note=model.config_note if model else None,
+        quantize=settings.hf_model_quantize,
+        instance=target.instance,
+        gpus_per_copy=target.gpus_per_copy,
+        max_total_tokens=settings.max_total_tokens,
+        table=GPU_INSTANCES.values(),
+        unknown_because=_unknown_because(lookup),
+    )
+    shape = memory_fit.ModelShape.from_config(model.config) if model and model.config else None
+    weights = memory_fit.weights(parameters, settings.hf_model_quantize, shape) if parameters else None
+    price_row = check_price(
+        instance=target.instance,
+        instance_count=target.instance_count,
+        gpus_per_copy=target.gpus_per_copy,
+        region=target.region,
+        weights=weights,
+    )
+    report = Report((identity_row, role_row, pass_row, quota_row, access_row, memory_row, price_row), target.subject)
+    return report.redacted([token.get_secret_value()] if token is not None else [])

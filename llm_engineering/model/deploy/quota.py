@@ -1,0 +1,186 @@
+"""The account's endpoint quota for the instance type, against what the region's endpoints already hold.
+
+New accounts have a quota of 0 for most GPU types ("ml.g5.2xlarge for endpoint usage"): SageMaker then
+refuses CreateEndpoint with ResourceLimitExceeded. Finding the quota (Service Quotas, by name) and the
+instances in use (ListEndpoints + DescribeEndpoint) turns that into the exact increase request to file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from llm_engineering.aws import Aws
+from llm_engineering.model.deploy.preflight_report import AWS_FAILURES, CheckResult, describe_failure
+from llm_engineering.model.deploy.remote import is_not_found
+
+SERVICE_CODE = "sagemaker"
+HOLDING_STATES = frozenset({"Creating", "InService", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+"""Endpoint states in which instances are (or are being) held; Failed and OutOfService hold none."""
+CHECK = "Endpoint quota"
+
+
+def quota_name(instance_type: str) -> str:
+    """The Service Quotas name of the hosting quota for an instance type."""
+    return f"{instance_type} for endpoint usage"
+
+
+@dataclass(frozen=True)
+class Quota:
+    name: str
+    code: str
+    value: float
+    applied: bool
+    """False when only the AWS default was found (the account list lacked it)."""
+
+
+@dataclass
+class Usage:
+    """Instances of one type held by the region's endpoints, by endpoint."""
+
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_endpoint.values())
+
+
+def _items(client: Any, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+    for page in client.get_paginator(operation).paginate(**params):
+        yield from page.get(key, [])
+
+
+def find_quota(client: Any, instance_type: str) -> Quota | None:
+    """The account's quota by name, else AWS's default for it; None when neither list has it."""
+    name = quota_name(instance_type)
+    for operation, applied in (("list_service_quotas", True), ("list_aws_default_service_quotas", False)):
+        for item in _items(client, operation, "Quotas", ServiceCode=SERVICE_CODE):
+            if item.get("QuotaName") == name:
+                return Quota(name=name, code=item["QuotaCode"], value=float(item.get("Value", 0)), applied=applied)
+    return None
+
+
+def _variant_count(variant: dict[str, Any]) -> int:
+    for key in ("CurrentInstanceCount", "DesiredInstanceCount"):
+        if isinstance(variant.get(key), int):
+            return variant[key]
+    return 0
+
+
+def _describe(client: Any, operation: str, **params: Any) -> dict[str, Any] | None:
+    """A Describe answer, or None when the resource vanished since it was listed."""
+    try:
+        return getattr(client, operation)(**params)
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def instances_in_use(client: Any, instance_type: str) -> Usage:
+    """Instances of `instance_type` each endpoint holds, counting both fleets of an update in progress.
+
+    DescribeEndpoint gives the counts per variant, its endpoint config the variants' instance types (an
+    endpoint outlives a deleted config: then only the counts' own InstanceType, if any, is known).
+    """
+    usage = Usage()
+    for summary in _items(client, "list_endpoints", "Endpoints"):
+        if summary.get("EndpointStatus") not in HOLDING_STATES:
+            continue
+        endpoint = _describe(client, "describe_endpoint", EndpointName=summary["EndpointName"])
+        if endpoint is None:
+            continue
+        config_name = endpoint.get("EndpointConfigName")
+        config = _describe(client, "describe_endpoint_config", EndpointConfigName=config_name) if config_name else None
+        types = {v["VariantName"]: v.get("InstanceType") for v in (config or {}).get("ProductionVariants", [])}
+        count = sum(
+            _variant_count(variant)
+            for variant in endpoint.get("ProductionVariants", [])
+            if (types.get(variant["VariantName"]) or variant.get("InstanceType")) == instance_type
+        )
+        pending = endpoint.get("PendingDeploymentSummary", {}).get("ProductionVariants", [])
+        count += sum(_variant_count(v) for v in pending if v.get("InstanceType") == instance_type)
+        if count:
+            usage.by_endpoint[summary["EndpointName"]] = count
+    return usage
+
+
+def increase_command(code: str, desired: int, region: str) -> str:
+    return (
+        f"aws service-quotas request-service-quota-increase --service-code {SERVICE_CODE} "
+        f"--quota-code {code} --desired-value {desired} --region {region}"
+    )
+
+
+def console_path(region: str, code: str) -> str:
+    return (
+        f"Service Quotas console > AWS services > Amazon SageMaker > this quota > Request increase at account level "
+        f"(https://{region}.console.aws.amazon.com/servicequotas/home/services/{SERVICE_CODE}/quotas/{code})"
+    )
+
+
+def check_quota(aws: Aws, instance_type: str, new_instances: int, reason: str) -> CheckResult:
+    """The quota row: blocked when in-use plus `new_instances` would exceed the quota.
+
+    `reason` says why this deploy starts `new_instances` (e.g. "a blue/green update starts 1 new instance").
+    """
+    name = quota_name(instance_type)
+    try:
+        quota = find_quota(aws.client("service-quotas"), instance_type)
+    except AWS_FAILURES as error:
+        return CheckResult(
+            CHECK,
+            "warning",
+            f"could not read quota '{name}' ({describe_failure(error)}); {reason}",
+            "allow servicequotas:ListServiceQuotas (make create-sagemaker-role grants it), or check the quota "
+            "in the Service Quotas console before deploying",
+        )
+    if quota is None:
+        return CheckResult(
+            CHECK,
+            "warning",
+            f"Service Quotas has no quota named '{name}' in {aws.region}; {reason}",
+            "check that SageMaker hosting offers this GPU_INSTANCE_TYPE in this AWS_REGION",
+        )
+    details: dict[str, Any] = {
+        "quota_name": quota.name,
+        "quota_code": quota.code,
+        "quota_value": quota.value,
+        "applied": quota.applied,
+        "new_instances": new_instances,
+    }
+    source = "" if quota.applied else " (AWS default; the account list lacks it)"
+    try:
+        usage = instances_in_use(aws.client("sagemaker"), instance_type)
+    except AWS_FAILURES as error:
+        usage = None
+        note = f"in use unknown ({describe_failure(error)})"
+    else:
+        in_use = ", ".join(f"{endpoint} {count}" for endpoint, count in sorted(usage.by_endpoint.items()))
+        note = f"in use {usage.total}" + (f" ({in_use})" if in_use else "")
+        details["in_use"] = usage.by_endpoint
+    used = usage.total if usage else 0
+    needed = used + new_instances
+    evidence = f"'{name}' ({quota.code}) is {quota.value:g}{source}; {note}; {reason}"
+    if needed > quota.value:
+        details["desired_value"] = needed
+        return CheckResult(
+            CHECK,
+            "blocked",
+            f"{evidence}: needs {needed}, SageMaker would refuse with ResourceLimitExceeded",
+            f"{increase_command(quota.code, needed, aws.region)} (or {console_path(aws.region, quota.code)}); "
+            "increases can take hours to days",
+            details,
+        )
+    if usage is None:
+        return CheckResult(
+            CHECK,
+            "warning",
+            evidence,
+            "allow sagemaker:ListEndpoints and DescribeEndpoint to count the instances in use",
+            details,
+        )
+    return CheckResult(CHECK, "ok", f"{evidence}: {needed} of {quota.value:g}", details=details)

@@ -1,0 +1,314 @@
+"""Can SageMaker use the execution role, and may the caller hand it over?
+
+Three failures look alike from the outside (the endpoint never starts, or CreateModel is refused): the role
+does not trust sagemaker.amazonaws.com, it cannot pull the TGI image or write logs, or the caller lacks
+iam:PassRole on it. The role's own policies are read and searched for the actions the tool's execution
+policy grants (`execution_role_permissions`); PassRole is simulated for the caller, which IAM allows for
+users and roles.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from llm_engineering.aws import Aws
+from llm_engineering.model.deploy.iam import Identity, execution_role_permissions
+from llm_engineering.model.deploy.iam_common import is_missing, paginate
+from llm_engineering.model.deploy.iam_policies import SAGEMAKER_SERVICE, parse_document
+from llm_engineering.model.deploy.preflight_report import AWS_FAILURES, CheckResult, describe_failure
+from llm_engineering.settings import Settings
+from llm_engineering.tags import is_managed
+
+ROLE_CHECK = "Execution role"
+PASS_CHECK = "Pass role"
+REPAIR = "make create-sagemaker-execution-role"
+READ_FIX = (
+    "allow iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy and "
+    "iam:GetPolicyVersion on the role and its policies (make create-sagemaker-role grants them)"
+)
+BLOCKING_SERVICES = {"ecr": "pull the TGI image from ECR"}
+WARNING_SERVICES = {"logs": "write container logs to CloudWatch Logs (failures could not be diagnosed)"}
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """The role a deploy will use, and the setting that names it."""
+
+    name: str
+    arn: str | None
+    setting: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RoleRef:
+        if settings.aws_arn_role:
+            return cls(settings.aws_arn_role.rsplit("/", 1)[-1], settings.aws_arn_role, "AWS_ARN_ROLE")
+        return cls(settings.sagemaker_execution_role_name, None, "SAGEMAKER_EXECUTION_ROLE_NAME")
+
+    @property
+    def account(self) -> str | None:
+        return self.arn.split(":")[4] if self.arn else None
+
+
+def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, Mapping) else list(statements)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _matches(patterns: Iterable[str], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), str(pattern).lower()) for pattern in patterns)
+
+
+def _covers(statement: Mapping[str, Any], action: str) -> bool:
+    if "NotAction" in statement:
+        return not _matches(_as_list(statement["NotAction"]), action)
+    return _matches(_as_list(statement.get("Action")), action)
+
+
+def allowed(documents: Iterable[Mapping[str, Any]], action: str) -> bool:
+    """Whether the documents allow `action` on some resource and do not deny it everywhere.
+
+    Conditions and resource scopes of Allow statements are taken as satisfiable; a Deny counts only when it
+    applies to every resource. Permission boundaries and SCPs are not visible from here.
+    """
+    statements = [statement for document in documents for statement in _statements(document)]
+    denied_everywhere = any(
+        statement.get("Effect") == "Deny"
+        and _covers(statement, action)
+        and "*" in _as_list(statement.get("Resource"))
+        and "Condition" not in statement
+        for statement in statements
+    )
+    return not denied_everywhere and any(
+        statement.get("Effect") == "Allow" and _covers(statement, action) for statement in statements
+    )
+
+
+def trust_problem(document: Mapping[str, Any], account_id: str | None) -> str | None:
+    """Why SageMaker cannot assume a role with this trust policy (None: it can)."""
+    for statement in _statements(document):
+        if statement.get("Effect") != "Allow" or not _covers(statement, "sts:AssumeRole"):
+            continue
+        principal = statement.get("Principal", {})
+        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else _as_list(principal)
+        if SAGEMAKER_SERVICE not in services and "*" not in services:
+            continue
+        accounts = [
+            str(value)
+            for pairs in statement.get("Condition", {}).values()
+            for key, values in pairs.items()
+            if key.lower() == "aws:sourceaccount"
+            for value in _as_list(values)
+        ]
+        if accounts and account_id and account_id not in accounts:
+            return f"it trusts {SAGEMAKER_SERVICE} only on behalf of account(s) {', '.join(accounts)}, not {account_id}"
+        return None
+    return f"its trust policy does not let {SAGEMAKER_SERVICE} assume it (sts:AssumeRole)"
+
+
+def required_actions(partition: str, account_id: str) -> dict[str, list[str]]:
+    """The image-pull and log-write actions of the tool's own execution policy, by service prefix."""
+    document = execution_role_permissions(partition=partition, account_id=account_id)
+    grouped: dict[str, list[str]] = {}
+    for statement in _statements(document):
+        for action in _as_list(statement.get("Action")):
+            service = action.split(":", 1)[0]
+            if service in BLOCKING_SERVICES or service in WARNING_SERVICES:
+                grouped.setdefault(service, []).append(action)
+    return grouped
+
+
+def role_documents(iam: Any, name: str) -> tuple[list[Mapping[str, Any]], int, int]:
+    """Every permission policy of the role (inline, then attached): documents, inline count, attached count."""
+    documents: list[Mapping[str, Any]] = []
+    inline = list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=name))
+    for policy_name in inline:
+        answer = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
+        documents.append(parse_document(answer["PolicyDocument"]))
+    attached = list(paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
+    for policy in attached:
+        version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
+        answer = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)
+        documents.append(parse_document(answer["PolicyVersion"]["Document"]))
+    return documents, len(inline), len(attached)
+
+
+def _repair_fix(ref: RoleRef, managed: bool) -> str:
+    if ref.setting == "AWS_ARN_ROLE":
+        return (
+            f"fix the role named by AWS_ARN_ROLE, or unset AWS_ARN_ROLE and run {REPAIR} "
+            f"(it creates/repairs {ref.name} as SAGEMAKER_EXECUTION_ROLE_NAME)"
+        )
+    return REPAIR if managed else f"{REPAIR} ARGS=--force (the role was not created by this tool)"
+
+
+def check_execution_role(aws: Aws, settings: Settings, identity: Identity | None) -> tuple[CheckResult, str | None]:
+    """The role row, and the role's ARN when it exists (for the PassRole check)."""
+    ref = RoleRef.from_settings(settings)
+    if identity is not None and ref.account and ref.account != identity.account_id:
+        return (
+            CheckResult(
+                ROLE_CHECK,
+                "warning",
+                f"{ref.arn} is in account {ref.account}, not {identity.account_id}: its trust and policies "
+                "cannot be read from here",
+                "make sure that role trusts sagemaker.amazonaws.com and may pull ECR images and write logs",
+            ),
+            ref.arn,
+        )
+    iam = aws.client("iam")
+    try:
+        role = iam.get_role(RoleName=ref.name)["Role"]
+    except ClientError as error:
+        if is_missing(error):
+            fix = (
+                f"{REPAIR}, or set SAGEMAKER_EXECUTION_ROLE_NAME / AWS_ARN_ROLE to an existing role"
+                if ref.setting == "SAGEMAKER_EXECUTION_ROLE_NAME"
+                else f"fix AWS_ARN_ROLE, or unset it and run {REPAIR}"
+            )
+            return (
+                CheckResult(
+                    ROLE_CHECK,
+                    "blocked",
+                    f"role '{ref.name}' ({ref.setting}) does not exist: SageMaker has no role to run the model",
+                    fix,
+                    {"role_name": ref.name, "exists": False},
+                ),
+                None,
+            )
+        return _unreadable(ref, error), ref.arn
+    except AWS_FAILURES as error:
+        return _unreadable(ref, error), ref.arn
+
+    arn = role["Arn"]
+    managed = is_managed(role.get("Tags", []))
+    partition = arn.split(":")[1]
+    account = arn.split(":")[4]
+    problems: list[str] = []
+    warnings: list[str] = []
+    fixes: list[str] = []
+    trust = trust_problem(parse_document(role["AssumeRolePolicyDocument"]), identity.account_id if identity else None)
+    if trust:
+        problems.append(trust)
+    details: dict[str, Any] = {"role_arn": arn, "exists": True, "trusted": trust is None}
+    try:
+        documents, inline, attached = role_documents(iam, ref.name)
+    except AWS_FAILURES as error:
+        warnings.append(f"its policies could not be read ({describe_failure(error)})")
+        read = "permissions not checked"
+        fixes.append(READ_FIX)
+    else:
+        read = f"{inline} inline and {attached} attached polic{'y' if inline + attached == 1 else 'ies'} read"
+        missing = {
+            service: [action for action in actions if not allowed(documents, action)]
+            for service, actions in required_actions(partition, account).items()
+        }
+        details["missing_actions"] = [action for actions in missing.values() for action in actions]
+        for service, actions in missing.items():
+            if not actions:
+                continue
+            what = BLOCKING_SERVICES.get(service) or WARNING_SERVICES[service]
+            (problems if service in BLOCKING_SERVICES else warnings).append(
+                f"it cannot {what}: {', '.join(actions)} not allowed"
+            )
+
+    if problems or warnings:
+        status = "blocked" if problems else "warning"
+        evidence = f"{arn}: " + "; ".join(problems + warnings) + f" ({read})"
+        if trust or details.get("missing_actions"):
+            fixes.insert(0, _repair_fix(ref, managed))
+        return CheckResult(ROLE_CHECK, status, evidence, "; ".join(fixes), details), arn
+    evidence = f"{arn}: trusted by {SAGEMAKER_SERVICE}; allows ECR image pull and CloudWatch Logs writes ({read})"
+    return CheckResult(ROLE_CHECK, "ok", evidence, details=details), arn
+
+
+def _unreadable(ref: RoleRef, error: Exception) -> CheckResult:
+    return CheckResult(
+        ROLE_CHECK,
+        "warning",
+        f"role '{ref.name}' could not be read ({describe_failure(error)}): trust and permissions not checked",
+        READ_FIX,
+    )
+
+
+def simulation_principal(iam: Any, identity: Identity) -> str | None:
+    """The IAM ARN to simulate for the caller: the user, or the role behind an assumed-role session."""
+    parts = identity.arn.split(":", 5)
+    resource = parts[5] if len(parts) == 6 else ""
+    if resource.startswith("user/"):
+        return identity.arn
+    if resource.startswith("assumed-role/"):
+        role_name = resource.split("/")[1]
+        try:  # the role's path is not in the session ARN; GetRole knows it
+            return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        except AWS_FAILURES:
+            return f"arn:{identity.partition}:iam::{identity.account_id}:role/{role_name}"
+    return None
+
+
+def check_pass_role(aws: Aws, identity: Identity | None, role_arn: str | None, deployer_profile: str) -> CheckResult:
+    """The PassRole row: iam:SimulatePrincipalPolicy for the caller on the role, passed to SageMaker.
+
+    `deployer_profile` is where make create-sagemaker-role stores the deployer's key (for the advice).
+    """
+    if role_arn is None:
+        return CheckResult(PASS_CHECK, "warning", "not checked: there is no execution role to pass yet", REPAIR)
+    if identity is None:
+        return CheckResult(PASS_CHECK, "warning", "not checked: the caller's identity is unknown")
+    if identity.arn.endswith(":root"):
+        return CheckResult(PASS_CHECK, "ok", f"{identity.arn} is the account root: it may pass any role")
+    iam = aws.client("iam")
+    principal = simulation_principal(iam, identity)
+    if principal is None:
+        return CheckResult(
+            PASS_CHECK,
+            "warning",
+            f"not checked: IAM simulates users and roles only, and the caller is {identity.arn}",
+            f"make sure the caller may iam:PassRole {role_arn} to {SAGEMAKER_SERVICE}",
+        )
+    try:
+        answer = iam.simulate_principal_policy(
+            PolicySourceArn=principal,
+            ActionNames=["iam:PassRole"],
+            ResourceArns=[role_arn],
+            ContextEntries=[
+                {
+                    "ContextKeyName": "iam:PassedToService",
+                    "ContextKeyValues": [SAGEMAKER_SERVICE],
+                    "ContextKeyType": "string",
+                }
+            ],
+        )
+    except AWS_FAILURES as error:
+        return CheckResult(
+            PASS_CHECK,
+            "warning",
+            f"not checked for {principal} ({describe_failure(error)})",
+            f"allow iam:SimulatePrincipalPolicy on {principal} (make create-sagemaker-role grants it), or make sure "
+            f"it may iam:PassRole {role_arn}",
+        )
+    decision = answer["EvaluationResults"][0]["EvalDecision"]
+    details = {"principal": principal, "role_arn": role_arn, "decision": decision}
+    if decision == "allowed":
+        return CheckResult(
+            PASS_CHECK, "ok", f"{principal} may pass {role_arn} to {SAGEMAKER_SERVICE} (simulated)", details=details
+        )
+    return CheckResult(
+        PASS_CHECK,
+        "blocked",
+        f"{principal} may not pass {role_arn} to {SAGEMAKER_SERVICE} (iam:PassRole simulated: {decision}): "
+        "CreateModel would be refused",
+        f"deploy as the deployer user (make create-sagemaker-role, then AWS_PROFILE={deployer_profile}), or grant "
+        f"iam:PassRole on {role_arn} with condition iam:PassedToService={SAGEMAKER_SERVICE}",
+        details,
+    )
