@@ -365,6 +365,7 @@ class InferenceClient:
     # Sending, with the component resolved and errors translated.
 
     def _invoke(self, body: dict[str, Any], *, stream: bool) -> Any:
+        """Send `body`; when SageMaker asks for a component nobody looked up yet, look it up and send once more."""
         if self.discover_component and self.component_name is None and not self._discovered:
             self.component_name = self._find_component()
         try:
