@@ -26,7 +26,7 @@ DEPLOY := $(PY) -m llm_engineering.model.deploy
 .PHONY: help install lock lint test emulator demo workflow preflight \
 	create-sagemaker-role delete-sagemaker-role \
 	create-sagemaker-execution-role delete-sagemaker-execution-role \
-	deploy-inference-endpoint test-inference delete-inference-endpoint clean
+	deploy-inference-endpoint test-inference status delete-inference-endpoint clean
 
 help: ## Show every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-34s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,6 +75,9 @@ deploy-inference-endpoint: install ## Deploy HF_MODEL_ID on a SageMaker endpoint
 
 test-inference: install ## Send one prompt to the endpoint and stream the answer (PROMPT="...")
 	@$(DEPLOY).test --prompt "$(PROMPT)" $(ARGS)
+
+status: install ## List the endpoints this tool created in the region, with what they cost so far
+	@$(DEPLOY).status $(ARGS)
 
 delete-inference-endpoint: install ## Delete the endpoint with its components, configs and models (ENDPOINT_NAME=...)
 	@$(DEPLOY).delete $(if $(ENDPOINT_NAME),--endpoint-name "$(ENDPOINT_NAME)") $(ARGS)

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from unittest import mock
 
+import boto3
 import pytest
 from moto import mock_aws
+from plan_factories import FAST, settings
 
+from llm_engineering.aws import Aws, connect
+from llm_engineering.model.deploy.apply import Applier, observe
 from llm_engineering.model.deploy.instances import hosting_instance_types
+from llm_engineering.model.deploy.plan import Plan, build_plan
 
 
 def _validate_against_botocore(_self: object, instance_type: str) -> None:
@@ -24,3 +29,19 @@ def moto_aws() -> Iterator[None]:
         mock.patch("moto.sagemaker.models.FakeEndpointConfig.validate_instance_type", _validate_against_botocore),
     ):
         yield
+
+
+class Quiet:
+    def step(self, text: str) -> None: ...
+
+    def progress(self, progress: object) -> None: ...
+
+
+@pytest.fixture
+def deployed(moto_aws: None) -> tuple[Aws, Plan]:
+    """A model-based deployment created through the real plan and applier, against moto."""
+    boto3.client("iam").create_role(RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}")
+    aws = connect(region="us-east-1")
+    plan = build_plan(settings(), observe(settings(), aws))
+    Applier(aws, settings(), Quiet(), FAST).apply(plan)
+    return aws, plan

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from llm_engineering import __version__
 from llm_engineering.model.deploy.instances import GPU_INSTANCES
 from llm_engineering.model.deploy.plan import ExistingEndpoint, Observed
+from llm_engineering.model.deploy.waiting import Poller
 from llm_engineering.settings import Settings
 
 NOW = datetime(2026, 11, 26, 10, 30, 15, 123456, tzinfo=UTC)
@@ -58,3 +59,7 @@ def existing_endpoint(components: bool = False, **values: object) -> ExistingEnd
     }
     fields.update(values)
     return ExistingEndpoint(**fields)  # type: ignore[arg-type]
+
+
+FAST = Poller(first=0, sleep=lambda _s: None)
+"""A poller that never sleeps: the tests' resources settle at once."""

@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from plan_factories import settings
+from plan_factories import FAST
 
 from llm_engineering.aws import connect
-from llm_engineering.model.deploy.apply import Applier, observe
+from llm_engineering.model.deploy.apply import observe
 from llm_engineering.model.deploy.cleanup import ForeignResources, delete_deployment
 from llm_engineering.model.deploy.plan import Call, build_plan
-from llm_engineering.model.deploy.waiting import Poller
 from llm_engineering.tags import tool_tags
 
-FAST = Poller(first=0, sleep=lambda _s: None)
 ENDPOINT = "llm-engineering-endpoint"
-
-
-class Quiet:
-    def step(self, text: str) -> None: ...
-
-    def progress(self, progress: object) -> None: ...
-
-
-@pytest.fixture
-def deployed(moto_aws):
-    """A model-based deployment created through the real plan and applier, against moto."""
-    boto3.client("iam").create_role(RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}")
-    aws = connect(region="us-east-1")
-    plan = build_plan(settings(), observe(settings(), aws))
-    Applier(aws, settings(), Quiet(), FAST).apply(plan)
-    return aws, plan
 
 
 def sagemaker_state():
@@ -60,6 +42,8 @@ def test_redeploy_leaves_one_config_and_one_model(deployed):
     aws, first = deployed
     # moto has no UpdateEndpoint; the observation it starts from is what matters here: the superseded
     # config and model are in the plan's retire list, and leftovers found by tag are too.
+    from plan_factories import settings
+
     plan = build_plan(settings(hf_model_id="Qwen/Qwen2.5-1.5B-Instruct"), observe(settings(), aws))
     assert plan.action == "update"
     assert plan.retire == [

@@ -95,6 +95,10 @@ def test_model_based_deploy_test_redeploy_delete(env):
         tags["llm-engineering:endpoint"] == ENDPOINT and tags["llm-engineering:model-id"] == "Qwen/Qwen2.5-7B-Instruct"
     )
 
+    listed = ok(make("status", env)).stdout
+    assert f"{ENDPOINT}: InService, model-based, Qwen/Qwen2.5-7B-Instruct on 1 x ml.g5.2xlarge" in listed
+    assert "about USD 1.52/hour" in listed
+
     answer = ok(make("test-inference", env, "PROMPT=Say hi"))
     assert "[emulated Qwen/Qwen2.5-7B-Instruct]" in answer.stdout
 
@@ -116,6 +120,7 @@ def test_model_based_deploy_test_redeploy_delete(env):
     assert state(env) == EMPTY
     again = ok(make("delete-inference-endpoint", env, f"ENDPOINT_NAME={ENDPOINT}"))
     assert "Nothing to delete" in again.stdout
+    assert "nothing is billing" in ok(make("status", env)).stdout
 
 
 def test_inference_component_deploy_test_redeploy_delete(env):

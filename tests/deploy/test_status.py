@@ -1,0 +1,51 @@
+"""`make status`: what is billing, found by tags, without the SageMaker SDK."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import boto3
+from helpers import REPO
+
+from llm_engineering.model.deploy.status import managed_endpoints
+
+
+def test_lists_managed_endpoints_with_instances_and_cost(deployed):
+    aws, plan = deployed
+    client = aws.client("sagemaker")
+    created = client.describe_endpoint(EndpointName=plan.endpoint_name)["CreationTime"]
+    [status] = managed_endpoints(client, now=created + timedelta(hours=2))
+    assert (status.name, status.status, status.kind) == (plan.endpoint_name, "InService", "model-based")
+    assert status.model_id == "Qwen/Qwen2.5-7B-Instruct"
+    assert status.instances == "1 x ml.g5.2xlarge"
+    assert status.usd_per_hour == 1.52
+    assert round(status.usd_so_far or 0, 2) == 3.04
+
+
+def test_endpoints_of_others_are_not_listed(moto_aws):
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    client.create_model(
+        ModelName="theirs",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+    )
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": "theirs",
+        "InstanceType": "ml.g5.2xlarge",
+        "InitialInstanceCount": 1,
+    }
+    client.create_endpoint_config(EndpointConfigName="theirs", ProductionVariants=[variant])
+    client.create_endpoint(EndpointName="theirs", EndpointConfigName="theirs")
+    assert managed_endpoints(client) == []
+
+
+def test_status_does_not_import_the_sagemaker_sdk():
+    code = (
+        "import sys, llm_engineering.model.deploy.status; "
+        "print(sorted(m for m in sys.modules if m == 'sagemaker' or m.startswith('sagemaker.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert result.stdout.strip() == "[]"
