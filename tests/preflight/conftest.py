@@ -159,10 +159,21 @@ def execution_role(moto_aws) -> str:
     return ensure_execution_role(connect("us-east-1"), ExecutionRoleSpec(name=ROLE)).arn
 
 
+@pytest.fixture(autouse=True)
+def no_real_hub(monkeypatch) -> None:
+    """Whatever a test does, huggingface_hub's default endpoint is a closed local port, never huggingface.co."""
+    dead = "http://127.0.0.1:9"
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", dead)
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", dead + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+
+
 @pytest.fixture
 def fake_hub(monkeypatch) -> Iterator[FakeHub]:
     """A Hub on 127.0.0.1 that huggingface_hub uses by default (as HF_ENDPOINT would make it), online."""
     hub = FakeHub().start()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
     monkeypatch.setattr(
         huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}"

@@ -136,8 +136,13 @@ def test_missing_config_json_is_noted(api, fake_hub):
     assert lookup.model.config is None and lookup.model.config_note == "the repository has no config.json"
 
 
-def test_offline_mode_skips_without_any_request(api, fake_hub, monkeypatch):
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+@pytest.mark.parametrize("where", ["environment", "import"])
+def test_offline_mode_skips_without_any_request(api, fake_hub, monkeypatch, where):
+    """Offline as huggingface_hub read it at import, or as the environment says at the time of the check."""
+    if where == "environment":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     lookup, row = access(api, GATED, TOKEN)
     assert lookup.model is None and lookup.problem == "offline"
     assert row.status == "warning"

@@ -9,13 +9,14 @@ The token is sent only as a header and never appears in what this module returns
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import HfApi
-from huggingface_hub.constants import DEFAULT_REVISION
+from huggingface_hub import HfApi, constants
+from huggingface_hub.constants import DEFAULT_REVISION, ENV_VARS_TRUE_VALUES
 from huggingface_hub.errors import (
     DisabledRepoError,
     GatedRepoError,
@@ -70,6 +71,16 @@ class HubLookup:
     model: HubModel | None
     problem: Problem | None = None
     message: str = ""
+
+
+def offline_mode() -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub read it at import, or as the environment says now.
+
+    huggingface_hub reads the variable once, when first imported; a process that set it later (or imported
+    the library before its configuration was loaded) would otherwise reach the network against the user's word.
+    """
+    now = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").upper()
+    return constants.is_offline_mode() or now in ENV_VARS_TRUE_VALUES
 
 
 def _token(token: SecretStr | None) -> str | bool:
@@ -139,6 +150,8 @@ def look_up(
 ) -> HubLookup:
     """Ask the Hub about the model: metadata, whether the token can read it, and its config.json."""
     secret = _token(token)
+    if offline_mode():
+        return HubLookup(None, "offline", "offline mode is on (HF_HUB_OFFLINE)")
     try:
         info = api.model_info(model_id, revision=revision, expand=EXPAND, token=secret, timeout=timeout)
     except OfflineModeIsEnabled:
