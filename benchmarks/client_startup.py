@@ -84,27 +84,35 @@ def _environment(url: str, home: str) -> dict[str, str]:
     return env
 
 
-def _median_wall(command: list[str], runs: int, env: dict[str, str] | None = None, cwd: str | None = None) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.time()
-        subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
-        times.append(time.time() - started)
-    return statistics.median(times)
+def _wall(command: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> float:
+    started = time.time()
+    subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
+    return time.time() - started
 
 
-def _client_runs(runs: int, env: dict[str, str], cwd: str) -> tuple[float, float]:
-    to_wire, to_exit = [], []
-    for _ in range(runs):
-        Recorder.arrivals.clear()
-        started = time.time()
-        done = subprocess.run([sys.executable, *SCRIPT], env=env, cwd=cwd, capture_output=True, text=True)
-        ended = time.time()
-        if done.returncode != 0 or len(Recorder.arrivals) != 1:
-            raise SystemExit(f"the client run failed (exit {done.returncode}): {done.stderr.strip()}")
-        to_wire.append(Recorder.arrivals[0] - started)
-        to_exit.append(ended - started)
-    return statistics.median(to_wire), statistics.median(to_exit)
+def _client_run(env: dict[str, str], cwd: str) -> tuple[float, float]:
+    """(start -> request on the wire, start -> exit) of one `--prompt hi` run."""
+    Recorder.arrivals.clear()
+    started = time.time()
+    done = subprocess.run([sys.executable, *SCRIPT], env=env, cwd=cwd, capture_output=True, text=True)
+    ended = time.time()
+    if done.returncode != 0 or len(Recorder.arrivals) != 1:
+        raise SystemExit(f"the client run failed (exit {done.returncode}): {done.stderr.strip()}")
+    return Recorder.arrivals[0] - started, ended - started
+
+
+def _floor_run(env: dict[str, str], cwd: str) -> float:
+    """Start -> the shared settings loaded and the runtime client built (reported by the process itself)."""
+    started = time.time()
+    done = subprocess.run(
+        [sys.executable, "-c", f"{FLOOR}; import time; print(time.time())"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout) - started
 
 
 def _top_imports(env: dict[str, str], cwd: str, count: int) -> list[tuple[int, str]]:
@@ -122,31 +130,45 @@ def _top_imports(env: dict[str, str], cwd: str, count: int) -> list[tuple[int, s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median reported)")
+    parser.add_argument("--runs", type=int, default=7, help="rounds; each runs every measurement once, interleaved")
     args = parser.parse_args()
 
+    figures: dict[str, list[float]] = {name: [] for name in ("bare", "wire", "exit", "floor", "sdk")}
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with tempfile.TemporaryDirectory() as home:
             env = _environment(f"http://127.0.0.1:{server.server_address[1]}", home)
-            _client_runs(1, env, home)  # warm the file cache and bytecode
-            to_wire, to_exit = _client_runs(args.runs, env, home)
-            floor = _median_wall([sys.executable, "-c", FLOOR], args.runs, env, home)
+            _client_run(env, home)  # warm the file cache and bytecode
+            _wall([sys.executable, "-c", "import sagemaker.core.resources"])
+            # Interleaved, so that a busy moment on a shared machine weighs on every figure alike.
+            for _ in range(args.runs):
+                figures["bare"].append(_wall([sys.executable, "-c", "pass"]))
+                wire, exit_ = _client_run(env, home)
+                figures["wire"].append(wire)
+                figures["exit"].append(exit_)
+                figures["floor"].append(_floor_run(env, home))
+                figures["sdk"].append(_wall([sys.executable, "-c", "import sagemaker.core.resources"]))
             top = _top_imports(env, home, 12)
     finally:
         server.shutdown()
-    bare = _median_wall([sys.executable, "-c", "pass"], args.runs)
-    sdk = _median_wall([sys.executable, "-c", "import sagemaker.core.resources"], max(3, args.runs // 2))
 
-    print(json.dumps({"runs": args.runs, "cpus": os.cpu_count()}))
-    print(f"python -c pass                              {bare:6.3f} s")
-    print(f"client: process start -> request on wire     {to_wire:6.3f} s   (budget 0.500 s)")
-    print(f"client: process start -> exit                {to_exit:6.3f} s")
-    print(f"shared floor: settings + aws + runtime client {floor:6.3f} s   (no request; common to every command)")
-    print(f"client's own share (start->wire minus floor)  {to_wire - floor:6.3f} s")
-    print(f"python -c 'import sagemaker.core.resources'  {sdk:6.3f} s")
-    print(f"ratio SDK import / client start-to-wire      {sdk / to_wire:6.1f}x")
+    median = {name: statistics.median(values) for name, values in figures.items()}
+    best = {name: min(values) for name, values in figures.items()}
+    rows = [
+        ("python -c pass", "bare"),
+        ("client: process start -> request on the wire", "wire"),
+        ("client: process start -> exit", "exit"),
+        ("shared floor: settings loaded + runtime client built", "floor"),
+        ("python -c 'import sagemaker.core.resources'", "sdk"),
+    ]
+    print(json.dumps({"rounds": args.runs, "cpus": os.cpu_count(), "load": os.getloadavg()[0]}))
+    print(f"{'':54} {'median':>8} {'best':>8}")
+    for label, name in rows:
+        print(f"{label:54} {median[name]:7.3f}s {best[name]:7.3f}s")
+    print(f"{'client share of start -> wire (wire minus floor)':54} {median['wire'] - median['floor']:7.3f}s")
+    print(f"{'budget for start -> wire':54} {0.5:7.3f}s")
+    print(f"{'ratio: SDK import / client start -> wire':54} {median['sdk'] / median['wire']:7.1f}x")
     print("heaviest imports of the client path (cumulative, -X importtime):")
     for micros, name in top:
         print(f"  {micros / 1000:7.1f} ms  {name}")
