@@ -1,10 +1,11 @@
 """How fast `python test.py --prompt hi` reaches the wire, against importing the SageMaker SDK.
 
 Runs `python -m llm_engineering.model.deploy.test --prompt hi` against a tiny local HTTP server that
-plays SageMaker (AWS_ENDPOINT_URL, dummy credentials) and records when each request arrives. Prints the
-median time from process start to the request on the wire and to exit, the bare interpreter start,
-the time to `import sagemaker.core.resources` (what the client path must never pay), their ratio, and
-the heaviest imports of the client path (`python -X importtime`).
+plays SageMaker (AWS_ENDPOINT_URL, dummy credentials) and records when each request arrives. Prints,
+as median and best of interleaved rounds: process start to the request on the wire and to exit, the
+shared floor (settings loaded and runtime client built, which every command of the tool pays), the bare
+interpreter start, the time to `import sagemaker.core.resources` (what the client path must never pay)
+and their ratio, then the heaviest imports of the client path (`python -X importtime`).
 
     .venv/bin/python benchmarks/client_startup.py [--runs 7]
 """

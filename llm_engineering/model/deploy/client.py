@@ -278,6 +278,8 @@ class InferenceClient:
     ) -> InferenceClient:
         """A client for SAGEMAKER_ENDPOINT_INFERENCE (or `endpoint_name`) with the request timeout applied.
 
+        INFERENCE_REQUEST_TIMEOUT bounds a plain request as a whole (the container answers at the end),
+        and bounds each silence of a stream: a streamed answer may run longer while tokens keep coming.
         The component comes from `component_name`, else SAGEMAKER_INFERENCE_COMPONENT_NAME, else it is
         discovered when ENDPOINT_TYPE=inference-component (or when SageMaker asks for one).
         """
