@@ -11,6 +11,7 @@ import binascii
 import contextlib
 import json
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -169,14 +170,23 @@ class Request:
         return json.loads(self.body)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (a closed stream, a timeout) are normal here, not worth a traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeSageMaker:
     """A local HTTP server answering queued replies in order and recording every request."""
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self._replies: deque[Reply] = deque()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
