@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -184,20 +185,30 @@ class _RequestHandler(MotoRequestHandler):
 
 
 class _Server(ThreadedMotoServer):
-    """moto's threaded server serving the extended application, reporting bind errors instead of hanging."""
+    """moto's threaded server serving the extended application on a socket bound beforehand.
+
+    Binding here, in the caller's thread, turns a busy port into an OSError for the caller (werkzeug would
+    print and exit the server thread, leaving `start()` waiting forever).
+    """
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
-        self.error: OSError | None = None
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind((host, port))
+            self._socket.listen(128)
+        except OSError:
+            self._socket.close()
+            raise
 
     def _server_entry(self) -> None:
         app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
-        try:
-            self._server = make_server(self._ip_address, self._port, app, True, request_handler=_RequestHandler)
-        except OSError as error:
-            self.error = error
-            self._server_ready_event.set()
-            return
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=_RequestHandler, fd=self._socket.fileno()
+        )
+        self._socket.close()  # werkzeug serves a duplicate of it
         self._server_ready_event.set()
         self._server.serve_forever(poll_interval=0.05)
 
@@ -240,14 +251,15 @@ class Emulator:
         os.environ[MANAGED_POLICIES_VARIABLE] = "true"  # moto loads AWS managed IAM policies only then
         managed_policies.install()
         CURRENT.start(self.start_config)
-        server = _Server(self.host, self.requested_port)
-        server.start()
-        if server.error is not None:
+        try:
+            server = _Server(self.host, self.requested_port)
+        except OSError as error:
             self._restore_variable()
             raise EmulatorError(
-                f"Cannot listen on {self.host}:{self.requested_port} ({server.error.strerror}): "
+                f"Cannot listen on {self.host}:{self.requested_port} ({error.strerror}): "
                 "choose another port with --port, or 0 for a free one."
-            )
+            ) from None
+        server.start()
         self._server = server
         return self
 
