@@ -71,7 +71,13 @@ class Recorder(BaseHTTPRequestHandler):
 
 
 def _environment(url: str, home: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_", "HF_"))}
+    # Bytecode is written as on a user's machine (the first, warm-up run caches it); a PYTHONDONTWRITEBYTECODE
+    # inherited from the shell would make every run compile the project's modules again.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "SAGEMAKER_", "HF_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(
         AWS_ENDPOINT_URL=url,
         AWS_ACCESS_KEY_ID="benchmark",
@@ -141,15 +147,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as home:
             env = _environment(f"http://127.0.0.1:{server.server_address[1]}", home)
             _client_run(env, home)  # warm the file cache and bytecode
-            _wall([sys.executable, "-c", "import sagemaker.core.resources"])
+            _wall([sys.executable, "-c", "import sagemaker.core.resources"], env)
             # Interleaved, so that a busy moment on a shared machine weighs on every figure alike.
             for _ in range(args.runs):
-                figures["bare"].append(_wall([sys.executable, "-c", "pass"]))
+                figures["bare"].append(_wall([sys.executable, "-c", "pass"], env))
                 wire, exit_ = _client_run(env, home)
                 figures["wire"].append(wire)
                 figures["exit"].append(exit_)
                 figures["floor"].append(_floor_run(env, home))
-                figures["sdk"].append(_wall([sys.executable, "-c", "import sagemaker.core.resources"]))
+                figures["sdk"].append(_wall([sys.executable, "-c", "import sagemaker.core.resources"], env))
             top = _top_imports(env, home, 12)
     finally:
         server.shutdown()
