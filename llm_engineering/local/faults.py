@@ -25,6 +25,8 @@ CONFIG_VARIABLE = "LLM_ENGINEERING_EMULATOR_CONFIG"
 
 FailureKind = Literal["oom", "gated", "timeout"]
 """How a container fails its health check: GPU out of memory, gated model without token, slow download."""
+StreamErrorKind = Literal["ModelStreamError", "InternalStreamFailure"]
+"""The error events SageMaker sends in the middle of a response stream."""
 
 
 class EmulatorConfigError(ConfigurationError):
@@ -52,6 +54,10 @@ class EmulatorConfig(BaseModel):
     """Fraction of SageMaker control-plane and runtime calls answered with ThrottlingException."""
     throttle_seed: int = 0
     """Seed of the throttling draw, so a run is repeatable."""
+    stream_error_after_tokens: Annotated[int, Field(ge=0)] | None = None
+    """Break every response stream after this many token events with `stream_error` (unset: never)."""
+    stream_error: StreamErrorKind = "ModelStreamError"
+    """The event a broken stream ends with: `ModelStreamError` or `InternalStreamFailure`."""
 
     def failure_for(self, *names: str | None) -> FailureKind | None:
         """The failure configured for the first pattern matching any of `names`, else None."""

@@ -8,6 +8,7 @@ model's environment, and frames the answer as SageMaker does: the body as is, a 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,13 +54,30 @@ def invoke(
     if not stream:
         return Response(reply.read(), status=200, content_type=reply.content_type, headers=headers)
     headers["X-Amzn-SageMaker-Content-Type"] = reply.content_type
-    parts = _payload_parts(reply.chunks, config.stream_chunk_sizes)
+    parts = _payload_parts(
+        reply.chunks, config.stream_chunk_sizes, config.stream_error_after_tokens, config.stream_error
+    )
     return Response(parts, status=200, content_type=eventstream.CONTENT_TYPE, headers=headers, direct_passthrough=True)
 
 
-def _payload_parts(chunks: Iterator[bytes], sizes: list[int]) -> Iterator[bytes]:
+STREAM_ERRORS = {
+    "ModelStreamError": ("The TCP connection between the client and the model was reset or closed.", "StreamBroken"),
+    "InternalStreamFailure": (
+        "The stream processing failed because of an unknown error, exception or failure. Try your request again.",
+        None,
+    ),
+}
+
+
+def _payload_parts(chunks: Iterator[bytes], sizes: list[int], break_after: int | None, error: str) -> Iterator[bytes]:
+    """PayloadPart events of the container's bytes; with `break_after`, an error event after that many events."""
+    if break_after is not None:
+        chunks = itertools.islice(chunks, break_after)
     for piece in eventstream.rechunk(chunks, sizes):
         yield eventstream.payload_part(piece)
+    if break_after is not None:
+        message, code = STREAM_ERRORS[error]
+        yield eventstream.stream_exception(error, message, code)
 
 
 def _target(backend: SageMakerExtensionBackend, endpoint_name: str, component_name: str | None) -> tuple[str, Any, str]:

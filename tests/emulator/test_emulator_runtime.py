@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EventStreamError
 from conftest import MODEL_ID, Aws, wait_until
+
+from llm_engineering.local import configure
 
 LABEL = f"[emulated {MODEL_ID}]"
 
@@ -218,3 +220,30 @@ def test_an_endpoint_being_updated_keeps_serving(aws: Aws) -> None:
 
     assert json.loads(body) == [{"generated_text": LABEL}]
     wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("ModelStreamError", "The TCP connection between the client and the model was reset or closed."),
+        (
+            "InternalStreamFailure",
+            "The stream processing failed because of an unknown error, exception or failure. Try your request again.",
+        ),
+    ],
+)
+def test_a_stream_can_break_mid_way_with_sagemakers_error_events(aws: Aws, kind: str, message: str) -> None:
+    aws.deploy()
+    configure(aws.url, stream_error_after_tokens=2, stream_error=kind)
+    answer = aws.runtime.invoke_endpoint_with_response_stream(
+        EndpointName="endpoint", Body=json.dumps({"inputs": "Hi", "stream": True}), ContentType="application/json"
+    )
+
+    received = b""
+    with pytest.raises(EventStreamError) as excinfo:
+        for event in answer["Body"]:
+            received += event["PayloadPart"]["Bytes"]
+
+    assert [json.loads(item)["index"] for item in events(received)] == [1, 2]
+    assert excinfo.value.response["Error"]["Code"] == kind
+    assert excinfo.value.response["Error"]["Message"] == message
