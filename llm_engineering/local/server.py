@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import socket
 import threading
@@ -44,6 +45,7 @@ MANAGED_POLICIES_VARIABLE = "MOTO_IAM_LOAD_MANAGED_POLICIES"
 THROTTLED = AwsError("ThrottlingException", "Rate exceeded")
 
 StartResponse = Callable[..., Any]
+LOG = logging.getLogger(__name__)
 
 
 class EmulatorError(UserFacingError):
@@ -59,7 +61,12 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        response = self.route(request)
+        try:
+            response = self.route(request)
+        except Exception as error:  # a bug in the emulator: answer like AWS's 500, keep the traceback in the log
+            LOG.exception("The emulator failed on %s %s", request.method, request.path)
+            failure = AwsError("InternalFailure", f"The emulator failed: {type(error).__name__}: {error}", 500)
+            response = rest_json_error(failure) if "X-Amz-Target" not in request.headers else json_error(failure)
         if response is None:
             return self.moto_app(environ, start_response)
         return response(environ, start_response)

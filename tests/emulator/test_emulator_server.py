@@ -14,10 +14,12 @@ from pathlib import Path
 import boto3
 import pytest
 from helpers import clean_environment
+from werkzeug.test import Client
 
-from llm_engineering.local import Emulator, EmulatorError, get_config
+from llm_engineering.local import Emulator, EmulatorError, get_config, sagemaker
 from llm_engineering.local.__main__ import config_from, parse_args
 from llm_engineering.local.faults import CONFIG_VARIABLE, EmulatorConfigError
+from llm_engineering.local.server import EmulatorApp
 
 
 def start(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], Path]:
@@ -173,3 +175,29 @@ def test_a_busy_port_is_one_clear_error() -> None:
         f"Cannot listen on 127.0.0.1:{port} (Address already in use): choose another port with --port, "
         "or 0 for a free one."
     )
+
+
+def test_a_bug_in_the_emulator_is_an_internal_failure_not_a_dropped_connection(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(backend: object, params: object) -> dict[str, object]:
+        raise KeyError("boom")
+
+    monkeypatch.setitem(sagemaker.OPERATIONS, "ListEndpoints", broken)
+    client = Client(EmulatorApp(moto_app=lambda environ, start_response: []))
+
+    answer = client.post(
+        "/",
+        data=b"{}",
+        headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sagemaker/aws4_request, x",
+            "X-Amz-Target": "SageMaker.ListEndpoints",
+        },
+    )
+
+    assert answer.status_code == 500
+    assert json.loads(answer.get_data()) == {
+        "__type": "InternalFailure",
+        "message": "The emulator failed: KeyError: 'boom'",
+    }
+    assert "The emulator failed on POST /" in caplog.text
