@@ -222,7 +222,7 @@ class SageMakerExtensionBackend(BaseBackend):
         if name in self.moto.endpoints:
             raise validation_exception(f'Cannot create already existing endpoint "{self.arn("endpoint", name)}".')
         config = self._config(config_name)
-        self._check_quota(config, exclude=None)
+        self._check_quota(config)
         fake = FakeEndpoint(
             account_id=self.account_id,
             region_name=self.region_name,
@@ -271,7 +271,7 @@ class SageMakerExtensionBackend(BaseBackend):
                 failure_reason = ENDPOINT_HEALTH_CHECK_FAILURE.format(variant=variant["VariantName"])
         return failure_reason
 
-    def _check_quota(self, config: EndpointConfig, exclude: str | None) -> None:
+    def _check_quota(self, config: EndpointConfig) -> None:
         """ResourceLimitExceeded when the account's `<type> for endpoint usage` quota would be exceeded."""
         asked: dict[str, int] = {}
         for variant in config.production_variants:
@@ -279,18 +279,16 @@ class SageMakerExtensionBackend(BaseBackend):
                 count = int(variant.get("InitialInstanceCount") or 1)
                 asked[variant["InstanceType"]] = asked.get(variant["InstanceType"], 0) + count
         for instance_type, delta in asked.items():
-            used = self.instances_in_use(instance_type, exclude=exclude)
+            used = self.instances_in_use(instance_type)
             quota = CURRENT.config.quota_for(instance_type)
             if used + delta > quota:
                 message = QUOTA_EXCEEDED.format(instance_type=instance_type, quota=quota, used=used, delta=delta)
                 raise AwsError("ResourceLimitExceeded", message)
 
-    def instances_in_use(self, instance_type: str, exclude: str | None = None) -> int:
-        """Instances of `instance_type` that the account's endpoints hold (an update holds both fleets)."""
+    def instances_in_use(self, instance_type: str) -> int:
+        """Instances of `instance_type` the account's endpoints hold; an update holds both fleets (blue/green)."""
         used = 0
         for name in list(self.moto.endpoints):
-            if name == exclude:
-                continue
             state = self.endpoint_state(name)
             if state.status not in ACTIVE_ENDPOINT_STATES:
                 continue
@@ -377,7 +375,7 @@ class SageMakerExtensionBackend(BaseBackend):
             raise validation_exception(
                 "An endpoint cannot switch between models and inference components: create a new endpoint instead."
             )
-        self._check_quota(config, exclude=None)
+        self._check_quota(config)
         state.status, state.failure_reason = "Updating", None
         state.pending_config, state.update_started = config_name, now()
         state.modified = state.update_started

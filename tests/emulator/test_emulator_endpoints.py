@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROLE_ARN, Aws, wait_until
+from emulator_clients import ROLE_ARN, Aws, wait_until
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 

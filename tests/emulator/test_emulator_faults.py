@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import MODEL_ID, Aws, wait_until
+from emulator_clients import MODEL_ID, Aws, wait_until
 
 from llm_engineering.local import EmulatorError, configure, get_config, reset
 from llm_engineering.local.faults import EmulatorConfig

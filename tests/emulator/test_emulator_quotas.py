@@ -6,7 +6,7 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Aws
+from emulator_clients import Aws
 
 from llm_engineering.local import configure
 from llm_engineering.local.protocol import service_model

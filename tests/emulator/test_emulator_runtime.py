@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
-from conftest import MODEL_ID, Aws, wait_until
+from emulator_clients import MODEL_ID, Aws, wait_until
 
 from llm_engineering.local import configure
 
