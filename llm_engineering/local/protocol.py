@@ -20,8 +20,6 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.validate import ParamValidator
 from werkzeug.wrappers import Response
 
-DEFAULT_ACCOUNT_ID = "123456789012"
-
 
 class AwsError(Exception):
     """An error answer: AWS error code, message, HTTP status and modeled extra fields."""

@@ -18,7 +18,8 @@ from llm_engineering.local import container_logs, eventstream
 from llm_engineering.local.container import ContainerReply, EmulatedTgi
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError
-from llm_engineering.local.sagemaker import SageMakerExtensionBackend, model_environment
+from llm_engineering.local.records import model_environment
+from llm_engineering.local.sagemaker import SageMakerExtensionBackend
 
 COMPONENT_HEADER_REQUIRED = (
     "Inference Component Name header is required for endpoints to which you plan to deploy inference components. "

@@ -4,8 +4,8 @@ moto keeps models, endpoint configs and endpoints (so its tagging, listing and r
 backend adds what a deployment depends on: endpoint configs for every instance type botocore knows and
 for inference-component endpoints, endpoints that take time (Creating -> InService or Failed, Updating,
 Deleting -> gone), inference components, account quotas, health-check failures with container logs,
-and AddTags/ListTags/DeleteTags that know inference components. Time is virtual only in the sense that
-states advance when a request looks at them (`settle`), so no background thread races the tests.
+and AddTags/ListTags/DeleteTags that know inference components (see `components.py`). States advance
+when a request looks at them (`settle`), not on a timer, so no background thread races the tests.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -22,17 +22,14 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, sagem
 from moto.sagemaker.utils import arn_formatter
 
 from llm_engineering.local import container_logs
+from llm_engineering.local.components import InferenceComponent, InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
-from llm_engineering.local.instances import spec
 from llm_engineering.local.protocol import AwsError, validation_exception
+from llm_engineering.local.records import Pending, filter_rows, model_environment, now, page
 
 ENDPOINT_HEALTH_CHECK_FAILURE = (
     "The primary container for production variant {variant} did not pass the ping health check. "
     "Please check CloudWatch logs for this endpoint."
-)
-COMPONENT_HEALTH_CHECK_FAILURE = (
-    "The container for inference component {component} did not pass the ping health check. "
-    "Please check CloudWatch logs for this inference component."
 )
 QUOTA_EXCEEDED = (
     "The account-level service limit '{instance_type} for endpoint usage' is {quota} Instances, with current "
@@ -41,10 +38,6 @@ QUOTA_EXCEEDED = (
     "an increase for this quota."
 )
 ACTIVE_ENDPOINT_STATES = {"Creating", "InService", "Updating", "Deleting"}
-
-
-def now() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 class EndpointConfig(FakeEndpointConfig):
@@ -77,14 +70,6 @@ class EndpointConfig(FakeEndpointConfig):
 
 
 @dataclass
-class Pending:
-    """A state change due at a monotonic time."""
-
-    at: float
-    apply: Callable[[], None]
-
-
-@dataclass
 class EndpointState:
     """What moto's FakeEndpoint lacks: life cycle, failure and the update in flight."""
 
@@ -99,25 +84,7 @@ class EndpointState:
     update_started: datetime | None = None
 
 
-@dataclass
-class InferenceComponent:
-    name: str
-    arn: str
-    endpoint_name: str
-    endpoint_arn: str
-    variant_name: str
-    specification: dict[str, Any]
-    copy_count: int
-    status: str
-    created: datetime
-    modified: datetime
-    current_copy_count: int = 0
-    failure_reason: str | None = None
-    tags: list[dict[str, str]] = field(default_factory=list)
-    pending: Pending | None = None
-
-
-class SageMakerExtensionBackend(BaseBackend):
+class SageMakerExtensionBackend(InferenceComponentOperations, BaseBackend):
     """Per account and region, like moto's backends (and reset with them by `/moto-api/reset`)."""
 
     def __init__(self, region_name: str, account_id: str) -> None:
@@ -359,9 +326,9 @@ class SageMakerExtensionBackend(BaseBackend):
                     "EndpointStatus": state.status,
                 }
             )
-        rows = _filter_rows(rows, params, name_key="EndpointName", status_key="EndpointStatus")
-        page, token = _page(rows, params)
-        return {"Endpoints": page, "NextToken": token}
+        rows = filter_rows(rows, params, name_key="EndpointName", status_key="EndpointStatus")
+        rows_page, token = page(rows, params)
+        return {"Endpoints": rows_page, "NextToken": token}
 
     def update_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
@@ -416,233 +383,6 @@ class SageMakerExtensionBackend(BaseBackend):
         state.pending = self._later(finish)
         return {}
 
-    # --- inference components ---------------------------------------------------------------------------
-    def _component(self, name: str) -> InferenceComponent:
-        component = self.components.get(name)
-        if component is None:
-            raise validation_exception(f'Could not find inference component "{self.arn("inference-component", name)}".')
-        return component
-
-    def _component_host(self, endpoint_name: str, variant_name: str) -> tuple[EndpointState, dict[str, Any]]:
-        state = self.endpoint_state(endpoint_name)
-        arn = self.moto.endpoints[endpoint_name].arn
-        config = self._config(state.config_name)
-        variant = next((v for v in config.production_variants if v["VariantName"] == variant_name), None)
-        if variant is None:
-            raise validation_exception(f'Could not find variant "{variant_name}" in endpoint "{arn}".')
-        if "ModelName" in variant:
-            raise validation_exception(
-                f'Endpoint "{arn}" serves model {variant["ModelName"]} in variant {variant_name}: inference '
-                "components need an endpoint whose production variants have no ModelName."
-            )
-        if state.status != "InService":
-            raise validation_exception(
-                f'Endpoint "{arn}" is in {state.status} status: inference components can only be deployed to an '
-                "InService endpoint."
-            )
-        return state, variant
-
-    def _check_fit(
-        self, variant: dict[str, Any], specification: dict[str, Any], copies: int, endpoint: str, skip: str | None
-    ) -> None:
-        """SageMaker's placement checks: one copy fits an instance, and all copies fit the fleet."""
-        capacity = spec(variant["InstanceType"])
-        needs = specification.get("ComputeResourceRequirements") or {}
-        if capacity is None or not needs:
-            return
-        per_copy = (
-            float(needs.get("NumberOfAcceleratorDevicesRequired") or 0),
-            float(needs.get("NumberOfCpuCoresRequired") or 0),
-            float(needs.get("MinMemoryRequiredInMb") or 0),
-        )
-        limits = (capacity.accelerators, capacity.vcpus, capacity.memory_mib)
-        labels = ("accelerator devices", "CPU cores", "MiB of memory")
-        for need, limit, label in zip(per_copy, limits, labels, strict=True):
-            if need > limit:
-                raise validation_exception(
-                    f"The compute resource requirements ask for {need:g} {label} per copy, but instance type "
-                    f"{variant['InstanceType']} has {limit:g}: lower ComputeResourceRequirements or use a larger "
-                    "instance type."
-                )
-        instances = int(variant.get("InitialInstanceCount") or 1)
-        used = [0.0, 0.0, 0.0]
-        for other in self.components.values():
-            if other.endpoint_name != endpoint or other.name == skip or other.status in {"Failed", "Deleting"}:
-                continue
-            other_needs = other.specification.get("ComputeResourceRequirements") or {}
-            for index, key in enumerate(
-                ("NumberOfAcceleratorDevicesRequired", "NumberOfCpuCoresRequired", "MinMemoryRequiredInMb")
-            ):
-                used[index] += float(other_needs.get(key) or 0) * other.copy_count
-        for need, limit, already, label in zip(per_copy, limits, used, labels, strict=True):
-            if need * copies + already > limit * instances:
-                raise validation_exception(
-                    f"Insufficient capacity: {copies} copies need {need * copies:g} {label} but endpoint {endpoint} "
-                    f"has {limit * instances - already:g} free on {instances} {variant['InstanceType']} instance(s): "
-                    "lower the copy count or add instances."
-                )
-
-    def _start_component(self, component: InferenceComponent, specification: dict[str, Any]) -> str | None:
-        model = self._model(specification["ModelName"]) if specification.get("ModelName") else None
-        environment = model_environment(model) if model else {}
-        model_id = environment.get("HF_MODEL_ID", model.model_name if model else component.name)
-        failure = CURRENT.config.failure_for(component.name, component.endpoint_name, model_id)
-        state = self.endpoint_state(component.endpoint_name)
-        config = self._config(state.config_name)
-        variant = next(v for v in config.production_variants if v["VariantName"] == component.variant_name)
-        for copy in range(component.copy_count):
-            stream = container_logs.stream_name(component.variant_name, component.name, copy)
-            lines = container_logs.startup_lines(model_id, environment, variant.get("InstanceType", ""), failure)
-            group = container_logs.component_log_group(component.name)
-            container_logs.write(self.account_id, self.region_name, group, stream, lines)
-        return COMPONENT_HEALTH_CHECK_FAILURE.format(component=component.name) if failure else None
-
-    def create_inference_component(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = params["InferenceComponentName"]
-        if name in self.components:
-            raise validation_exception(
-                f'Cannot create already existing inference component "{self.arn("inference-component", name)}".'
-            )
-        endpoint_name, variant_name = params["EndpointName"], params["VariantName"]
-        _, variant = self._component_host(endpoint_name, variant_name)
-        specification = params.get("Specification") or {}
-        if not specification.get("ModelName"):
-            raise validation_exception("Specification.ModelName is required: name the model this component serves.")
-        self._model(specification["ModelName"])
-        copies = int((params.get("RuntimeConfig") or {}).get("CopyCount", 1))
-        self._check_fit(variant, specification, copies, endpoint_name, skip=None)
-        created = now()
-        component = InferenceComponent(
-            name=name,
-            arn=self.arn("inference-component", name),
-            endpoint_name=endpoint_name,
-            endpoint_arn=self.moto.endpoints[endpoint_name].arn,
-            variant_name=variant_name,
-            specification=specification,
-            copy_count=copies,
-            status="Creating",
-            created=created,
-            modified=created,
-            tags=list(params.get("Tags") or []),
-        )
-        self.components[name] = component
-        failure = self._start_component(component, specification)
-
-        def finish() -> None:
-            component.modified = now()
-            if failure is None:
-                component.status, component.current_copy_count = "InService", component.copy_count
-            else:
-                component.status, component.failure_reason = "Failed", failure
-
-        component.pending = self._later(finish)
-        return {"InferenceComponentArn": component.arn}
-
-    def describe_inference_component(self, params: dict[str, Any]) -> dict[str, Any]:
-        component = self._component(params["InferenceComponentName"])
-        return {
-            "InferenceComponentName": component.name,
-            "InferenceComponentArn": component.arn,
-            "EndpointName": component.endpoint_name,
-            "EndpointArn": component.endpoint_arn,
-            "VariantName": component.variant_name,
-            "FailureReason": component.failure_reason,
-            "Specification": component.specification,
-            "RuntimeConfig": {
-                "DesiredCopyCount": component.copy_count,
-                "CurrentCopyCount": component.current_copy_count,
-            },
-            "CreationTime": component.created,
-            "LastModifiedTime": component.modified,
-            "InferenceComponentStatus": component.status,
-        }
-
-    def list_inference_components(self, params: dict[str, Any]) -> dict[str, Any]:
-        rows = [
-            {
-                "CreationTime": component.created,
-                "InferenceComponentArn": component.arn,
-                "InferenceComponentName": component.name,
-                "EndpointArn": component.endpoint_arn,
-                "EndpointName": component.endpoint_name,
-                "VariantName": component.variant_name,
-                "InferenceComponentStatus": component.status,
-                "LastModifiedTime": component.modified,
-            }
-            for component in self.components.values()
-        ]
-        if params.get("EndpointNameEquals"):
-            rows = [row for row in rows if row["EndpointName"] == params["EndpointNameEquals"]]
-        if params.get("VariantNameEquals"):
-            rows = [row for row in rows if row["VariantName"] == params["VariantNameEquals"]]
-        rows = _filter_rows(rows, params, name_key="InferenceComponentName", status_key="InferenceComponentStatus")
-        page, token = _page(rows, params)
-        return {"InferenceComponents": page, "NextToken": token}
-
-    def _updatable(self, name: str) -> InferenceComponent:
-        component = self._component(name)
-        if component.status != "InService":
-            raise validation_exception(
-                f'Cannot update inference component "{component.arn}" while it is in {component.status} status.'
-            )
-        return component
-
-    def update_inference_component(self, params: dict[str, Any]) -> dict[str, Any]:
-        component = self._updatable(params["InferenceComponentName"])
-        specification = {**component.specification, **(params.get("Specification") or {})}
-        copies = int((params.get("RuntimeConfig") or {}).get("CopyCount", component.copy_count))
-        self._model(specification["ModelName"])
-        state = self.endpoint_state(component.endpoint_name)
-        variant = next(
-            v for v in self._config(state.config_name).production_variants if v["VariantName"] == component.variant_name
-        )
-        self._check_fit(variant, specification, copies, component.endpoint_name, skip=component.name)
-        return self._update_component(component, specification, copies, start_containers=True)
-
-    def update_inference_component_runtime_config(self, params: dict[str, Any]) -> dict[str, Any]:
-        component = self._updatable(params["InferenceComponentName"])
-        copies = int(params["DesiredRuntimeConfig"].get("CopyCount", component.copy_count))
-        state = self.endpoint_state(component.endpoint_name)
-        variant = next(
-            v for v in self._config(state.config_name).production_variants if v["VariantName"] == component.variant_name
-        )
-        self._check_fit(variant, component.specification, copies, component.endpoint_name, skip=component.name)
-        return self._update_component(component, component.specification, copies, start_containers=False)
-
-    def _update_component(
-        self, component: InferenceComponent, specification: dict[str, Any], copies: int, *, start_containers: bool
-    ) -> dict[str, Any]:
-        old_specification, old_copies = component.specification, component.copy_count
-        component.status, component.failure_reason, component.modified = "Updating", None, now()
-        component.specification, component.copy_count = specification, copies
-        failure = self._start_component(component, specification) if start_containers else None
-
-        def finish() -> None:
-            component.status, component.modified = "InService", now()
-            if failure is None:
-                component.current_copy_count = copies
-            else:  # the new copies never passed the health check: SageMaker rolls back
-                component.specification, component.copy_count = old_specification, old_copies
-                component.failure_reason = failure
-
-        component.pending = self._later(finish)
-        return {"InferenceComponentArn": component.arn}
-
-    def delete_inference_component(self, params: dict[str, Any]) -> dict[str, Any]:
-        component = self._component(params["InferenceComponentName"])
-        if component.status == "Deleting":
-            raise validation_exception(
-                f'Cannot delete inference component "{component.arn}": it is already being deleted.'
-            )
-        component.status, component.modified = "Deleting", now()
-        component.current_copy_count = 0
-
-        def finish() -> None:
-            self.components.pop(component.name, None)
-
-        component.pending = self._later(finish)
-        return {}
-
     # --- tags -------------------------------------------------------------------------------------------
     def _taggable(self, arn: str) -> Any:
         resource_type, _, name = arn.split(":", 5)[-1].partition("/")
@@ -670,51 +410,13 @@ class SageMakerExtensionBackend(BaseBackend):
 
     def list_tags(self, params: dict[str, Any]) -> dict[str, Any]:
         resource = self._tagged(params["ResourceArn"])
-        page, token = _page(list(resource.tags), params)
-        return {"Tags": page, "NextToken": token}
+        rows_page, token = page(list(resource.tags), params)
+        return {"Tags": rows_page, "NextToken": token}
 
     def delete_tags(self, params: dict[str, Any]) -> dict[str, Any]:
         resource = self._tagged(params["ResourceArn"])
         resource.tags = [tag for tag in resource.tags if tag["Key"] not in set(params["TagKeys"])]
         return {}
-
-
-def model_environment(model: Model) -> dict[str, str]:
-    """The container environment of a model (primary container, else the first of its containers)."""
-    container = model.primary_container or (model.containers[0] if model.containers else {}) or {}
-    return dict(container.get("Environment") or {})
-
-
-def _filter_rows(rows: list[dict[str, Any]], params: dict[str, Any], *, name_key: str, status_key: str) -> list[dict]:
-    if params.get("NameContains"):
-        rows = [row for row in rows if params["NameContains"] in row[name_key]]
-    if params.get("StatusEquals"):
-        rows = [row for row in rows if row[status_key] == params["StatusEquals"]]
-    for key, column, before in (
-        ("CreationTimeBefore", "CreationTime", True),
-        ("CreationTimeAfter", "CreationTime", False),
-        ("LastModifiedTimeBefore", "LastModifiedTime", True),
-        ("LastModifiedTimeAfter", "LastModifiedTime", False),
-    ):
-        if params.get(key) is not None:
-            limit = _as_datetime(params[key])
-            rows = [row for row in rows if (row[column] < limit if before else row[column] > limit)]
-    sort_by = {"Name": name_key, "Status": status_key}.get(params.get("SortBy", ""), "CreationTime")
-    return sorted(rows, key=lambda row: row[sort_by], reverse=params.get("SortOrder", "Descending") == "Descending")
-
-
-def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _page(rows: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | None]:
-    """One page of `rows` for MaxResults/NextToken (the token is the offset of the next page)."""
-    start = int(params["NextToken"]) if str(params.get("NextToken", "")).isdigit() else 0
-    size = int(params.get("MaxResults") or 100)
-    end = start + size
-    return rows[start:end], (str(end) if end < len(rows) else None)
 
 
 sagemaker_extension_backends = BackendDict(SageMakerExtensionBackend, "sagemaker")
