@@ -45,7 +45,9 @@ class EmulatorConfig(BaseModel):
     stream_chunk_sizes: Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=1)] = [64, 300, 16]
     """Byte sizes, used in turn, of the PayloadPart chunks of a response stream: never aligned with events."""
     health_check_failures: dict[str, FailureKind] = {}
-    """Pattern (endpoint name, component name or model id; `*` and `?` wildcards) -> how its container fails."""
+    """Pattern (endpoint name, component name or model id; `*` and `?` wildcards) -> how its container fails.
+
+    An inference-component endpoint runs no model container itself: there its components fail instead."""
     quotas: dict[str, Annotated[int, Field(ge=0)]] = {}
     """Instance type -> account quota `<type> for endpoint usage`, in instances."""
     default_quota: Annotated[int, Field(ge=0)] = 2
