@@ -8,7 +8,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
-import huggingface_hub
+import huggingface_hub.constants
 import pytest
 from botocore.awsrequest import AWSResponse
 from fake_hub import QWEN_7B_CONFIG, FakeHub, FakeModel

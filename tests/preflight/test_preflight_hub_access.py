@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import huggingface_hub
+import huggingface_hub.constants
 import pytest
 from fake_hub import LLAMA_8B_CONFIG, FakeModel
 from helpers import free_port

@@ -1,0 +1,86 @@
+"""`make preflight` and `make deploy-inference-endpoint` as a user runs them: the emulator over real HTTP for AWS,
+the fake Hub through HF_ENDPOINT."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from conftest import MODEL, QWEN_7B_PARAMETERS, ROLE
+from fake_hub import QWEN_7B_CONFIG, FakeModel
+from helpers import run_make
+
+from llm_engineering.local.quotas import quota_code
+from llm_engineering.local.server import configure
+from llm_engineering.model.deploy.iam import execution_role_permissions, execution_role_trust_policy
+from llm_engineering.model.deploy.iam_names import EXECUTION_POLICY_NAME
+
+NO_REINSTALL = ("-o", ".venv/.installed")
+"""The project is installed already: keep make from re-running `poetry install` for its stamp file."""
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def env(server_env, fake_hub) -> dict[str, str]:
+    """The emulator for AWS, the fake Hub for huggingface_hub (online), the execution role in place."""
+    fake_hub.add(FakeModel(MODEL, parameters=dict(QWEN_7B_PARAMETERS), config=dict(QWEN_7B_CONFIG)))
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server_env["AWS_ENDPOINT_URL"])
+    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(execution_role_trust_policy(ACCOUNT)))
+    permissions = execution_role_permissions(partition="aws", account_id=ACCOUNT)
+    iam.put_role_policy(RoleName=ROLE, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=json.dumps(permissions))
+    server_env.pop("HF_HUB_OFFLINE")
+    return {**server_env, "HF_ENDPOINT": fake_hub.url}
+
+
+def sagemaker_is_empty(url: str) -> bool:
+    client = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=url)
+    return not (
+        client.list_endpoints()["Endpoints"]
+        or client.list_endpoint_configs()["EndpointConfigs"]
+        or client.list_models()["Models"]
+    )
+
+
+def test_quota_0_blocks_make_preflight_and_the_deploy_target_creates_nothing(env, fake_hub):
+    url = env["AWS_ENDPOINT_URL"]
+    configure(url, quotas={"ml.g5.2xlarge": 0})
+    code = quota_code("ml.g5.2xlarge")
+
+    done = run_make("preflight", env, *NO_REINSTALL)
+    # The script exits 1 (make reports it, and exits 2 itself as it does for any failed recipe).
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "  Endpoint quota       blocked  'ml.g5.2xlarge for endpoint usage'" in done.stdout
+    assert (
+        f"fix: aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code {code} "
+        "--desired-value 1 --region us-east-1" in done.stdout
+    )
+    assert done.stderr == (
+        "error: Preflight found a blocking problem: apply the fix shown for it, then run make preflight again.\n"
+        "make: *** [Makefile:71: preflight] Error 1\n"
+    )
+    # The Hub was asked through HF_ENDPOINT, without a token.
+    assert f"/api/models/{MODEL}" in fake_hub.paths()
+
+    done = run_make("deploy-inference-endpoint", env, *NO_REINSTALL, "ARGS=--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(
+        "error: Preflight found a blocking problem (above): fix it, or pass --skip-preflight. Nothing was created.\n"
+        "make: *** [Makefile:"
+    )
+    assert done.stderr.endswith("deploy-inference-endpoint] Error 1\n")
+    assert "Traceback" not in done.stdout + done.stderr
+    assert sagemaker_is_empty(url)
+
+
+def test_make_preflight_json_with_the_quota_available(env):
+    done = run_make("preflight", env, *NO_REINSTALL, "ARGS=--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    statuses = {check["check"]: check["status"] for check in report["checks"]}
+    assert statuses["Endpoint quota"] == "ok"
+    assert statuses["Model access"] == "ok"
+    assert statuses["Memory fit"] == "ok"
+    assert statuses["Execution role"] == "ok"
+    assert report["blocked"] is False
+    assert sagemaker_is_empty(env["AWS_ENDPOINT_URL"])
