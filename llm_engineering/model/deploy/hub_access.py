@@ -19,7 +19,6 @@ from huggingface_hub import HfApi, constants
 from huggingface_hub.constants import DEFAULT_REVISION, ENV_VARS_TRUE_VALUES
 from huggingface_hub.errors import (
     DisabledRepoError,
-    GatedRepoError,
     HfHubHTTPError,
     OfflineModeIsEnabled,
     RemoteEntryNotFoundError,
@@ -34,6 +33,7 @@ from llm_engineering.model.deploy.preflight_report import CheckResult
 TIMEOUT = 10.0
 """Seconds per Hub request: preflight must stay quick even behind a dead proxy."""
 CHECK = "Model access"
+TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
 TEXT_GENERATION = "text-generation"
 SOMETIMES_SERVED = frozenset({"image-text-to-text", "text2text-generation"})
 """Pipeline tags of models TGI serves for some architectures only."""
@@ -104,7 +104,7 @@ def _status(error: HfHubHTTPError) -> int | None:
     return getattr(response, "status_code", None)
 
 
-def _get(api: HfApi, url: str, token: str | bool, timeout: float) -> Any:
+def _get(url: str, token: str | bool, timeout: float) -> Any:
     response = get_session().get(url, headers=build_hf_headers(token=token), timeout=timeout)
     hf_raise_for_status(response)
     return response
@@ -113,10 +113,8 @@ def _get(api: HfApi, url: str, token: str | bool, timeout: float) -> Any:
 def _readable(api: HfApi, model_id: str, token: str | bool, timeout: float) -> tuple[bool | None, str | None]:
     """Whether the token may read the repository's files (the Hub's auth-check answers exactly that)."""
     try:
-        _get(api, f"{api.endpoint}/api/models/{model_id}/auth-check", token, timeout)
-    except GatedRepoError as error:
-        return False, _describe(error)
-    except RepositoryNotFoundError as error:
+        _get(f"{api.endpoint}/api/models/{model_id}/auth-check", token, timeout)
+    except RepositoryNotFoundError as error:  # GatedRepoError included
         return False, _describe(error)
     except HfHubHTTPError as error:
         if _status(error) in (401, 403):
@@ -133,7 +131,7 @@ def _config(
     # Built from the client's own endpoint: huggingface_hub's URL template is fixed at import time.
     url = f"{api.endpoint}/{model_id}/resolve/{quote(revision or DEFAULT_REVISION, safe='')}/config.json"
     try:
-        config = _get(api, url, token, timeout).json()
+        config = _get(url, token, timeout).json()
     except RemoteEntryNotFoundError:
         return None, "the repository has no config.json"
     except (HfHubHTTPError, *NETWORK_ERRORS) as error:
@@ -170,7 +168,7 @@ def look_up(
         return HubLookup(None, "unreachable", _describe(error))
 
     readable, access_note = _readable(api, model_id, secret, timeout)
-    if readable:
+    if readable is not False:
         config, config_note = _config(api, model_id, revision, secret, timeout)
     else:
         config, config_note = None, "config.json is not readable with the token in use"
@@ -190,9 +188,6 @@ def look_up(
             config_note=config_note,
         )
     )
-
-
-TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
 
 
 def check_model_access(lookup: HubLookup, model_id: str, revision: str | None, has_token: bool) -> CheckResult:

@@ -14,10 +14,11 @@ from huggingface_hub import HfApi
 
 from llm_engineering.aws import Aws
 from llm_engineering.model.deploy import memory_fit
+from llm_engineering.model.deploy.apply import observe
 from llm_engineering.model.deploy.hub_access import HubLookup, check_model_access, look_up
 from llm_engineering.model.deploy.iam import ExecutionRoleMissingError, Identity, caller_identity
 from llm_engineering.model.deploy.instances import GPU_INSTANCES, GpuInstance, gpu_instance
-from llm_engineering.model.deploy.plan import Call, Plan, gpus_per_copy
+from llm_engineering.model.deploy.plan import Call, Plan, build_plan, gpus_per_copy
 from llm_engineering.model.deploy.preflight_report import (
     AWS_FAILURES,
     CheckResult,
@@ -121,9 +122,6 @@ class Target:
 
 def plan_for_preflight(settings: Settings, aws: Aws) -> Plan | None:
     """The deploy's plan, or None when the execution role is missing (the role check then says so)."""
-    from llm_engineering.model.deploy.apply import observe  # the deploy path's heavy imports, only here
-    from llm_engineering.model.deploy.plan import build_plan
-
     try:
         return build_plan(settings, observe(settings, aws))
     except ExecutionRoleMissingError:
