@@ -108,7 +108,8 @@ class FakeHub:
         parts = urlsplit(handler.path)
         path = unquote(parts.path)
         authorization = handler.headers.get("Authorization")
-        if path == "/api/agent-harnesses":  # huggingface_hub's own daily registry fetch, not preflight's
+        if not (path.startswith("/api/models/") or "/resolve/" in path):
+            # huggingface_hub's own once-a-day registry fetch, say: not a request preflight makes.
             return self._send(handler, 404, {"error": "not found"})
         self.requests.append(Request(handler.command, path, parse_qs(parts.query), authorization))
         token = authorization.removeprefix("Bearer ") if authorization else None
@@ -121,11 +122,9 @@ class FakeHub:
             )
         if path.startswith("/api/models/"):
             return self._api(handler, path.removeprefix("/api/models/"), parse_qs(parts.query), token)
-        if "/resolve/" in path:
-            model_id, _, rest = path.strip("/").partition("/resolve/")
-            revision, _, filename = rest.partition("/")
-            return self._resolve(handler, model_id, revision, filename, token)
-        return self._send(handler, 404, {"error": "not found"})
+        model_id, _, rest = path.strip("/").partition("/resolve/")
+        revision, _, filename = rest.partition("/")
+        return self._resolve(handler, model_id, revision, filename, token)
 
     def _api(self, handler: BaseHTTPRequestHandler, rest: str, query: dict[str, list[str]], token: str | None) -> None:
         auth_check = rest.endswith("/auth-check")

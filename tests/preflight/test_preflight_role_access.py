@@ -206,8 +206,8 @@ def test_pass_role_simulation_denied_is_a_warning(answers):
 
 def test_an_assumed_role_is_simulated_as_its_role(answers, execution_role):
     answers.pass_role("allowed")
-    session = Identity(ACCOUNT, "aws", f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/me@example.com")
-    assert pass_role(session).status == "ok"
+    assumed = Identity(ACCOUNT, "aws", f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/me@example.com")
+    assert pass_role(assumed).status == "ok"
     assert answers.made("iam", "SimulatePrincipalPolicy")[0]["PolicySourceArn"] == ROLE_ARN
     # Without iam:GetRole the path-less role ARN is simulated.
     answers.refuse("iam", "GetRole", "AccessDenied", "", 403)

@@ -3,7 +3,7 @@
 One `model_info` call gives existence, gating, the pipeline tag and the safetensors parameter counts (public
 even for gated models); the auth-check endpoint tells whether the token in use may read the files; and
 config.json (a few KB, only when readable) sizes the KV cache. Requests go through huggingface_hub's own
-session, so HF_ENDPOINT, HF_HUB_OFFLINE and proxies behave as for any Hub client, each with a timeout.
+HTTP client, so HF_ENDPOINT, HF_HUB_OFFLINE and proxies behave as for any Hub client, each with a timeout.
 The token is sent only as a header and never appears in what this module returns.
 """
 

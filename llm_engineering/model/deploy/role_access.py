@@ -242,14 +242,14 @@ def _unreadable(ref: RoleRef, error: Exception) -> CheckResult:
 
 
 def simulation_principal(iam: Any, identity: Identity) -> str | None:
-    """The IAM ARN to simulate for the caller: the user, or the role behind an assumed-role session."""
+    """The IAM ARN to simulate for the caller: the user, or the role behind an assumed-role ARN."""
     parts = identity.arn.split(":", 5)
     resource = parts[5] if len(parts) == 6 else ""
     if resource.startswith("user/"):
         return identity.arn
     if resource.startswith("assumed-role/"):
         role_name = resource.split("/")[1]
-        try:  # the role's path is not in the session ARN; GetRole knows it
+        try:  # the role's path is not in the assumed-role ARN; GetRole knows it
             return iam.get_role(RoleName=role_name)["Role"]["Arn"]
         except AWS_FAILURES:
             return f"arn:{identity.partition}:iam::{identity.account_id}:role/{role_name}"
