@@ -110,15 +110,35 @@ def test_no_token_anywhere_is_none(offline_env, monkeypatch):
     assert load_settings().hf_token() is None
 
 
-def test_env_example_documents_every_setting_with_its_description():
+def field_docstrings() -> dict[str, str]:
+    """Each Settings field's docstring, read from the source as pydantic would."""
+    import ast
+    import inspect
+    import itertools
+
+    from llm_engineering.settings import Settings
+
+    body = ast.parse(inspect.getsource(Settings)).body[0].body  # type: ignore[attr-defined]
+    return {
+        node.target.id: following.value.value
+        for node, following in itertools.pairwise(body)
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(following, ast.Expr)
+        and isinstance(following.value, ast.Constant)
+    }
+
+
+def test_every_setting_is_documented_in_env_example_with_its_docstring():
     from helpers import REPO
 
     from llm_engineering.settings import Settings
 
+    docstrings = field_docstrings()
+    assert set(docstrings) == set(Settings.model_fields)
     lines = (REPO / ".env.example").read_text().splitlines()
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         assignment = next(i for i, line in enumerate(lines) if line.startswith(f"{name.upper()}="))
-        assert lines[assignment - 1] == f"# {field.description}", name
+        assert lines[assignment - 1] == f"# {docstrings[name]}", name
 
 
 def test_env_example_as_dot_env_gives_the_defaults(monkeypatch):
@@ -129,3 +149,13 @@ def test_env_example_as_dot_env_gives_the_defaults(monkeypatch):
     from_example = load_settings().model_dump()
     monkeypatch.setenv("LLM_ENGINEERING_ENV_FILE", "/nonexistent/.env")
     assert from_example == load_settings().model_dump()
+
+
+def test_version_matches_the_project_metadata():
+    import tomllib
+
+    from helpers import REPO
+
+    from llm_engineering import __version__
+
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"] == __version__
