@@ -66,6 +66,7 @@ EXPECTED_DEPLOYER_GRANTS: dict[str, set[str]] = {
     "logs:FilterLogEvents": LOGS,
     "servicequotas:GetServiceQuota": {"*"},
     "servicequotas:ListServiceQuotas": {"*"},
+    "servicequotas:ListAWSDefaultServiceQuotas": {"*"},
     "application-autoscaling:DescribeScalableTargets": {"*"},
     "application-autoscaling:DescribeScalingPolicies": {"*"},
     "application-autoscaling:DeregisterScalableTarget": {

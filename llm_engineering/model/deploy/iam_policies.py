@@ -57,7 +57,11 @@ EXECUTION_ROLE_READ_ACTIONS: tuple[str, ...] = (
 )
 POLICY_READ_ACTIONS: tuple[str, ...] = ("iam:GetPolicy", "iam:GetPolicyVersion")
 LOG_READ_ACTIONS: tuple[str, ...] = ("logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents")
-QUOTA_ACTIONS: tuple[str, ...] = ("servicequotas:GetServiceQuota", "servicequotas:ListServiceQuotas")
+QUOTA_ACTIONS: tuple[str, ...] = (
+    "servicequotas:GetServiceQuota",
+    "servicequotas:ListServiceQuotas",
+    "servicequotas:ListAWSDefaultServiceQuotas",  # preflight falls back to the defaults when the account list lacks one
+)
 AUTOSCALING_READ_ACTIONS: tuple[str, ...] = (
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
