@@ -256,6 +256,11 @@ def build_plan(settings: Settings, observed: Observed) -> Plan:
         creates=Resource("endpoint-config", config_name),
     )
     endpoint_resource = Resource("endpoint", endpoint)
+    create_endpoint = Call(
+        "CreateEndpoint",
+        {"EndpointName": endpoint, "EndpointConfigName": config_name, "Tags": tags},
+        creates=endpoint_resource,
+    )
     existing = observed.endpoint
     steps: list[Step]
     retire: list[Call] = []
@@ -263,16 +268,7 @@ def build_plan(settings: Settings, observed: Observed) -> Plan:
 
     if not components:
         if existing is None:
-            steps = [
-                create_model,
-                create_config,
-                Call(
-                    "CreateEndpoint",
-                    {"EndpointName": endpoint, "EndpointConfigName": config_name, "Tags": tags},
-                    creates=endpoint_resource,
-                ),
-                Wait(endpoint_resource),
-            ]
+            steps = [create_model, create_config, create_endpoint, Wait(endpoint_resource)]
         else:
             steps = [
                 create_model,
@@ -296,15 +292,7 @@ def build_plan(settings: Settings, observed: Observed) -> Plan:
         runtime = {"CopyCount": settings.copy_count}
         steps = []
         if existing is None:
-            steps += [
-                create_config,
-                Call(
-                    "CreateEndpoint",
-                    {"EndpointName": endpoint, "EndpointConfigName": config_name, "Tags": tags},
-                    creates=endpoint_resource,
-                ),
-                Wait(endpoint_resource),
-            ]
+            steps += [create_config, create_endpoint, Wait(endpoint_resource)]
         current = observed.component
         if current is None:
             steps += [
