@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Variables that could point a test at a real account, a real token or the developer's own setup.
 _LEAKY_PREFIXES = ("AWS_", "HF_", "HUGGING", "SAGEMAKER_", "LLM_ENGINEERING_")
+# Set when the suite itself runs under `make test`: a nested make would then report as `make[1]`.
+_MAKE_VARIABLES = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR"}
 _SETTINGS_NAMES = {
     "ENDPOINT_TYPE",
     "GPU_INSTANCE_TYPE",
@@ -41,7 +43,7 @@ def clean_environment(home: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(_LEAKY_PREFIXES) and key not in _SETTINGS_NAMES
+        if not key.startswith(_LEAKY_PREFIXES) and key not in _SETTINGS_NAMES | _MAKE_VARIABLES
     }
     env.update(
         {

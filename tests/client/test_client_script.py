@@ -405,7 +405,11 @@ def test_module_run_as_make_does(fake: FakeSageMaker, offline_env: Path) -> None
     env = clean_environment(offline_env)
     env["AWS_ENDPOINT_URL"] = fake.url
     done = subprocess.run(
-        [sys.executable, "-m", MODULE, "--prompt", "Hi", "--no-stream"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", MODULE, "--prompt", "Hi", "--no-stream"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert (done.returncode, done.stdout) == (0, "Hi there\n")
     assert done.stderr.startswith("[2 tokens in ")
@@ -420,7 +424,12 @@ def test_client_path_never_imports_the_sdk_or_the_deploy_side(offline_env: Path)
         "'llm_engineering.', 'huggingface_hub')))))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], env=clean_environment(offline_env), capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe],
+        env=clean_environment(offline_env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     assert json.loads(done.stdout) == [
         "llm_engineering.aws",
@@ -445,6 +454,7 @@ def test_root_shim_reexecs_with_the_project_interpreter(offline_env: Path) -> No
         env=clean_environment(offline_env),
         capture_output=True,
         text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python test.py [-h] [--prompt PROMPT]")
@@ -456,7 +466,11 @@ def test_root_shim_without_install_says_what_to_run(offline_env: Path, tmp_path:
     shutil.copy(REPO / "test.py", copy / "test.py")
     base_python = getattr(sys, "_base_executable", None) or sys.executable
     done = subprocess.run(
-        [base_python, str(copy / "test.py")], env=clean_environment(offline_env), capture_output=True, text=True
+        [base_python, str(copy / "test.py")],
+        env=clean_environment(offline_env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert (done.returncode, done.stdout, done.stderr) == (
         2,

@@ -47,5 +47,7 @@ def test_status_does_not_import_the_sagemaker_sdk():
         "import sys, llm_engineering.model.deploy.status; "
         "print(sorted(m for m in sys.modules if m == 'sagemaker' or m.startswith('sagemaker.')))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True, timeout=120
+    )
     assert result.stdout.strip() == "[]"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
+import threading
 from typing import Any
 
 import boto3
@@ -206,23 +208,31 @@ def test_throttling_is_survived_by_retries(env):
     assert state(env) == EMPTY
 
 
-def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env):
+def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env, tmp_path):
     configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    errors = (tmp_path / "stderr").open("w+")  # a file, not a pipe: nothing can block on a full buffer
     process = subprocess.Popen(
-        [".venv/bin/python", "-m", "llm_engineering.model.deploy.deploy", "--yes", "--skip-preflight"],
+        [sys.executable, "-m", "llm_engineering.model.deploy.deploy", "--yes", "--skip-preflight"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("  waiting for Endpoint"):
-            process.send_signal(signal.SIGINT)
-            break
-    _out, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    watchdog = threading.Timer(60, process.kill)  # a broken deploy must fail the test, not hang the suite
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("  waiting for Endpoint"):
+                process.send_signal(signal.SIGINT)
+                break
+        process.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+    errors.seek(0)
+    err = errors.read()
+    assert process.returncode == 130, err
     assert "error: interrupted: stopped waiting, nothing was deleted" in err
     assert f"make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
     assert state(env)["endpoints"] == [ENDPOINT]
