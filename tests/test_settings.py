@@ -64,6 +64,12 @@ def test_comma_separated_buckets(monkeypatch):
         ("HF_MODEL_QUANTIZE", "int4", "HF_MODEL_QUANTIZE='int4' is invalid: Input should be 'awq'"),
         ("CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT", "5000", "should be less than or equal to 3600"),
         ("EXECUTION_ROLE_S3_BUCKETS", "Bad_Bucket", "'Bad_Bucket' is not an S3 bucket name"),
+        ("WAIT_POLL_INTERVAL", "0", "WAIT_POLL_INTERVAL='0' is invalid: Input should be greater than or equal to 0.05"),
+        ("GPU_INSTANCE_COUNT", "0", "GPU_INSTANCE_COUNT='0' is invalid: Input should be greater than 0"),
+        ("GPUS_PER_COPY", "two", "GPUS_PER_COPY='two' is invalid: Input should be a valid integer"),
+        ("DEPLOY_TIMEOUT", "-5", "DEPLOY_TIMEOUT='-5' is invalid: Input should be greater than 0"),
+        ("INFERENCE_REQUEST_TIMEOUT", "soon", "INFERENCE_REQUEST_TIMEOUT='soon' is invalid"),
+        ("HF_MODEL_TRUST_REMOTE_CODE", "maybe", "HF_MODEL_TRUST_REMOTE_CODE='maybe' is invalid"),
     ],
 )
 def test_bad_values_give_one_line_naming_setting_value_and_rule(monkeypatch, name, value, message):
