@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -160,6 +161,25 @@ def rest_json_error(error: AwsError) -> Response:
     response = Response(json.dumps(body), status=error.status, content_type="application/json")
     response.headers["x-amzn-ErrorType"] = f"{error.code}:http://internal.amazon.com/coral/com.amazon.sagemaker/"
     return response
+
+
+def query_error(error: AwsError) -> Response:
+    """A query-protocol (XML) error answer, as IAM and STS send."""
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        "</Error><RequestId>emulator</RequestId></ErrorResponse>"
+    )
+    return Response(body, status=error.status, content_type="text/xml")
+
+
+def error_for(request_headers: Mapping[str, str], error: AwsError) -> Response:
+    """`error` in the protocol the request was sent in (JSON target, query form, or REST-JSON)."""
+    if "X-Amz-Target" in request_headers:
+        return json_error(error)
+    if request_headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        return query_error(error)
+    return rest_json_error(error)
 
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")

@@ -32,6 +32,7 @@ from llm_engineering.local.protocol import (
     AwsError,
     account_for,
     check_input,
+    error_for,
     json_error,
     json_response,
     operation,
@@ -66,9 +67,15 @@ class EmulatorApp:
         except Exception as error:  # a bug in the emulator: answer like AWS's 500, keep the traceback in the log
             LOG.exception("The emulator failed on %s %s", request.method, request.path)
             failure = AwsError("InternalFailure", f"The emulator failed: {type(error).__name__}: {error}", 500)
-            response = rest_json_error(failure) if "X-Amz-Target" not in request.headers else json_error(failure)
+            response = error_for(request.headers, failure)
         if response is None:
-            return self.moto_app(environ, start_response)
+            try:
+                return self.moto_app(environ, start_response)
+            except NotImplementedError as error:  # an API neither moto nor the extension emulates
+                LOG.warning("Not emulated: %s", error)
+                response = error_for(
+                    request.headers, AwsError("NotImplemented", f"The emulator lacks it: {error}", 501)
+                )
         return response(environ, start_response)
 
     def route(self, request: Request) -> Response | None:

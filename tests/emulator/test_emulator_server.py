@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from helpers import clean_environment
 from werkzeug.test import Client
 
@@ -201,3 +202,13 @@ def test_a_bug_in_the_emulator_is_an_internal_failure_not_a_dropped_connection(
         "message": "The emulator failed: KeyError: 'boom'",
     }
     assert "The emulator failed on POST /" in caplog.text
+
+
+def test_an_api_nobody_emulates_is_an_aws_error_not_a_traceback(server_env: dict[str, str]) -> None:
+    iam = boto3.client("iam", endpoint_url=server_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    with pytest.raises(ClientError) as refused:
+        iam.simulate_principal_policy(
+            PolicySourceArn="arn:aws:iam::123456789012:user/moto", ActionNames=["iam:PassRole"]
+        )
+    assert refused.value.response["Error"]["Code"] == "NotImplemented"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
