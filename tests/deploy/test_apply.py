@@ -60,6 +60,12 @@ class Stubs:
         method = "_".join(part.lower() for part in _split(step.operation))
         self.sagemaker.add_response(method, response, _reveal(copy.deepcopy(step.params)))
 
+    def model_config_endpoint(self, model: Call, config: Call, endpoint: Call) -> None:
+        """The three create calls of a model-based deploy, each answered with its ARN."""
+        self.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        self.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        self.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+
     def describe_endpoint(self, status: str, config: str = STAMPED, reason: str | None = None) -> None:
         response = {
             "EndpointName": ENDPOINT,
@@ -203,9 +209,7 @@ def test_failed_endpoint_is_explained_with_its_log_tail_and_rolled_back(aws):
     plan = build_plan(settings(), observed(token=SecretStr("hf_secret_token")))
     model, config, endpoint = calls(plan)
     with Stubs(aws) as stubs:
-        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
-        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
-        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.model_config_endpoint(model, config, endpoint)
         stubs.describe_endpoint("Failed", reason=HEALTH)
         stubs.log_tail(f"/aws/sagemaker/Endpoints/{ENDPOINT}", [*OOM_LINES, "token hf_secret_token leaked?"])
         stubs.sagemaker.add_response("delete_endpoint", {}, {"EndpointName": ENDPOINT})
@@ -234,9 +238,7 @@ def test_keep_failed_deletes_nothing_and_reports_what_is_left(aws):
     plan = build_plan(settings(), observed())
     model, config, endpoint = calls(plan)
     with Stubs(aws) as stubs:
-        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
-        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
-        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.model_config_endpoint(model, config, endpoint)
         stubs.describe_endpoint("Failed", reason=HEALTH)
         stubs.logs.add_client_error(
             "describe_log_streams", "ResourceNotFoundException", "The specified log group does not exist."
@@ -313,9 +315,7 @@ def test_ctrl_c_while_waiting_deletes_nothing_and_lists_what_exists(aws):
         raise KeyboardInterrupt
 
     with Stubs(aws) as stubs:
-        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
-        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
-        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.model_config_endpoint(model, config, endpoint)
         stubs.describe_endpoint("Creating")
         with pytest.raises(DeploymentStopped) as stopped:
             applier(aws, Recorder(), Poller(first=1, sleep=interrupt)).apply(plan)
@@ -333,9 +333,7 @@ def test_timeout_stops_waiting_without_deleting(aws):
         now[0] += seconds
 
     with Stubs(aws) as stubs:
-        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
-        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
-        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.model_config_endpoint(model, config, endpoint)
         for _ in range(9):  # polls at 0, 2, 5, 9.5, 16.25, 26.4, 41.4, 56.4 and 60 s: interval 2 s, x1.5, <= 15 s
             stubs.describe_endpoint("Creating")
         with pytest.raises(DeploymentStopped, match="gave up waiting after DEPLOY_TIMEOUT=60 s") as stopped:
@@ -350,9 +348,7 @@ def test_no_wait_returns_after_the_create_calls(aws):
     plan = build_plan(settings(), observed())
     model, config, endpoint = calls(plan)
     with Stubs(aws) as stubs:
-        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
-        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
-        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.model_config_endpoint(model, config, endpoint)
         outcome = applier(aws, Recorder()).apply(plan, wait=False)
         stubs.verify()
     assert not outcome.waited
@@ -370,9 +366,7 @@ def test_a_role_iam_has_not_propagated_yet_is_retried(aws):
         stubs.sagemaker.add_client_error(
             "create_model", "ValidationException", message, expected_params=_reveal(model.params)
         )
-        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
-        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
-        stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
+        stubs.model_config_endpoint(model, config, endpoint)
         applier(aws, Recorder(), Poller(first=0, sleep=waits.append)).apply(plan, wait=False)
         stubs.verify()
     assert waits == [3.0]
