@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     """IAM role SageMaker assumes to pull the image and write logs."""
     aws_arn_role: str | None = None
     """Execution role ARN; unset resolves it from SAGEMAKER_EXECUTION_ROLE_NAME (iam:GetRole)."""
-    execution_role_s3_buckets: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    execution_role_s3_buckets: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma-separated S3 buckets the execution role may read (model artifacts); empty grants none."""
 
     # --- Model and container ---------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class Settings(BaseSettings):
 
     @field_validator("execution_role_s3_buckets")
     @classmethod
-    def _bucket_names(cls, value: list[str]) -> list[str]:
+    def _bucket_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for bucket in value:
             if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket):
                 raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")

@@ -37,7 +37,7 @@ def test_dot_env_in_the_working_directory_is_read(tmp_path, monkeypatch):
 
 def test_comma_separated_buckets(monkeypatch):
     monkeypatch.setenv("EXECUTION_ROLE_S3_BUCKETS", "models-a, models-b")
-    assert load_settings().execution_role_s3_buckets == ["models-a", "models-b"]
+    assert load_settings().execution_role_s3_buckets == ("models-a", "models-b")
 
 
 @pytest.mark.parametrize(

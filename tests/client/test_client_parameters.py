@@ -28,7 +28,7 @@ def test_defaults_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "top_p": 0.8,
         "top_k": 40,
         "repetition_penalty": 1.1,
-        "stop": [],
+        "stop": (),
         "do_sample": True,
         "seed": None,
         "return_full_text": False,
@@ -106,13 +106,13 @@ def test_values_parse_as_on_the_command_line() -> None:
         0.5,
         50,
         False,
-        ["###"],
+        ("###",),
         7,
         True,
     )
     params = params.updated({"top_k": "none", "stop": '["\\n\\n", "User:"]', "seed": "unset"})
-    assert (params.top_k, params.stop, params.seed) == (None, ["\n\n", "User:"], None)
-    assert params.updated({"stop": "none"}).stop == []
+    assert (params.top_k, params.stop, params.seed) == (None, ("\n\n", "User:"), None)
+    assert params.updated({"stop": "none"}).stop == ()
 
 
 def test_parse_assignments() -> None:

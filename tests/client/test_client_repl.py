@@ -134,6 +134,9 @@ def test_help_and_params() -> None:
         == "  top_p               0.9      a number with 0 < top_p < 1, usually 0.7-0.95; nucleus sampling mass"
     )
     assert params[4] == "  repetition_penalty  none     a number > 0, or none, usually 1.0-2.0; none: no penalty"
+    assert params[5].startswith("  stop                []       a string")
+    stops = format_params(GenerationParameters(stop=["\n\n", "User:"]))
+    assert stops[5].startswith('  stop                ["\\n\\n", "User:"] a string')
 
 
 def test_set_changes_the_next_request_and_refuses_bad_values() -> None:

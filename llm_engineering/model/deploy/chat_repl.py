@@ -98,8 +98,8 @@ def show_value(value: object) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, tuple | list):
+        return json.dumps(list(value), ensure_ascii=False)
     return str(value)
 
 

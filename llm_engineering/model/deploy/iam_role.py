@@ -44,7 +44,7 @@ class ExecutionRoleSpec:
     def from_settings(cls, settings: Settings) -> ExecutionRoleSpec:
         return cls(
             name=check_role_name(settings.sagemaker_execution_role_name),
-            s3_buckets=tuple(settings.execution_role_s3_buckets),
+            s3_buckets=settings.execution_role_s3_buckets,
         )
 
 
