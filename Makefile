@@ -22,6 +22,7 @@ POETRY_ENV = POETRY_PYPI_MIRROR_URL="$(PIP_INDEX)" POETRY_VIRTUALENVS_IN_PROJECT
 ARGS ?=
 PROMPT ?= What is the capital of France? Answer in one sentence.
 DEPLOY := $(PY) -m llm_engineering.model.deploy
+SOURCES := $(shell find llm_engineering -name '*.py' 2>/dev/null)
 
 .PHONY: help install lock lint test emulator demo workflow preflight \
 	create-sagemaker-role delete-sagemaker-role \
@@ -43,7 +44,13 @@ $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
 	@$(POETRY_ENV) $(POETRY) install --no-interaction --quiet --compile
 	@touch $@
 
-install: $(VENV)/.installed ## Install Poetry if missing, then the project and its tools into .venv
+# Bytecode for the project's own modules, refreshed when a source changes: where PYTHONDONTWRITEBYTECODE is
+# set (some CI and sandbox machines), Python would otherwise compile them again at every command's start.
+$(VENV)/.compiled: $(VENV)/.installed $(SOURCES)
+	@$(PY) -m compileall -q llm_engineering
+	@touch $@
+
+install: $(VENV)/.compiled ## Install Poetry if missing, then the project and its tools into .venv
 
 lock: | $(POETRY) ## Re-resolve poetry.lock after editing pyproject.toml
 	@$(POETRY_ENV) $(POETRY) lock
@@ -74,7 +81,7 @@ deploy-inference-endpoint: install ## Deploy HF_MODEL_ID on a SageMaker endpoint
 	@$(DEPLOY).deploy $(ARGS)
 
 test-inference: install ## Send one prompt to the endpoint and stream the answer (PROMPT="...")
-	@$(DEPLOY).test --prompt "$(PROMPT)" $(ARGS)
+	@$(PY) test.py --prompt "$(PROMPT)" $(ARGS)
 
 status: install ## List the endpoints this tool created in the region, with what they cost so far
 	@$(DEPLOY).status $(ARGS)

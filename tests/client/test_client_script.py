@@ -3,9 +3,12 @@ errors, piped conversations, the root shim, and the promise that the client path
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -43,6 +46,7 @@ GENERATE_PARAMETERS = {
     "return_full_text": False,
     "details": True,
 }
+PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
 TGI_422 = '{"error":"Input validation error: `temperature` must be strictly positive","error_type":"validation"}'
 
 
@@ -413,6 +417,66 @@ def test_module_run_as_make_does(fake: FakeSageMaker, offline_env: Path) -> None
     )
     assert (done.returncode, done.stdout) == (0, "Hi there\n")
     assert done.stderr.startswith("[2 tokens in ")
+
+
+def test_root_shim_run_as_make_test_inference_does(fake: FakeSageMaker, offline_env: Path) -> None:
+    fake.queue(json_reply([{"generated_text": "Hi there", "details": {"generated_tokens": 2}}]))
+    env = clean_environment(offline_env)
+    env["AWS_ENDPOINT_URL"] = fake.url
+    done = subprocess.run(
+        [sys.executable, str(REPO / "test.py"), "--prompt", "Hi", "--no-stream"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (0, "Hi there\n")
+    assert done.stderr.startswith("[2 tokens in ")
+
+
+def test_root_shim_runs_main_with_the_collector_back_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shim pauses the cyclic collector while modules load; a long chat must still run with it."""
+    seen: dict[str, object] = {}
+
+    def record() -> int:
+        seen.update(enabled=gc.isenabled(), frozen=gc.get_freeze_count(), plugins=os.environ.get(PLUGINS))
+        return 0
+
+    monkeypatch.setattr("llm_engineering.model.deploy.test.main", record)
+    monkeypatch.setattr(sys, "argv", ["test.py"])
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k != PLUGINS})
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            runpy.run_path(str(REPO / "test.py"), run_name="__main__")
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert stopped.value.code == 0
+    assert seen["enabled"] is True
+    assert isinstance(seen["frozen"], int) and seen["frozen"] > 0
+    assert seen["plugins"] == "__all__"
+
+
+def test_client_path_builds_its_client_without_boto3(offline_env: Path) -> None:
+    """botocore's own session: boto3's resource layer (and s3transfer) would cost every start ~30 ms."""
+    probe = (
+        "import sys\n"
+        "from llm_engineering.settings import load_settings\n"
+        "from llm_engineering.model.deploy.client import InferenceClient\n"
+        "client = InferenceClient.from_settings(load_settings())\n"
+        "assert client.runtime.meta.service_model.service_name == 'sagemaker-runtime'\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 's3transfer')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=clean_environment(offline_env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout == "[]\n"
 
 
 def test_client_path_never_imports_the_sdk_or_the_deploy_side(offline_env: Path) -> None:

@@ -4,6 +4,7 @@ the fake Hub through HF_ENDPOINT."""
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import pytest
@@ -55,10 +56,11 @@ def test_quota_0_blocks_make_preflight_and_the_deploy_target_creates_nothing(env
         f"fix: aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code {code} "
         "--desired-value 1 --region us-east-1" in done.stdout
     )
-    assert done.stderr == (
-        "error: Preflight found a blocking problem: apply the fix shown for it, then run make preflight again.\n"
-        "make: *** [Makefile:71: preflight] Error 1\n"
+    first, second = done.stderr.splitlines()
+    assert first == (
+        "error: Preflight found a blocking problem: apply the fix shown for it, then run make preflight again."
     )
+    assert re.fullmatch(r"make: \*\*\* \[Makefile:\d+: preflight\] Error 1", second)
     # The Hub was asked through HF_ENDPOINT, without a token.
     assert f"/api/models/{MODEL}" in fake_hub.paths()
 
