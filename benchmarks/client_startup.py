@@ -1,11 +1,19 @@
 """How fast `python test.py --prompt hi` reaches the wire, against importing the SageMaker SDK.
 
-Runs `python -m llm_engineering.model.deploy.test --prompt hi` against a tiny local HTTP server that
-plays SageMaker (AWS_ENDPOINT_URL, dummy credentials) and records when each request arrives. Prints,
-as median and best of interleaved rounds: process start to the request on the wire and to exit, the
-shared floor (settings loaded and runtime client built, which every command of the tool pays), the bare
-interpreter start, the time to `import sagemaker.core.resources` (what the client path must never pay)
-and their ratio, then the heaviest imports of the client path (`python -X importtime`).
+Runs the client against a tiny local HTTP server that plays SageMaker (AWS_ENDPOINT_URL, dummy
+credentials) and records when each request arrives. Prints, as median and best of interleaved rounds,
+process start to the request on the wire (and to exit) for:
+
+- `.venv/bin/python test.py --prompt hi`: the shim run by the project's interpreter, as `make
+  test-inference` runs it. This is the figure the 0.5 s budget applies to;
+- `python test.py --prompt hi` with the interpreter the venv was made from: the shim re-runs itself
+  under `.venv`, which costs one more interpreter start;
+- `python -m llm_engineering.model.deploy.test --prompt hi`: the module run directly, where the cyclic
+  garbage collector is not paused while the modules load;
+
+then the bare start of both interpreters (the second is what a re-run adds), the time to
+`import sagemaker.core.resources` (what the client path must never pay) and its ratio to the budgeted
+figure, and the heaviest imports of the client path (`python -X importtime`).
 
     .venv/bin/python benchmarks/client_startup.py [--runs 7]
 """
@@ -27,12 +35,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = ["-m", "llm_engineering.model.deploy.test", "--prompt", "hi"]
-FLOOR = (
-    "from llm_engineering.settings import load_settings; from llm_engineering.aws import from_settings; "
-    "from_settings(load_settings()).client('sagemaker-runtime')"
-)
-"""What every command of the tool pays before its first call: the shared settings and client factory."""
+SHIM = [str(REPO / "test.py"), "--prompt", "hi"]
+MODULE = ["-m", "llm_engineering.model.deploy.test", "--prompt", "hi"]
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
+"""The interpreter the venv was made from: `python test.py` typed outside the venv."""
+BUDGET = 0.5
 
 
 def _event_stream_message(payload: bytes) -> bytes:
@@ -97,34 +104,20 @@ def _wall(command: list[str], env: dict[str, str] | None = None, cwd: str | None
     return time.time() - started
 
 
-def _client_run(env: dict[str, str], cwd: str) -> tuple[float, float]:
+def _client_run(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
     """(start -> request on the wire, start -> exit) of one `--prompt hi` run."""
     Recorder.arrivals.clear()
     started = time.time()
-    done = subprocess.run([sys.executable, *SCRIPT], env=env, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
     ended = time.time()
     if done.returncode != 0 or len(Recorder.arrivals) != 1:
         raise SystemExit(f"the client run failed (exit {done.returncode}): {done.stderr.strip()}")
     return Recorder.arrivals[0] - started, ended - started
 
 
-def _floor_run(env: dict[str, str], cwd: str) -> float:
-    """Start -> the shared settings loaded and the runtime client built (reported by the process itself)."""
-    started = time.time()
-    done = subprocess.run(
-        [sys.executable, "-c", f"{FLOOR}; import time; print(time.time())"],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(done.stdout) - started
-
-
 def _top_imports(env: dict[str, str], cwd: str, count: int) -> list[tuple[int, str]]:
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", *SCRIPT], env=env, cwd=cwd, capture_output=True, text=True, check=True
+        [sys.executable, "-X", "importtime", *SHIM], env=env, cwd=cwd, capture_output=True, text=True, check=True
     )
     entries = []
     for line in done.stderr.splitlines():
@@ -140,21 +133,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="rounds; each runs every measurement once, interleaved")
     args = parser.parse_args()
 
-    figures: dict[str, list[float]] = {name: [] for name in ("bare", "wire", "exit", "floor", "sdk")}
+    clients = {
+        "shim": [sys.executable, *SHIM],
+        "reexec": [BASE_PYTHON, *SHIM],
+        "module": [sys.executable, *MODULE],
+    }
+    figures: dict[str, list[float]] = {"bare": [], "base bare": [], "sdk": []}
+    for name in clients:
+        figures[f"{name} wire"] = []
+        figures[f"{name} exit"] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with tempfile.TemporaryDirectory() as home:
             env = _environment(f"http://127.0.0.1:{server.server_address[1]}", home)
-            _client_run(env, home)  # warm the file cache and bytecode
+            for command in clients.values():
+                _client_run(command, env, home)  # warm the file cache and bytecode
             _wall([sys.executable, "-c", "import sagemaker.core.resources"], env)
             # Interleaved, so that a busy moment on a shared machine weighs on every figure alike.
             for _ in range(args.runs):
                 figures["bare"].append(_wall([sys.executable, "-c", "pass"], env))
-                wire, exit_ = _client_run(env, home)
-                figures["wire"].append(wire)
-                figures["exit"].append(exit_)
-                figures["floor"].append(_floor_run(env, home))
+                figures["base bare"].append(_wall([BASE_PYTHON, "-c", "pass"], env))
+                for name, command in clients.items():
+                    wire, exit_ = _client_run(command, env, home)
+                    figures[f"{name} wire"].append(wire)
+                    figures[f"{name} exit"].append(exit_)
                 figures["sdk"].append(_wall([sys.executable, "-c", "import sagemaker.core.resources"], env))
             top = _top_imports(env, home, 12)
     finally:
@@ -163,19 +166,21 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in figures.items()}
     best = {name: min(values) for name, values in figures.items()}
     rows = [
-        ("python -c pass", "bare"),
-        ("client: process start -> request on the wire", "wire"),
-        ("client: process start -> exit", "exit"),
-        ("shared floor: settings loaded + runtime client built", "floor"),
+        (".venv/bin/python -c pass", "bare"),
+        ("python -c pass (the interpreter the venv was made from)", "base bare"),
+        (".venv/bin/python test.py: start -> request on the wire", "shim wire"),
+        (".venv/bin/python test.py: start -> exit", "shim exit"),
+        ("python test.py (re-runs under .venv): start -> wire", "reexec wire"),
+        ("python -m ...deploy.test (collector not paused): -> wire", "module wire"),
         ("python -c 'import sagemaker.core.resources'", "sdk"),
     ]
     print(json.dumps({"rounds": args.runs, "cpus": os.cpu_count(), "load": os.getloadavg()[0]}))
-    print(f"{'':54} {'median':>8} {'best':>8}")
+    print(f"{'':58} {'median':>8} {'best':>8}")
     for label, name in rows:
-        print(f"{label:54} {median[name]:7.3f}s {best[name]:7.3f}s")
-    print(f"{'client share of start -> wire (wire minus floor)':54} {median['wire'] - median['floor']:7.3f}s")
-    print(f"{'budget for start -> wire':54} {0.5:7.3f}s")
-    print(f"{'ratio: SDK import / client start -> wire':54} {median['sdk'] / median['wire']:7.1f}x")
+        print(f"{label:58} {median[name]:7.3f}s {best[name]:7.3f}s")
+    verdict = "within" if median["shim wire"] <= BUDGET else "OVER"
+    print(f"{'budget for start -> wire (.venv/bin/python test.py)':58} {BUDGET:7.3f}s  {verdict}")
+    print(f"{'ratio: SDK import / client start -> wire':58} {median['sdk'] / median['shim wire']:7.1f}x")
     print("heaviest imports of the client path (cumulative, -X importtime):")
     for micros, name in top:
         print(f"  {micros / 1000:7.1f} ms  {name}")
