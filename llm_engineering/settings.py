@@ -3,6 +3,12 @@
 Values come from the environment and from `.env` in the working directory (the environment wins).
 `load_settings()` turns pydantic's validation report into one line that names the setting, the value and
 what is allowed, so a typo never reaches AWS.
+
+`Settings` is a plain pydantic model and `read_sources()` gathers its values: the environment variable
+named like each field (any case), else that name in `.env` (read by python-dotenv), empty meaning unset.
+pydantic-settings did the same reading, but importing it cost every command ~45 ms (it imports asyncio
+and its providers for cloud secret stores, CLI parsing, TOML and YAML), a tenth of the test client's
+0.5 s start-up budget.
 """
 
 from __future__ import annotations
@@ -11,8 +17,8 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from llm_engineering.errors import ConfigurationError
 
@@ -40,21 +46,14 @@ Quantization = Literal[
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """The tool's configuration. Field names are the environment variable names, lower-cased.
 
     The docstring under each field is its documentation, repeated as its comment in `.env.example` (a test
     keeps the two equal). They are not parsed at run time: that would cost every command ~30 ms.
     """
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        validate_default=True,
-        env_ignore_empty=True,  # `.env.example` lists optional settings as `NAME=`: empty means "not set"
-    )
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     # --- AWS -------------------------------------------------------------------------------------------
     aws_region: str | None = None
@@ -71,7 +70,7 @@ class Settings(BaseSettings):
     """IAM role SageMaker assumes to pull the image and write logs."""
     aws_arn_role: str | None = None
     """Execution role ARN; unset resolves it from SAGEMAKER_EXECUTION_ROLE_NAME (iam:GetRole)."""
-    execution_role_s3_buckets: Annotated[tuple[str, ...], NoDecode] = ()
+    execution_role_s3_buckets: tuple[str, ...] = ()
     """Comma-separated S3 buckets the execution role may read (model artifacts); empty grants none."""
 
     # --- Model and container ---------------------------------------------------------------------------
@@ -240,10 +239,27 @@ ENV_FILE_VARIABLE = "LLM_ENGINEERING_ENV_FILE"
 """Points at another settings file than `./.env` (tests use it to ignore the developer's own)."""
 
 
+def read_sources(env_file: str | None = ".env") -> dict[str, str]:
+    """The raw value of each setting that is set: the environment over `env_file`.
+
+    Names match fields in any case (AWS_REGION or aws_region). An empty value means "not set", as
+    `.env.example` lists the optional settings as `NAME=`. Other names are ignored: `.env` may hold
+    variables for other tools.
+    """
+    fields = Settings.model_fields
+    values: dict[str, str] = {}
+    from_file = dotenv_values(env_file, encoding="utf-8") if env_file and os.path.isfile(env_file) else {}
+    for source in (from_file, os.environ):
+        for name, value in source.items():
+            if value and name.lower() in fields:
+                values[name.lower()] = value
+    return values
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the settings, raising `ConfigurationError` with one readable line."""
     env_file = os.environ.get(ENV_FILE_VARIABLE, ".env")
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(**{**read_sources(env_file), **overrides})
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.settings import ENV_FILE_VARIABLE, load_settings
+from llm_engineering.settings import ENV_FILE_VARIABLE, load_settings, read_sources
 
 
 def test_defaults_are_the_documented_ones(monkeypatch):
@@ -27,6 +27,19 @@ def test_environment_wins_over_the_env_file(tmp_path, monkeypatch):
     settings = load_settings()
     assert settings.hf_model_id == "from/environment"
     assert settings.gpu_instance_type == "ml.g6.2xlarge"
+
+
+def test_sources_match_names_in_any_case_and_skip_empty_and_foreign_ones(tmp_path, monkeypatch):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("hf_model_id=from/file\nOTHER_TOOL_TOKEN=secret\nAWS_PROFILE\nCOPY_COUNT=3\nDEPLOY_TIMEOUT=\n")
+    monkeypatch.setenv("COPY_COUNT", "")  # empty in the environment: the file's value stands
+    monkeypatch.setenv("gpu_instance_type", "ml.g6.xlarge")
+    sources = read_sources(str(env_file))
+    assert sources["hf_model_id"] == "from/file"
+    assert sources["copy_count"] == "3"
+    assert sources["gpu_instance_type"] == "ml.g6.xlarge"
+    assert not {"other_tool_token", "aws_profile", "deploy_timeout"} & sources.keys()
+    assert read_sources(str(tmp_path / "missing.env")).keys() == read_sources(None).keys()
 
 
 def test_dot_env_in_the_working_directory_is_read(tmp_path, monkeypatch):

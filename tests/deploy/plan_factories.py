@@ -30,7 +30,7 @@ TIMEOUTS = {"ModelDataDownloadTimeoutInSeconds": 1200, "ContainerStartupHealthCh
 
 
 def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(**values)
 
 
 def observed(instance: str = "ml.g5.2xlarge", **values: object) -> Observed:

@@ -205,7 +205,7 @@ def test_an_update_in_progress_holds_both_fleets_and_failed_endpoints_hold_none(
 
 
 def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(**values)
 
 
 def observed(endpoint: ExistingEndpoint | None = None) -> Observed:

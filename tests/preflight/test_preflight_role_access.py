@@ -29,7 +29,7 @@ ECR_AND_LOGS = {
 
 
 def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(**values)
 
 
 def role_check(identity: Identity | None = IDENTITY, **values: object):
