@@ -36,13 +36,13 @@ if __name__ == "__main__":
         os.execv(python, [python, os.path.join(ROOT, "test.py"), *sys.argv[1:]])
     os.environ.pop("LLM_ENGINEERING_REEXEC", None)
     sys.path.insert(0, ROOT)
+    # pydantic looks for plugins in every installed distribution's entry points when it builds the first
+    # model (~10 ms); the client uses none. PYDANTIC_DISABLE_PLUGINS is pydantic's own switch for that.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     # Loading botocore and pydantic allocates a few hundred thousand objects that live as long as the
     # process, and the cyclic collector would scan them again and again while they load: tens of ms of the
     # client's 0.5 s start-up budget (benchmarks/client_startup.py). So it waits until the modules are
     # loaded, and what they built is frozen out of its later scans.
-    # pydantic looks for plugins in every installed distribution's entry points when it builds the first
-    # model (~10 ms); the client uses none. PYDANTIC_DISABLE_PLUGINS is pydantic's own switch for that.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     gc.disable()
     from llm_engineering.cli import run
     from llm_engineering.model.deploy.test import main

@@ -404,32 +404,19 @@ def test_piped_conversation(
 # --- Subprocesses ------------------------------------------------------------------------------------------
 
 
-def test_module_run_as_make_does(fake: FakeSageMaker, offline_env: Path) -> None:
+def _python(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`command` run as a separate process (the first item is the interpreter), bounded in time."""
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "entry", [["-m", MODULE], [str(REPO / "test.py")]], ids=["module", "root shim (make test-inference)"]
+)
+def test_one_shot_from_a_separate_process(entry: list[str], fake: FakeSageMaker, offline_env: Path) -> None:
     fake.queue(json_reply([{"generated_text": "Hi there", "details": {"generated_tokens": 2}}]))
     env = clean_environment(offline_env)
     env["AWS_ENDPOINT_URL"] = fake.url
-    done = subprocess.run(
-        [sys.executable, "-m", MODULE, "--prompt", "Hi", "--no-stream"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert (done.returncode, done.stdout) == (0, "Hi there\n")
-    assert done.stderr.startswith("[2 tokens in ")
-
-
-def test_root_shim_run_as_make_test_inference_does(fake: FakeSageMaker, offline_env: Path) -> None:
-    fake.queue(json_reply([{"generated_text": "Hi there", "details": {"generated_tokens": 2}}]))
-    env = clean_environment(offline_env)
-    env["AWS_ENDPOINT_URL"] = fake.url
-    done = subprocess.run(
-        [sys.executable, str(REPO / "test.py"), "--prompt", "Hi", "--no-stream"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _python([sys.executable, *entry, "--prompt", "Hi", "--no-stream"], env)
     assert (done.returncode, done.stdout) == (0, "Hi there\n")
     assert done.stderr.startswith("[2 tokens in ")
 
@@ -468,14 +455,8 @@ def test_client_path_builds_its_client_without_boto3(offline_env: Path) -> None:
         "assert client.runtime.meta.service_model.service_name == 'sagemaker-runtime'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 's3transfer')))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=clean_environment(offline_env),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    done = _python([sys.executable, "-c", probe], clean_environment(offline_env))
+    assert done.returncode == 0, done.stderr
     assert done.stdout == "[]\n"
 
 
@@ -487,14 +468,8 @@ def test_client_path_never_imports_the_sdk_or_the_deploy_side(offline_env: Path)
         "print(json.dumps(sorted(m for m in sys.modules if m == 'sagemaker' or m.startswith(('sagemaker.', "
         "'llm_engineering.', 'huggingface_hub')))))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=clean_environment(offline_env),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    done = _python([sys.executable, "-c", probe], clean_environment(offline_env))
+    assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [
         "llm_engineering.aws",
         "llm_engineering.cli",
@@ -513,13 +488,7 @@ def test_root_shim_reexecs_with_the_project_interpreter(offline_env: Path) -> No
     base_python = getattr(sys, "_base_executable", None)
     if not base_python or base_python == sys.executable:
         pytest.skip("needs an interpreter outside the project's .venv")
-    done = subprocess.run(
-        [base_python, str(REPO / "test.py"), "--help"],
-        env=clean_environment(offline_env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _python([base_python, str(REPO / "test.py"), "--help"], clean_environment(offline_env))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python test.py [-h] [--prompt PROMPT]")
 
@@ -529,13 +498,7 @@ def test_root_shim_without_install_says_what_to_run(offline_env: Path, tmp_path:
     copy.mkdir()
     shutil.copy(REPO / "test.py", copy / "test.py")
     base_python = getattr(sys, "_base_executable", None) or sys.executable
-    done = subprocess.run(
-        [base_python, str(copy / "test.py")],
-        env=clean_environment(offline_env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _python([base_python, str(copy / "test.py")], clean_environment(offline_env))
     assert (done.returncode, done.stdout, done.stderr) == (
         2,
         "",
