@@ -6,15 +6,29 @@ stderr and an exit code, so no user ever sees a traceback for a mistake they can
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from typing import NoReturn
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from llm_engineering.errors import UserFacingError
+from llm_engineering.errors import ConfigurationError, UserFacingError
 
 INTERRUPTED = 130
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Every script's parser: a usage mistake is one line and exit code 2, like any other configuration
+    error, instead of argparse's two-line usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigurationError(f"{self.prog}: {message} (see --help).")
+
+
+def add_force(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """`--force`: act on a resource that lacks the tool's tags."""
+    parser.add_argument("--force", action="store_true", help=help_text)
 
 
 def echo(message: str = "") -> None:

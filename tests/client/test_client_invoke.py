@@ -29,7 +29,7 @@ from client_fakes import (
 
 from llm_engineering.aws import MAX_ATTEMPTS, connect
 from llm_engineering.errors import AwsRequestError
-from llm_engineering.model.deploy.client import (
+from llm_engineering.inference.client import (
     EndpointNotFoundError,
     EndpointNotReadyError,
     GenerationParameters,
@@ -41,7 +41,7 @@ from llm_engineering.model.deploy.client import (
     UnexpectedResponseError,
     fail_fast_on_read_timeouts,
 )
-from llm_engineering.model.deploy.streaming import ModelStreamFailure
+from llm_engineering.inference.streaming import ModelStreamFailure
 
 ENDPOINT = "llm-endpoint"
 PARAMS = GenerationParameters(max_new_tokens=8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.client import (
+from llm_engineering.inference.client import (
     GenerationParameters,
     InvalidParameterError,
     chat_request,

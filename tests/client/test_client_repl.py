@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from llm_engineering.model.deploy.chat_repl import HELP, ChatRepl, format_params, format_stats
-from llm_engineering.model.deploy.client import Completion, GenerationParameters, ModelInvocationError
-from llm_engineering.model.deploy.streaming import GenerationStats
+from llm_engineering.inference.chat import HELP, ChatRepl, format_params, format_stats
+from llm_engineering.inference.client import Completion, GenerationParameters, ModelInvocationError
+from llm_engineering.inference.streaming import GenerationStats
 
 STATS = GenerationStats(tokens=3, seconds=1.5, time_to_first_token=0.5, finish_reason="stop")
 STATS_LINE = "[3 tokens in 1.50 s, first token after 0.50 s, 2.0 tokens/s, finish: stop]"

@@ -450,7 +450,7 @@ def test_client_path_builds_its_client_without_boto3(offline_env: Path) -> None:
     probe = (
         "import sys\n"
         "from llm_engineering.settings import load_settings\n"
-        "from llm_engineering.model.deploy.client import InferenceClient\n"
+        "from llm_engineering.inference.client import InferenceClient\n"
         "client = InferenceClient.from_settings(load_settings())\n"
         "assert client.runtime.meta.service_model.service_name == 'sagemaker-runtime'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 's3transfer')))\n"
@@ -464,24 +464,17 @@ def test_client_path_never_imports_the_sdk_or_the_deploy_side(offline_env: Path)
     probe = (
         "import sys, json\n"
         f"import {MODULE}\n"
-        "import llm_engineering.model.deploy.client, llm_engineering.model.deploy.chat_repl\n"
+        "import llm_engineering.inference.client, llm_engineering.inference.chat\n"
         "print(json.dumps(sorted(m for m in sys.modules if m == 'sagemaker' or m.startswith(('sagemaker.', "
         "'llm_engineering.', 'huggingface_hub')))))\n"
     )
     done = _python([sys.executable, "-c", probe], clean_environment(offline_env))
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [
-        "llm_engineering.aws",
-        "llm_engineering.cli",
-        "llm_engineering.errors",
-        "llm_engineering.model",
-        "llm_engineering.model.deploy",
-        "llm_engineering.model.deploy.chat_repl",
-        "llm_engineering.model.deploy.client",
-        "llm_engineering.model.deploy.streaming",
-        "llm_engineering.model.deploy.test",
-        "llm_engineering.settings",
-    ]
+    loaded = json.loads(done.stdout)
+    assert "llm_engineering.inference.client" in loaded
+    deploy_side = tuple(f"llm_engineering.{package}" for package in ("hosting", "iam", "preflight", "local"))
+    assert [name for name in loaded if not name.startswith(("llm_engineering.", *deploy_side))] == []
+    assert [name for name in loaded if name.startswith(deploy_side)] == []
 
 
 def test_root_shim_reexecs_with_the_project_interpreter(offline_env: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import EventStreamError, ReadTimeoutError
 from client_fakes import chat_events, generate_events, sse
 
-from llm_engineering.model.deploy.streaming import (
+from llm_engineering.inference.streaming import (
     GenerationStats,
     InternalStreamFailure,
     ModelStreamFailure,

@@ -11,9 +11,9 @@ from moto import mock_aws
 from plan_factories import FAST, settings
 
 from llm_engineering.aws import Aws, connect
-from llm_engineering.model.deploy.apply import Applier, observe
-from llm_engineering.model.deploy.instances import hosting_instance_types
-from llm_engineering.model.deploy.plan import Plan, build_plan
+from llm_engineering.hosting.apply import Applier, observe
+from llm_engineering.hosting.instances import hosting_instance_types
+from llm_engineering.hosting.plan import Plan, build_plan
 
 
 def _validate_against_botocore(_self: object, instance_type: str) -> None:

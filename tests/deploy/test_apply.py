@@ -11,9 +11,9 @@ from plan_factories import ROLE, STAMPED, existing_endpoint, observed, settings
 from pydantic import SecretStr
 
 from llm_engineering.aws import Aws, connect
-from llm_engineering.model.deploy.apply import Applier, DeploymentFailed, DeploymentStopped, _reveal
-from llm_engineering.model.deploy.plan import Call, Plan, Resource, build_plan
-from llm_engineering.model.deploy.waiting import Poller, Progress
+from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, _reveal
+from llm_engineering.hosting.plan import Call, Plan, Resource, build_plan
+from llm_engineering.hosting.waiting import Poller, Progress
 
 ENDPOINT = "llm-engineering-endpoint"
 ENDPOINT_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}"

@@ -7,9 +7,9 @@ import pytest
 from plan_factories import FAST
 
 from llm_engineering.aws import connect
-from llm_engineering.model.deploy.apply import observe
-from llm_engineering.model.deploy.cleanup import ForeignResources, delete_deployment
-from llm_engineering.model.deploy.plan import Call, build_plan
+from llm_engineering.hosting.apply import observe
+from llm_engineering.hosting.cleanup import ForeignResources, delete_deployment
+from llm_engineering.hosting.plan import Call, build_plan
 from llm_engineering.tags import tool_tags
 
 ENDPOINT = "llm-engineering-endpoint"

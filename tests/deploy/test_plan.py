@@ -9,8 +9,8 @@ from plan_factories import ENV, IMAGE, ROLE, STAMPED, TAGS, TIMEOUTS, existing_e
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.instances import GPU_INSTANCES
-from llm_engineering.model.deploy.plan import (
+from llm_engineering.hosting.instances import GPU_INSTANCES
+from llm_engineering.hosting.plan import (
     Call,
     ExistingComponent,
     Resource,

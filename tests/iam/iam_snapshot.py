@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_engineering.model.deploy.iam_policies import canonical
+from llm_engineering.iam.policies import canonical
 
 ACCOUNT = "123456789012"
 """The account the emulator answers for."""

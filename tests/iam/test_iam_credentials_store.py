@@ -9,7 +9,7 @@ import boto3
 import pytest
 from pydantic import SecretStr
 
-from llm_engineering.model.deploy.credentials_store import (
+from llm_engineering.iam.credentials import (
     AccessKey,
     CredentialsStoreError,
     default_key_file_path,

@@ -12,8 +12,8 @@ from iam_snapshot import ACCOUNT, snapshot
 
 from llm_engineering import __version__
 from llm_engineering.aws import Aws
+from llm_engineering.iam import HANDBOOK_MANAGED_POLICIES, canonical, deployer_policy_document
 from llm_engineering.model.deploy.create_sagemaker_role import main
-from llm_engineering.model.deploy.iam import HANDBOOK_MANAGED_POLICIES, canonical, deployer_policy_document
 
 USER = "sagemaker-deployer"
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/{USER}"

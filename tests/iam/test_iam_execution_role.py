@@ -10,14 +10,14 @@ from iam_snapshot import ACCOUNT, snapshot
 from llm_engineering import __version__
 from llm_engineering.aws import connect
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.create_sagemaker_execution_role import main
-from llm_engineering.model.deploy.iam import (
+from llm_engineering.iam import (
     ExecutionRoleMissingError,
     canonical,
     execution_role_permissions,
     execution_role_trust_policy,
     resolve_execution_role_arn,
 )
+from llm_engineering.model.deploy.create_sagemaker_execution_role import main
 from llm_engineering.settings import load_settings
 
 ROLE = "SageMakerExecutionRoleLLM"

@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.iam import (
+from llm_engineering.iam import (
     DEPLOYER_ACTIONS,
     check_profile_name,
     check_role_name,

@@ -15,8 +15,8 @@ from fake_hub import QWEN_7B_CONFIG, FakeHub, FakeModel
 from moto import mock_aws
 
 from llm_engineering.aws import Aws
-from llm_engineering.model.deploy.iam import ExecutionRoleSpec, ensure_execution_role
-from llm_engineering.model.deploy.instances import hosting_instance_types
+from llm_engineering.hosting.instances import hosting_instance_types
+from llm_engineering.iam import ExecutionRoleSpec, ensure_execution_role
 
 ACCOUNT = "123456789012"
 DEPLOYER = "sagemaker-deployer"

@@ -12,10 +12,10 @@ from conftest import MODEL, QWEN_7B_PARAMETERS, ROLE
 from fake_hub import QWEN_7B_CONFIG, FakeModel
 from helpers import run_make
 
+from llm_engineering.iam import execution_role_permissions, execution_role_trust_policy
+from llm_engineering.iam.names import EXECUTION_POLICY_NAME
 from llm_engineering.local.quotas import quota_code
 from llm_engineering.local.server import configure
-from llm_engineering.model.deploy.iam import execution_role_permissions, execution_role_trust_policy
-from llm_engineering.model.deploy.iam_names import EXECUTION_POLICY_NAME
 
 NO_REINSTALL = ("-o", ".venv/.installed")
 """The project is installed already: keep make from re-running `poetry install` for its stamp file."""

@@ -10,10 +10,10 @@ from botocore.stub import Stubber
 from conftest import ACCOUNT, G5_QUOTA_CODE
 
 from llm_engineering.aws import Aws, connect
-from llm_engineering.model.deploy.instances import GPU_INSTANCES
-from llm_engineering.model.deploy.plan import ExistingEndpoint, Observed, build_plan
-from llm_engineering.model.deploy.preflight_checks import Target
-from llm_engineering.model.deploy.quota import check_quota, instances_in_use
+from llm_engineering.hosting.instances import GPU_INSTANCES
+from llm_engineering.hosting.plan import ExistingEndpoint, Observed, build_plan
+from llm_engineering.preflight import Target
+from llm_engineering.preflight.quota import check_quota, instances_in_use
 from llm_engineering.settings import Settings
 
 NAME = "ml.g5.2xlarge for endpoint usage"

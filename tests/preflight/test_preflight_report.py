@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from llm_engineering.model.deploy.instances import GPU_INSTANCES
-from llm_engineering.model.deploy.memory_fit import weights
-from llm_engineering.model.deploy.preflight_report import CheckResult, Report, render_report, report_json
-from llm_engineering.model.deploy.price import check_price
+from llm_engineering.hosting.instances import GPU_INSTANCES
+from llm_engineering.preflight.memory import weights
+from llm_engineering.preflight.price import check_price
+from llm_engineering.preflight.report import CheckResult, Report, render_report, report_json
 
 REPORT = Report(
     (

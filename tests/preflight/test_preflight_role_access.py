@@ -9,8 +9,8 @@ import pytest
 from conftest import ACCOUNT, DEPLOYER_ARN, ROLE, ROLE_ARN
 
 from llm_engineering.aws import connect
-from llm_engineering.model.deploy.iam import Identity, execution_role_trust_policy
-from llm_engineering.model.deploy.role_access import (
+from llm_engineering.iam import Identity, execution_role_trust_policy
+from llm_engineering.preflight.role import (
     allowed,
     check_execution_role,
     check_pass_role,

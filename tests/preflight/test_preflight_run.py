@@ -22,9 +22,9 @@ from fake_hub import LLAMA_8B_CONFIG, FakeModel
 
 from llm_engineering.aws import connect
 from llm_engineering.cli import run
+from llm_engineering.iam import execution_role_trust_policy
 from llm_engineering.model.deploy import deploy, preflight
-from llm_engineering.model.deploy.iam import execution_role_trust_policy
-from llm_engineering.model.deploy.preflight_checks import run_preflight
+from llm_engineering.preflight import run_preflight
 from llm_engineering.settings import load_settings
 from llm_engineering.tags import tool_tags
 

@@ -7,9 +7,8 @@ make delete-sagemaker-execution-role
 from __future__ import annotations
 
 from llm_engineering.aws import from_settings
-from llm_engineering.cli import echo, run
-from llm_engineering.model.deploy.iam_cli import ArgumentParser, add_force
-from llm_engineering.model.deploy.iam_role import ExecutionRoleSpec, delete_execution_role, ensure_execution_role
+from llm_engineering.cli import ArgumentParser, add_force, echo, run
+from llm_engineering.iam.role import ExecutionRoleSpec, delete_execution_role, ensure_execution_role
 from llm_engineering.settings import load_settings
 
 
@@ -19,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Create or repair the role SageMaker assumes (SAGEMAKER_EXECUTION_ROLE_NAME).",
     )
     parser.add_argument("--delete", action="store_true", help="delete the role with its policies")
-    add_force(parser)
+    add_force(parser, "act on a user, role or policy of that name even if this tool did not create it")
     args = parser.parse_args(argv)
     settings = load_settings()
     spec = ExecutionRoleSpec.from_settings(settings)

@@ -8,11 +8,10 @@ and an access key stored as a profile in the AWS credentials file or in a key fi
 from __future__ import annotations
 
 from llm_engineering.aws import from_settings
-from llm_engineering.cli import echo, run, warn
-from llm_engineering.model.deploy.credentials_store import select_store, stores_to_clean
-from llm_engineering.model.deploy.iam_cli import ArgumentParser, add_force
-from llm_engineering.model.deploy.iam_policies import HANDBOOK_MANAGED_POLICIES
-from llm_engineering.model.deploy.iam_user import DeployerSpec, check_store_is_safe, delete_deployer, ensure_deployer
+from llm_engineering.cli import ArgumentParser, add_force, echo, run, warn
+from llm_engineering.iam.credentials import select_store, stores_to_clean
+from llm_engineering.iam.policies import HANDBOOK_MANAGED_POLICIES
+from llm_engineering.iam.user import DeployerSpec, check_store_is_safe, delete_deployer, ensure_deployer
 from llm_engineering.settings import load_settings
 
 
@@ -38,7 +37,7 @@ def _parser() -> ArgumentParser:
         "--rotate-key", action="store_true", help="create a new access key, store it, then delete the old one"
     )
     parser.add_argument("--delete", action="store_true", help="delete the user, its keys, policy and stored key")
-    add_force(parser)
+    add_force(parser, "act on a user, role or policy of that name even if this tool did not create it")
     return parser
 
 

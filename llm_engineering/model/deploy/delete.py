@@ -6,10 +6,10 @@ import argparse
 
 from llm_engineering import aws as aws_factory
 from llm_engineering.cli import echo, run
+from llm_engineering.console import ConsoleReporter
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.cleanup import delete_deployment
-from llm_engineering.model.deploy.console import ConsoleReporter
-from llm_engineering.model.deploy.waiting import Poller
+from llm_engineering.hosting.cleanup import delete_deployment
+from llm_engineering.hosting.waiting import Poller
 from llm_engineering.settings import SAGEMAKER_NAME_PATTERN, load_settings
 
 

@@ -7,10 +7,10 @@ import sys
 
 from llm_engineering import aws as aws_factory
 from llm_engineering.cli import echo, fail, run, warn
-from llm_engineering.model.deploy.apply import Applier, DeploymentFailed, DeploymentStopped, observe
-from llm_engineering.model.deploy.console import ConsoleReporter
-from llm_engineering.model.deploy.plan import Plan, Resource, build_plan, render
-from llm_engineering.model.deploy.waiting import Poller
+from llm_engineering.console import ConsoleReporter
+from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, observe
+from llm_engineering.hosting.plan import Plan, Resource, build_plan, render
+from llm_engineering.hosting.waiting import Poller
 from llm_engineering.settings import load_settings
 
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = build_plan(settings, observe(settings, aws))
     echo(render(plan))
     if not args.skip_preflight:
-        from llm_engineering.model.deploy.preflight_checks import render_report, run_preflight
+        from llm_engineering.preflight import render_report, run_preflight
 
         report = run_preflight(settings, aws, plan)
         echo(render_report(report))

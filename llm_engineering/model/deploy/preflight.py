@@ -9,7 +9,7 @@ import argparse
 
 from llm_engineering import aws as aws_factory
 from llm_engineering.cli import echo, fail, run
-from llm_engineering.model.deploy.preflight_checks import (
+from llm_engineering.preflight import (
     plan_for_preflight,
     render_report,
     report_json,

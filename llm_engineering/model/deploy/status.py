@@ -14,9 +14,8 @@ from typing import Any
 from llm_engineering import aws as aws_factory
 from llm_engineering import tags as tool_tags
 from llm_engineering.cli import echo, run
-from llm_engineering.model.deploy.endpoint import Endpoint
-from llm_engineering.model.deploy.inference_component import components_on
-from llm_engineering.model.deploy.instances import GPU_INSTANCES, PRICE_REGION
+from llm_engineering.hosting.instances import GPU_INSTANCES, PRICE_REGION
+from llm_engineering.hosting.resources import Endpoint, components_on
 from llm_engineering.settings import load_settings
 
 

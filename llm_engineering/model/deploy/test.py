@@ -12,15 +12,15 @@ import sys
 
 from llm_engineering.cli import echo, run
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.chat_repl import ChatRepl, format_stats
-from llm_engineering.model.deploy.client import (
+from llm_engineering.inference.chat import ChatRepl, format_stats
+from llm_engineering.inference.client import (
     PARAMETERS,
     Completion,
     GenerationParameters,
     InferenceClient,
     parse_assignments,
 )
-from llm_engineering.model.deploy.streaming import GenerationStats
+from llm_engineering.inference.streaming import GenerationStats
 from llm_engineering.settings import SAGEMAKER_NAME_PATTERN, load_settings
 
 

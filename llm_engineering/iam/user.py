@@ -17,8 +17,7 @@ from pydantic import SecretStr
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws
 from llm_engineering.errors import AwsRequestError, ConfigurationError
-from llm_engineering.model.deploy.credentials_store import AccessKey, CredentialsFile, CredentialsStoreError
-from llm_engineering.model.deploy.iam_common import (
+from llm_engineering.iam.common import (
     Identity,
     caller_identity,
     check_ownership,
@@ -28,13 +27,14 @@ from llm_engineering.model.deploy.iam_common import (
     is_missing,
     paginate,
 )
-from llm_engineering.model.deploy.iam_names import (
+from llm_engineering.iam.credentials import AccessKey, CredentialsFile, CredentialsStoreError
+from llm_engineering.iam.names import (
     check_profile_name,
     check_role_name,
     check_user_name,
     deployer_policy_name,
 )
-from llm_engineering.model.deploy.iam_policies import (
+from llm_engineering.iam.policies import (
     HANDBOOK_MANAGED_POLICIES,
     PolicyDocument,
     aws_managed_policy_arn,

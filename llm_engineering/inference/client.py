@@ -21,7 +21,7 @@ from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from llm_engineering.aws import from_settings as connect_aws
 from llm_engineering.errors import AwsRequestError, ConfigurationError
-from llm_engineering.model.deploy.streaming import GenerationStats, TokenStream
+from llm_engineering.inference.streaming import GenerationStats, TokenStream
 
 if TYPE_CHECKING:
     from llm_engineering.settings import Settings

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from huggingface_hub import HfApi
 
 from llm_engineering.aws import Aws
-from llm_engineering.model.deploy import memory_fit
-from llm_engineering.model.deploy.apply import observe
-from llm_engineering.model.deploy.hub_access import HubLookup, check_model_access, look_up
-from llm_engineering.model.deploy.iam import ExecutionRoleMissingError, Identity, caller_identity
-from llm_engineering.model.deploy.instances import GPU_INSTANCES, GpuInstance, gpu_instance
-from llm_engineering.model.deploy.plan import Call, Plan, build_plan, gpus_per_copy
-from llm_engineering.model.deploy.preflight_report import (
+from llm_engineering.hosting.apply import observe
+from llm_engineering.hosting.instances import GPU_INSTANCES, GpuInstance, gpu_instance
+from llm_engineering.hosting.plan import Call, Plan, build_plan, gpus_per_copy
+from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
+from llm_engineering.preflight import memory as memory_fit
+from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up
+from llm_engineering.preflight.price import check_price
+from llm_engineering.preflight.quota import check_quota
+from llm_engineering.preflight.report import (
     AWS_FAILURES,
     CheckResult,
     Report,
@@ -27,9 +29,7 @@ from llm_engineering.model.deploy.preflight_report import (
     render_report,
     report_json,
 )
-from llm_engineering.model.deploy.price import check_price
-from llm_engineering.model.deploy.quota import check_quota
-from llm_engineering.model.deploy.role_access import check_execution_role, check_pass_role
+from llm_engineering.preflight.role import check_execution_role, check_pass_role
 from llm_engineering.settings import Settings
 
 __all__ = [

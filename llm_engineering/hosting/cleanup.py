@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from llm_engineering.aws import Aws
 from llm_engineering.errors import UserFacingError
-from llm_engineering.model.deploy.inventory import Inventory, take_inventory
-from llm_engineering.model.deploy.remote import Remote, is_not_found
-from llm_engineering.model.deploy.waiting import Poller, ProgressCallback
+from llm_engineering.hosting.inventory import Inventory, take_inventory
+from llm_engineering.hosting.resources import Remote, is_not_found
+from llm_engineering.hosting.waiting import Poller, ProgressCallback
 
 
 class ForeignResources(UserFacingError):

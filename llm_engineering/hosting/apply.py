@@ -17,14 +17,11 @@ from pydantic import SecretStr
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
 from llm_engineering.errors import UserFacingError
-from llm_engineering.model.deploy.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
-from llm_engineering.model.deploy.endpoint import Endpoint
-from llm_engineering.model.deploy.iam import resolve_execution_role_arn
-from llm_engineering.model.deploy.image import tgi_image_uri
-from llm_engineering.model.deploy.inference_component import InferenceComponent
-from llm_engineering.model.deploy.instances import gpu_instance
-from llm_engineering.model.deploy.inventory import take_inventory
-from llm_engineering.model.deploy.plan import (
+from llm_engineering.hosting.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
+from llm_engineering.hosting.image import tgi_image_uri
+from llm_engineering.hosting.instances import gpu_instance
+from llm_engineering.hosting.inventory import take_inventory
+from llm_engineering.hosting.plan import (
     Call,
     ExistingComponent,
     ExistingEndpoint,
@@ -34,8 +31,9 @@ from llm_engineering.model.deploy.plan import (
     Wait,
     gpus_per_copy,
 )
-from llm_engineering.model.deploy.remote import Remote, ResourceFailed
-from llm_engineering.model.deploy.waiting import Poller, Progress, WaitTimeout
+from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Remote, ResourceFailed
+from llm_engineering.hosting.waiting import Poller, Progress, WaitTimeout
+from llm_engineering.iam import resolve_execution_role_arn
 from llm_engineering.settings import Settings
 
 

@@ -4,9 +4,9 @@ deployer's exact action list here, and the two role scripts drive the rest.
 
 from __future__ import annotations
 
-from llm_engineering.model.deploy.iam_common import ForeignResourceError, Identity, caller_identity
-from llm_engineering.model.deploy.iam_names import check_profile_name, check_role_name, check_user_name
-from llm_engineering.model.deploy.iam_policies import (
+from llm_engineering.iam.common import ForeignResourceError, Identity, caller_identity
+from llm_engineering.iam.names import check_profile_name, check_role_name, check_user_name
+from llm_engineering.iam.policies import (
     DEPLOYER_ACTIONS,
     HANDBOOK_MANAGED_POLICIES,
     canonical,
@@ -15,7 +15,7 @@ from llm_engineering.model.deploy.iam_policies import (
     execution_role_trust_policy,
     same_policy,
 )
-from llm_engineering.model.deploy.iam_role import (
+from llm_engineering.iam.role import (
     ExecutionRoleMissingError,
     ExecutionRoleSpec,
     RoleOutcome,
@@ -23,7 +23,7 @@ from llm_engineering.model.deploy.iam_role import (
     ensure_execution_role,
     resolve_execution_role_arn,
 )
-from llm_engineering.model.deploy.iam_user import (
+from llm_engineering.iam.user import (
     AccessKeyLimitError,
     DeployerOutcome,
     DeployerSpec,

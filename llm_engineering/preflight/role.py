@@ -17,10 +17,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from llm_engineering.aws import Aws
-from llm_engineering.model.deploy.iam import Identity, execution_role_permissions
-from llm_engineering.model.deploy.iam_common import is_missing, paginate
-from llm_engineering.model.deploy.iam_policies import SAGEMAKER_SERVICE, parse_document
-from llm_engineering.model.deploy.preflight_report import AWS_FAILURES, CheckResult, describe_failure
+from llm_engineering.iam import Identity, execution_role_permissions
+from llm_engineering.iam.common import is_missing, paginate
+from llm_engineering.iam.policies import SAGEMAKER_SERVICE, parse_document
+from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 from llm_engineering.settings import Settings
 from llm_engineering.tags import is_managed
 

@@ -14,9 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from llm_engineering import tags as tool_tags
-from llm_engineering.model.deploy.endpoint import Endpoint
-from llm_engineering.model.deploy.inference_component import InferenceComponent, components_on
-from llm_engineering.model.deploy.remote import is_not_found
+from llm_engineering.hosting.resources import Endpoint, InferenceComponent, components_on, is_not_found
 
 NAME_PREFIX_LENGTH = 44
 """Model and config names are `<first 44 characters of the endpoint>-<timestamp>` (see plan.py)."""

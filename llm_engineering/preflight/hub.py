@@ -28,7 +28,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 from pydantic import SecretStr
 
-from llm_engineering.model.deploy.preflight_report import CheckResult
+from llm_engineering.preflight.report import CheckResult
 
 TIMEOUT = 10.0
 """Seconds per Hub request: preflight must stay quick even behind a dead proxy."""

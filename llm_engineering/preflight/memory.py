@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from llm_engineering.model.deploy.instances import GpuInstance
-from llm_engineering.model.deploy.preflight_report import CheckResult
+from llm_engineering.hosting.instances import GpuInstance
+from llm_engineering.preflight.report import CheckResult
 
 GIB = 1024**3
 GB = 1000**3

@@ -14,9 +14,9 @@ from botocore.exceptions import ClientError
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.iam_common import caller_identity, check_ownership, is_missing, paginate
-from llm_engineering.model.deploy.iam_names import EXECUTION_POLICY_NAME, check_role_name
-from llm_engineering.model.deploy.iam_policies import (
+from llm_engineering.iam.common import caller_identity, check_ownership, is_missing, paginate
+from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
+from llm_engineering.iam.policies import (
     SAGEMAKER_SERVICE,
     execution_role_permissions,
     execution_role_trust_policy,

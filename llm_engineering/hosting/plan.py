@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.model.deploy.instances import PRICE_REGION, GpuInstance
-from llm_engineering.model.deploy.tgi import container_environment
+from llm_engineering.hosting.container import container_environment
+from llm_engineering.hosting.instances import PRICE_REGION, GpuInstance
 from llm_engineering.settings import Settings
 from llm_engineering.tags import Tag, tool_tags
 

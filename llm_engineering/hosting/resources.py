@@ -1,4 +1,4 @@
-"""What endpoints and inference components share: fetch, wait, delete, and precise failures.
+"""The remote SageMaker resources a deployment consists of: endpoints and inference components.
 
 Shaped after huggingface_hub's `InferenceEndpoint`: a small object per remote resource whose `fetch()`
 refreshes it from AWS, `wait()` polls until it settles, and `delete()` removes it. A resource that is gone
@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Self
 from botocore.exceptions import ClientError
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.model.deploy.waiting import Poller, ProgressCallback
+from llm_engineering.hosting.waiting import Poller, ProgressCallback
 
 DELETED = "Deleted"
 
@@ -128,3 +128,102 @@ class Remote:
             return []
         pages = self.client.get_paginator("list_tags").paginate(ResourceArn=self.arn)
         return [tag for page in pages for tag in page.get("Tags", [])]
+
+
+@dataclass
+class Endpoint(Remote):
+    """An endpoint; `config_name` is the endpoint config it currently runs."""
+
+    kind: ClassVar[str] = "Endpoint"
+    transitional: ClassVar[frozenset[str]] = frozenset(
+        {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+    )
+
+    config_name: str | None = None
+    _config: dict[str, Any] | None = field(default=None, repr=False)
+
+    def _describe(self) -> dict[str, Any]:
+        return self.client.describe_endpoint(EndpointName=self.name)
+
+    def _delete(self) -> None:
+        self.client.delete_endpoint(EndpointName=self.name)
+
+    def _absorb(self, description: dict[str, Any]) -> None:
+        self.status = description["EndpointStatus"]
+        self.arn = description.get("EndpointArn")
+        if description.get("EndpointConfigName") != self.config_name:
+            self._config = None
+        self.config_name = description.get("EndpointConfigName")
+
+    def config(self) -> dict[str, Any]:
+        """The endpoint config it runs (empty if that config was deleted meanwhile)."""
+        if self._config is None and self.config_name:
+            try:
+                self._config = self.client.describe_endpoint_config(EndpointConfigName=self.config_name)
+            except ClientError as error:
+                if not is_not_found(error):
+                    raise
+                self._config = {}
+        return self._config or {}
+
+    @property
+    def variants(self) -> list[dict[str, Any]]:
+        return list(self.config().get("ProductionVariants", []))
+
+    @property
+    def hosts_components(self) -> bool:
+        """Inference-component endpoints have variants without a model."""
+        return any("ModelName" not in variant for variant in self.variants)
+
+    @property
+    def model_names(self) -> list[str]:
+        return [variant["ModelName"] for variant in self.variants if "ModelName" in variant]
+
+    def wait_for_config(
+        self, config_name: str, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None
+    ) -> Endpoint:
+        """Wait for an update to `config_name`; SageMaker rolls a failed update back to the old config."""
+        self.wait(poller, timeout, on_progress)
+        if self.config_name != config_name:
+            raise ResourceFailed(self.kind, self.name, "rolled back", self.failure_reason)
+        return self
+
+
+@dataclass
+class InferenceComponent(Remote):
+    """An inference component; `model_name` is the model its specification runs."""
+
+    kind: ClassVar[str] = "Inference component"
+    transitional: ClassVar[frozenset[str]] = frozenset({"Creating", "Updating", "Deleting"})
+
+    endpoint_name: str | None = None
+    model_name: str | None = None
+
+    def _describe(self) -> dict[str, Any]:
+        return self.client.describe_inference_component(InferenceComponentName=self.name)
+
+    def _delete(self) -> None:
+        self.client.delete_inference_component(InferenceComponentName=self.name)
+
+    def _absorb(self, description: dict[str, Any]) -> None:
+        self.status = description["InferenceComponentStatus"]
+        self.arn = description.get("InferenceComponentArn")
+        self.endpoint_name = description.get("EndpointName")
+        self.model_name = description.get("Specification", {}).get("ModelName")
+
+    def wait_for_model(
+        self, model_name: str, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None
+    ) -> InferenceComponent:
+        """Wait for an update to `model_name`; SageMaker rolls a failed update back."""
+        self.wait(poller, timeout, on_progress)
+        if self.model_name != model_name:
+            raise ResourceFailed(self.kind, self.name, "rolled back", self.failure_reason)
+        return self
+
+
+def components_on(client: Any, endpoint_name: str) -> list[InferenceComponent]:
+    """Every inference component on an endpoint, fetched."""
+    pages = client.get_paginator("list_inference_components").paginate(EndpointNameEquals=endpoint_name)
+    names = [item["InferenceComponentName"] for page in pages for item in page.get("InferenceComponents", [])]
+    found = (InferenceComponent(client=client, name=name).fetch() for name in names)
+    return [component for component in found if component.exists]

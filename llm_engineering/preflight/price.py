@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from llm_engineering.model.deploy.instances import PRICE_REGION, GpuInstance
-from llm_engineering.model.deploy.memory_fit import Weights, decoding_ceiling
-from llm_engineering.model.deploy.preflight_report import CheckResult
+from llm_engineering.hosting.instances import PRICE_REGION, GpuInstance
+from llm_engineering.preflight.memory import Weights, decoding_ceiling
+from llm_engineering.preflight.report import CheckResult
 
 HOURS_PER_MONTH = 730
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol, TextIO
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.model.deploy.client import (
+from llm_engineering.inference.client import (
     CHAT_UNSUPPORTED,
     PARAMETERS,
     Completion,
@@ -24,7 +24,7 @@ from llm_engineering.model.deploy.client import (
     Message,
     ModelInvocationError,
 )
-from llm_engineering.model.deploy.streaming import GenerationStats
+from llm_engineering.inference.streaming import GenerationStats
 
 PROMPT = ">>> "
 HELP = """Commands:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws
 from llm_engineering.errors import UserFacingError
-from llm_engineering.model.deploy.iam_policies import PolicyDocument, same_policy, to_json
+from llm_engineering.iam.policies import PolicyDocument, same_policy, to_json
 from llm_engineering.tags import MANAGED_BY, is_managed, tool_tags
 
 MAX_POLICY_VERSIONS = 5

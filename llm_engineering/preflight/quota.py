@@ -14,8 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from llm_engineering.aws import Aws
-from llm_engineering.model.deploy.preflight_report import AWS_FAILURES, CheckResult, describe_failure
-from llm_engineering.model.deploy.remote import is_not_found
+from llm_engineering.hosting.resources import is_not_found
+from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 
 SERVICE_CODE = "sagemaker"
 HOLDING_STATES = frozenset({"Creating", "InService", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
