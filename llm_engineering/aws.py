@@ -11,12 +11,13 @@ which the test client's budget needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from llm_engineering import TOOL_NAME, __version__
 from llm_engineering.errors import ConfigurationError
@@ -49,10 +50,6 @@ class Aws:
             )
             self._clients[key] = self.session.create_client(service, config=config)
         return self._clients[key]
-
-    def account_id(self) -> str:
-        """The account of the caller's credentials."""
-        return self.client("sts").get_caller_identity()["Account"]
 
 
 def connect(region: str | None = None, profile: str | None = None) -> Aws:
@@ -87,3 +84,45 @@ def connect(region: str | None = None, profile: str | None = None) -> Aws:
 def from_settings(settings: Settings) -> Aws:
     """`connect()` with the region and profile from the tool's settings."""
     return connect(settings.aws_region, settings.aws_profile)
+
+
+# --- Answers every caller reads the same way ---------------------------------------------------------------
+
+_NOT_FOUND_CODES = frozenset({"NoSuchEntity", "ResourceNotFoundException", "ResourceNotFound", "NoSuchBucket"})
+_NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")
+
+
+def is_not_found(error: ClientError) -> bool:
+    """True when AWS says the resource does not exist.
+
+    IAM answers `NoSuchEntity` and most services `ResourceNotFoundException`; SageMaker's control plane
+    answers a `ValidationException` whose message says "Could not find ..." (its runtime a
+    `ValidationError`), so for those two codes the wording decides.
+    """
+    details = error.response.get("Error", {})
+    code = details.get("Code", "")
+    if code in _NOT_FOUND_CODES:
+        return True
+    message = (details.get("Message") or "").lower()
+    return code in {"ValidationException", "ValidationError"} and any(word in message for word in _NOT_FOUND_WORDS)
+
+
+def get_or_none(call: Callable[..., Any], **params: Any) -> Any | None:
+    """`call(**params)`, or None when the resource does not exist (any other refusal propagates)."""
+    try:
+        return call(**params)
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def delete_if_exists(call: Callable[..., Any], **params: Any) -> bool:
+    """Run a Delete call; False when there was nothing to delete."""
+    return get_or_none(call, **params) is not None
+
+
+def paginate(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
+    """Every item under `key` of every page of a paginated listing (botocore's own paginators)."""
+    for page in client.get_paginator(operation).paginate(**params):
+        yield from page.get(key, [])

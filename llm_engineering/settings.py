@@ -1,14 +1,9 @@
 """Every knob of the tool, typed, validated and documented in one place.
 
-Values come from the environment and from `.env` in the working directory (the environment wins).
-`load_settings()` turns pydantic's validation report into one line that names the setting, the value and
-what is allowed, so a typo never reaches AWS.
-
-`Settings` is a plain pydantic model and `read_sources()` gathers its values: the environment variable
-named like each field (any case), else that name in `.env` (read by python-dotenv), empty meaning unset.
-pydantic-settings did the same reading, but importing it cost every command ~45 ms (it imports asyncio
-and its providers for cloud secret stores, CLI parsing, TOML and YAML), a tenth of the test client's
-0.5 s start-up budget.
+`Settings` is a pydantic-settings class: each field is read from the environment variable of its name
+(any case), else from `.env` in the working directory (or the file LLM_ENGINEERING_ENV_FILE names), an
+empty value meaning unset. `load_settings()` turns pydantic's validation report into one line that names
+the setting, the value and what is allowed, so a typo never reaches AWS.
 """
 
 from __future__ import annotations
@@ -17,15 +12,14 @@ import os
 import re
 from typing import Annotated, Literal
 
-from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.names import default_component_name, sagemaker_name
 
 EndpointType = Literal["model-based", "inference-component"]
 
-# SageMaker's own patterns (botocore service model: EndpointName, InferenceComponentName).
-SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
 # Hub repo ids: "name" or "owner/name", letters, digits, "-", "_", "." (no "--" or ".." in the Hub's rules).
 HF_MODEL_ID_PATTERN = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
@@ -46,14 +40,20 @@ Quantization = Literal[
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """The tool's configuration. Field names are the environment variable names, lower-cased.
 
     The docstring under each field is its documentation, repeated as its comment in `.env.example` (a test
     keeps the two equal). They are not parsed at run time: that would cost every command ~30 ms.
     """
 
-    model_config = ConfigDict(extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        extra="ignore",  # .env and the environment hold variables of other tools too
+        validate_default=True,
+        case_sensitive=False,
+        env_ignore_empty=True,  # `.env.example` lists optional settings as `NAME=`
+        env_file_encoding="utf-8",
+    )
 
     # --- AWS -------------------------------------------------------------------------------------------
     aws_region: str | None = None
@@ -70,7 +70,7 @@ class Settings(BaseModel):
     """IAM role SageMaker assumes to pull the image and write logs."""
     aws_arn_role: str | None = None
     """Execution role ARN; unset resolves it from SAGEMAKER_EXECUTION_ROLE_NAME (iam:GetRole)."""
-    execution_role_s3_buckets: tuple[str, ...] = ()
+    execution_role_s3_buckets: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma-separated S3 buckets the execution role may read (model artifacts); empty grants none."""
 
     # --- Model and container ---------------------------------------------------------------------------
@@ -145,12 +145,7 @@ class Settings(BaseModel):
     @field_validator("sagemaker_endpoint_inference", "sagemaker_inference_component_name")
     @classmethod
     def _sagemaker_name(cls, value: str | None) -> str | None:
-        if value is not None and not SAGEMAKER_NAME_PATTERN.match(value):
-            raise ValueError(
-                "must be 1-63 letters, digits or hyphens, start and end with a letter or digit "
-                "(SageMaker's naming rule)"
-            )
-        return value
+        return None if value is None else sagemaker_name(value)
 
     @field_validator("execution_role_s3_buckets", mode="before")
     @classmethod
@@ -202,23 +197,12 @@ class Settings(BaseModel):
     @property
     def inference_component_name(self) -> str:
         """The component name in use: the configured one, else derived from the endpoint name."""
-        if self.sagemaker_inference_component_name:
-            return self.sagemaker_inference_component_name
-        return f"{self.sagemaker_endpoint_inference[:60]}-ic"
+        return self.sagemaker_inference_component_name or default_component_name(self.sagemaker_endpoint_inference)
 
     @property
     def deployer_profile(self) -> str:
         """Profile under which the deployer user's key is stored."""
         return self.sagemaker_user_profile or self.sagemaker_user_name
-
-    def hf_token(self) -> SecretStr | None:
-        """The token to give the container: the configured one, else the one huggingface_hub knows."""
-        if self.huggingface_access_token is not None:
-            return self.huggingface_access_token
-        from huggingface_hub import get_token  # deferred: only deploy-side callers need it
-
-        token = get_token()
-        return SecretStr(token) if token else None
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -239,27 +223,10 @@ ENV_FILE_VARIABLE = "LLM_ENGINEERING_ENV_FILE"
 """Points at another settings file than `./.env` (tests use it to ignore the developer's own)."""
 
 
-def read_sources(env_file: str | None = ".env") -> dict[str, str]:
-    """The raw value of each setting that is set: the environment over `env_file`.
-
-    Names match fields in any case (AWS_REGION or aws_region). An empty value means "not set", as
-    `.env.example` lists the optional settings as `NAME=`. Other names are ignored: `.env` may hold
-    variables for other tools.
-    """
-    fields = Settings.model_fields
-    values: dict[str, str] = {}
-    from_file = dotenv_values(env_file, encoding="utf-8") if env_file and os.path.isfile(env_file) else {}
-    for source in (from_file, os.environ):
-        for name, value in source.items():
-            if value and name.lower() in fields:
-                values[name.lower()] = value
-    return values
-
-
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the settings, raising `ConfigurationError` with one readable line."""
     env_file = os.environ.get(ENV_FILE_VARIABLE, ".env")
     try:
-        return Settings(**{**read_sources(env_file), **overrides})
+        return Settings(_env_file=env_file if os.path.isfile(env_file) else None, **overrides)
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.settings import ENV_FILE_VARIABLE, load_settings, read_sources
+from llm_engineering.hosting.container import hub_token
+from llm_engineering.settings import ENV_FILE_VARIABLE, load_settings
 
 
 def test_defaults_are_the_documented_ones(monkeypatch):
@@ -29,17 +30,19 @@ def test_environment_wins_over_the_env_file(tmp_path, monkeypatch):
     assert settings.gpu_instance_type == "ml.g6.2xlarge"
 
 
-def test_sources_match_names_in_any_case_and_skip_empty_and_foreign_ones(tmp_path, monkeypatch):
+def test_names_match_in_any_case_and_empty_or_foreign_ones_are_skipped(tmp_path, monkeypatch):
     env_file = tmp_path / "settings.env"
     env_file.write_text("hf_model_id=from/file\nOTHER_TOOL_TOKEN=secret\nAWS_PROFILE\nCOPY_COUNT=3\nDEPLOY_TIMEOUT=\n")
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(env_file))
     monkeypatch.setenv("COPY_COUNT", "")  # empty in the environment: the file's value stands
     monkeypatch.setenv("gpu_instance_type", "ml.g6.xlarge")
-    sources = read_sources(str(env_file))
-    assert sources["hf_model_id"] == "from/file"
-    assert sources["copy_count"] == "3"
-    assert sources["gpu_instance_type"] == "ml.g6.xlarge"
-    assert not {"other_tool_token", "aws_profile", "deploy_timeout"} & sources.keys()
-    assert read_sources(str(tmp_path / "missing.env")).keys() == read_sources(None).keys()
+    settings = load_settings()
+    assert settings.hf_model_id == "from/file"
+    assert settings.copy_count == 3
+    assert settings.gpu_instance_type == "ml.g6.xlarge"
+    assert settings.aws_profile is None and settings.deploy_timeout == 1800
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(tmp_path / "missing.env"))
+    assert load_settings().hf_model_id == "Qwen/Qwen2.5-7B-Instruct"
 
 
 def test_dot_env_in_the_working_directory_is_read(tmp_path, monkeypatch):
@@ -111,7 +114,7 @@ def test_token_is_secret_and_never_echoed(monkeypatch):
     monkeypatch.setenv("HUGGINGFACE_ACCESS_TOKEN", "hf_abcdefsecret")
     settings = load_settings()
     assert "hf_abcdefsecret" not in repr(settings) and "hf_abcdefsecret" not in str(settings)
-    assert settings.hf_token().get_secret_value() == "hf_abcdefsecret"
+    assert hub_token(settings.huggingface_access_token).get_secret_value() == "hf_abcdefsecret"
 
 
 def test_token_falls_back_to_the_huggingface_login(offline_env, monkeypatch):
@@ -120,13 +123,13 @@ def test_token_falls_back_to_the_huggingface_login(offline_env, monkeypatch):
     token_file.write_text("hf_fromlogin")
     # huggingface_hub fixes its token path at import time; point it at this test's home.
     monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(token_file))
-    assert load_settings().hf_token().get_secret_value() == "hf_fromlogin"
+    assert hub_token(load_settings().huggingface_access_token).get_secret_value() == "hf_fromlogin"
 
 
 def test_no_token_anywhere_is_none(offline_env, monkeypatch):
     monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(offline_env / "hf" / "token"))
     monkeypatch.setattr("huggingface_hub.constants.HF_STORED_TOKENS_PATH", str(offline_env / "hf" / "stored"))
-    assert load_settings().hf_token() is None
+    assert hub_token(load_settings().huggingface_access_token) is None
 
 
 def field_docstrings() -> dict[str, str]:

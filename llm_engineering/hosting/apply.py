@@ -1,4 +1,4 @@
-"""Observe what exists, then carry out a plan's calls in order, waiting, diagnosing and rolling back.
+"""Carry out a plan's calls in order, waiting, diagnosing and rolling back.
 
 The rule this module keeps: whatever happens (a refused call, a Failed endpoint, a timeout, Ctrl-C), the
 caller learns exactly which resources this run created and which still exist. A failure rolls back what
@@ -9,40 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
-from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
 from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
-from llm_engineering.hosting.image import tgi_image_uri
-from llm_engineering.hosting.instances import gpu_instance
-from llm_engineering.hosting.inventory import take_inventory
-from llm_engineering.hosting.plan import (
-    Call,
-    ExistingComponent,
-    ExistingEndpoint,
-    Observed,
-    Plan,
-    Resource,
-    Wait,
-    gpus_per_copy,
-)
-from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Remote, ResourceFailed
-from llm_engineering.hosting.waiting import Poller, Progress, WaitTimeout
-from llm_engineering.iam import resolve_execution_role_arn
-from llm_engineering.settings import Settings
-
-
-class Reporter(Protocol):
-    """Where the library reports what it does; the script draws it."""
-
-    def step(self, text: str) -> None: ...
-
-    def progress(self, progress: Progress) -> None: ...
+from llm_engineering.hosting.plan import Call, Plan, Wait
+from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Remote, Resource, ResourceFailed
+from llm_engineering.hosting.spec import DeploymentSpec
+from llm_engineering.hosting.waiting import Poller, Reporter, WaitTimeout
+from llm_engineering.redaction import reveal
 
 
 class DeploymentFailed(UserFacingError):
@@ -88,72 +67,7 @@ def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
-def _reveal(value: Any) -> Any:
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, dict):
-        return {key: _reveal(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_reveal(item) for item in value]
-    return value
-
-
-def observe(settings: Settings, aws: Aws) -> Observed:
-    """Gather what the plan needs, offline checks first so bad settings fail before any AWS call."""
-    instance = gpu_instance(settings.gpu_instance_type, aws.region)
-    gpus_per_copy(settings, instance)
-    image_uri = tgi_image_uri(aws.region, instance.name, settings.tgi_image_version, settings.tgi_image_uri)
-    token = settings.hf_token()
-    role_arn = resolve_execution_role_arn(aws, settings)
-    client = aws.client("sagemaker")
-    inventory = take_inventory(client, settings.sagemaker_endpoint_inference)
-
-    endpoint = None
-    if inventory.endpoint is not None:
-        found = inventory.endpoint
-        variant = found.variants[0] if found.variants else {}
-        endpoint = ExistingEndpoint(
-            name=found.name,
-            arn=found.arn or "",
-            status=found.status,
-            managed=inventory.endpoint_managed,
-            hosts_components=found.hosts_components,
-            config_name=found.config_name,
-            model_names=tuple(found.model_names),
-            instance_type=variant.get("InstanceType"),
-            instance_count=variant.get("InitialInstanceCount"),
-        )
-    component = None
-    if settings.endpoint_type == "inference-component":
-        current = InferenceComponent.get(client, settings.inference_component_name)
-        if current is not None:
-            component = ExistingComponent(
-                name=current.name,
-                arn=current.arn or "",
-                status=current.status,
-                managed=tool_tags.is_managed(current.tags()),
-                model_name=current.model_name,
-                endpoint_name=current.endpoint_name,
-            )
-    configs_in_use, models_in_use = inventory.in_use()
-    unused = [
-        Resource("endpoint-config", name)
-        for name, ours in inventory.configs.items()
-        if ours and name not in configs_in_use
-    ] + [Resource("model", name) for name, ours in inventory.models.items() if ours and name not in models_in_use]
-    return Observed(
-        region=aws.region,
-        role_arn=role_arn,
-        image_uri=image_uri,
-        token=token,
-        instance=instance,
-        endpoint=endpoint,
-        component=component,
-        unused=tuple(unused),
-    )
-
-
-def diagnosis_context(plan: Plan, settings: Settings) -> Context:
+def diagnosis_context(plan: Plan, spec: DeploymentSpec) -> Context:
     token = plan.environment.get("HF_TOKEN")
     return Context(
         region=plan.region,
@@ -162,8 +76,8 @@ def diagnosis_context(plan: Plan, settings: Settings) -> Context:
         gpu_memory_gib=plan.instance.gpu_memory_mib / 1024,
         model_id=plan.model_id,
         has_token=token is not None,
-        startup_timeout=settings.container_startup_health_check_timeout,
-        download_timeout=settings.model_data_download_timeout,
+        startup_timeout=spec.startup_timeout,
+        download_timeout=spec.download_timeout,
         secrets=(token.get_secret_value(),) if isinstance(token, SecretStr) else (),
     )
 
@@ -173,7 +87,7 @@ class Applier:
     """Runs one plan. Holds the run's journal: the resources it created, in order."""
 
     aws: Aws
-    settings: Settings
+    spec: DeploymentSpec
     reporter: Reporter
     poller: Poller = field(default_factory=Poller)
     created: list[Resource] = field(default_factory=list)
@@ -204,7 +118,7 @@ class Applier:
             raise DeploymentStopped("interrupted: stopped waiting, nothing was deleted", remaining, True) from None
         except WaitTimeout as error:
             raise DeploymentStopped(
-                f"gave up waiting after DEPLOY_TIMEOUT={self.settings.deploy_timeout} s: {error}", self.created, False
+                f"gave up waiting after DEPLOY_TIMEOUT={self.spec.deploy_timeout} s: {error}", self.created, False
             ) from None
         outcome = Outcome(plan=plan, waited=wait)
         if wait:
@@ -216,27 +130,22 @@ class Applier:
         self.reporter.step(f"{step.operation} {target}")
         for attempt in range(ROLE_PROPAGATION_ATTEMPTS):
             try:
-                getattr(self.client, _snake(step.operation))(**_reveal(step.params))
+                getattr(self.client, _snake(step.operation))(**reveal(step.params))
                 break
             except ClientError as error:
                 if _role_not_yet_assumable(error) and attempt + 1 < ROLE_PROPAGATION_ATTEMPTS:
                     self.poller.sleep(ROLE_PROPAGATION_DELAY * (attempt + 1))
                     continue
-                diagnosis = diagnose_refusal(self.aws, error, diagnosis_context(plan, self.settings))
+                diagnosis = diagnose_refusal(self.aws, error, diagnosis_context(plan, self.spec))
                 self._fail(diagnosis, keep_failed)
         if step.creates:
             self.created.append(step.creates)
 
     def _wait(self, plan: Plan, step: Wait, keep_failed: bool) -> None:
-        handle = self.handle(step.resource)
-        timeout = self.settings.deploy_timeout
         try:
-            if isinstance(handle, Endpoint) and step.expect:
-                handle.wait_for_config(step.expect, self.poller, timeout, self.reporter.progress)
-            elif isinstance(handle, InferenceComponent) and step.expect:
-                handle.wait_for_model(step.expect, self.poller, timeout, self.reporter.progress)
-            else:
-                handle.wait(self.poller, timeout, self.reporter.progress)
+            self.handle(step.resource).wait(
+                self.poller, self.spec.deploy_timeout, self.reporter.progress, expect=step.expect
+            )
         except ResourceFailed as failed:
             diagnosis = diagnose_failure(
                 self.aws,
@@ -244,7 +153,7 @@ class Applier:
                 failed.name,
                 failed.status,
                 failed.reason,
-                diagnosis_context(plan, self.settings),
+                diagnosis_context(plan, self.spec),
             )
             self._fail(diagnosis, keep_failed)
 
@@ -272,7 +181,7 @@ class Applier:
         if resource.kind in ("endpoint", "inference-component"):
             handle = self.handle(resource)
             handle.delete()
-            handle.wait_deleted(self.poller, self.settings.deploy_timeout, self.reporter.progress)
+            handle.wait_deleted(self.poller, self.spec.deploy_timeout, self.reporter.progress)
         elif resource.kind == "endpoint-config":
             self.client.delete_endpoint_config(EndpointConfigName=resource.name)
         else:

@@ -7,17 +7,14 @@ that belongs to it. Works on half-created and failed deployments, and is idempot
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from botocore.exceptions import ClientError
-
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, delete_if_exists
 from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.inventory import Inventory, take_inventory
-from llm_engineering.hosting.resources import Remote, is_not_found
-from llm_engineering.hosting.waiting import Poller, ProgressCallback
+from llm_engineering.hosting.resources import Remote
+from llm_engineering.hosting.waiting import Poller, Reporter, silent
+from llm_engineering.statuses import Status
 
 
 class ForeignResources(UserFacingError):
@@ -51,27 +48,17 @@ def _deregister_autoscaling(aws: Aws, resource_ids: list[str], report: DeleteRep
         report.deleted.append(f"autoscaling target {target['ResourceId']}")
 
 
-def _settle(resource: Remote, poller: Poller, timeout: float, on_progress: ProgressCallback | None) -> None:
+def _settle(resource: Remote, poller: Poller, timeout: float, reporter: Reporter) -> None:
     """Deleting mid-transition is refused by SageMaker: let a Creating/Updating resource settle first."""
-    if resource.status in resource.transitional and resource.status != "Deleting":
+    if resource.settling and resource.status != Status.DELETING:
         poller.until(
             resource.fetch,
             lambda item: item.status,
-            lambda item: item.status not in item.transitional or item.status == "Deleting",
+            lambda item: not item.settling or item.status == Status.DELETING,
             subject=resource.subject,
             timeout=timeout,
-            on_progress=on_progress,
+            on_progress=reporter.progress,
         )
-
-
-def _delete_quietly(call: Callable[..., Any], **params: str) -> bool:
-    try:
-        call(**params)
-    except ClientError as error:
-        if is_not_found(error):
-            return False
-        raise
-    return True
 
 
 def delete_deployment(
@@ -81,8 +68,7 @@ def delete_deployment(
     force: bool = False,
     poller: Poller | None = None,
     timeout: float = 1800,
-    on_step: Callable[[str], None] | None = None,
-    on_progress: ProgressCallback | None = None,
+    reporter: Reporter = silent,
 ) -> DeleteReport:
     """Delete the endpoint `endpoint_name` and everything that belongs to it."""
     poller = poller or Poller()
@@ -97,34 +83,33 @@ def delete_deployment(
             f"Not deleting {endpoint_name}: {', '.join(foreign)} lack{'s' if len(foreign) == 1 else ''} this tool's "
             "tags (created elsewhere?); pass --force to delete anyway."
         )
-    step = on_step or (lambda _text: None)
 
     components = [component for component in inventory.components if component.exists]
     _deregister_autoscaling(aws, [f"inference-component/{component.name}" for component in components], report)
     for component in components:
-        _settle(component, poller, timeout, on_progress)
-        step(f"deleting inference component {component.name}")
+        _settle(component, poller, timeout, reporter)
+        reporter.step(f"deleting inference component {component.name}")
         component.delete()
     for component in components:
-        component.wait_deleted(poller, timeout, on_progress)
+        component.wait_deleted(poller, timeout, reporter.progress)
         report.deleted.append(f"inference component {component.name}")
 
     endpoint = inventory.endpoint
     if endpoint is not None:
         variants = [variant["VariantName"] for variant in endpoint.variants]
         _deregister_autoscaling(aws, [f"endpoint/{endpoint_name}/variant/{name}" for name in variants], report)
-        _settle(endpoint, poller, timeout, on_progress)
-        step(f"deleting endpoint {endpoint_name}")
+        _settle(endpoint, poller, timeout, reporter)
+        reporter.step(f"deleting endpoint {endpoint_name}")
         endpoint.delete()
-        endpoint.wait_deleted(poller, timeout, on_progress)
+        endpoint.wait_deleted(poller, timeout, reporter.progress)
         report.deleted.append(f"endpoint {endpoint_name}")
 
     for name in inventory.configs:
-        step(f"deleting endpoint config {name}")
-        if _delete_quietly(client.delete_endpoint_config, EndpointConfigName=name):
+        reporter.step(f"deleting endpoint config {name}")
+        if delete_if_exists(client.delete_endpoint_config, EndpointConfigName=name):
             report.deleted.append(f"endpoint config {name}")
     for name in inventory.models:
-        step(f"deleting model {name}")
-        if _delete_quietly(client.delete_model, ModelName=name):
+        reporter.step(f"deleting model {name}")
+        if delete_if_exists(client.delete_model, ModelName=name):
             report.deleted.append(f"model {name}")
     return report

@@ -1,34 +1,34 @@
-"""The TGI container's environment: the one place that turns settings into launcher options.
+"""The TGI container's environment: the one place that turns the model spec into launcher options.
 
 The SageMaker entrypoint of the Hugging Face TGI image maps HF_MODEL_ID, HF_MODEL_REVISION, SM_NUM_GPUS,
 HF_MODEL_QUANTIZE and HF_MODEL_TRUST_REMOTE_CODE to launcher flags; the token limits are read by the
-launcher under their own names. Limits the settings leave unset are left to TGI, which sizes the batch
-from free GPU memory. The token stays a `SecretStr` until the very call that sends it.
+launcher under their own names. Limits left unset are left to TGI, which sizes the batch from free GPU
+memory. The token stays a `SecretStr` until the very call that sends it.
 """
 
 from __future__ import annotations
 
 from pydantic import SecretStr
 
-from llm_engineering.settings import Settings
+from llm_engineering.hosting.spec import ModelSpec
 
 ContainerEnvironment = dict[str, str | SecretStr]
 
 
-def container_environment(settings: Settings, gpus_per_copy: int, token: SecretStr | None) -> ContainerEnvironment:
-    """Environment for the TGI container serving `settings.hf_model_id` on `gpus_per_copy` GPUs."""
+def container_environment(model: ModelSpec, gpus_per_copy: int, token: SecretStr | None) -> ContainerEnvironment:
+    """Environment for the TGI container serving `model` on `gpus_per_copy` GPUs."""
     env: ContainerEnvironment = {
-        "HF_MODEL_ID": settings.hf_model_id,
+        "HF_MODEL_ID": model.model_id,
         "SM_NUM_GPUS": str(gpus_per_copy),
-        "MAX_INPUT_TOKENS": str(settings.max_input_tokens),
-        "MAX_TOTAL_TOKENS": str(settings.max_total_tokens),
+        "MAX_INPUT_TOKENS": str(model.max_input_tokens),
+        "MAX_TOTAL_TOKENS": str(model.max_total_tokens),
     }
     optional = {
-        "HF_MODEL_REVISION": settings.hf_model_revision,
-        "HF_MODEL_QUANTIZE": settings.hf_model_quantize,
-        "MAX_BATCH_PREFILL_TOKENS": settings.max_batch_prefill_tokens,
-        "MAX_BATCH_TOTAL_TOKENS": settings.max_batch_total_tokens,
-        "HF_MODEL_TRUST_REMOTE_CODE": "true" if settings.hf_model_trust_remote_code else None,
+        "HF_MODEL_REVISION": model.revision,
+        "HF_MODEL_QUANTIZE": model.quantize,
+        "MAX_BATCH_PREFILL_TOKENS": model.max_batch_prefill_tokens,
+        "MAX_BATCH_TOTAL_TOKENS": model.max_batch_total_tokens,
+        "HF_MODEL_TRUST_REMOTE_CODE": "true" if model.trust_remote_code else None,
     }
     env.update({name: str(value) for name, value in optional.items() if value is not None})
     if token is not None:
@@ -36,6 +36,11 @@ def container_environment(settings: Settings, gpus_per_copy: int, token: SecretS
     return env
 
 
-def reveal(env: ContainerEnvironment) -> dict[str, str]:
-    """The environment as SageMaker needs it, secrets included: use only to build the request."""
-    return {name: value.get_secret_value() if isinstance(value, SecretStr) else value for name, value in env.items()}
+def hub_token(explicit: SecretStr | None) -> SecretStr | None:
+    """The token to give the container: HUGGINGFACE_ACCESS_TOKEN, else the one `hf auth login` saved."""
+    if explicit is not None:
+        return explicit
+    from huggingface_hub import get_token  # deferred: only deploy-side callers need it
+
+    token = get_token()
+    return SecretStr(token) if token else None

@@ -14,7 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, paginate
+from llm_engineering.redaction import scrub
 
 LOG_LINES = 20
 
@@ -63,13 +64,6 @@ def log_group_for(kind: str, name: str) -> str:
     return f"/aws/sagemaker/Endpoints/{name}"
 
 
-def _redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text
-
-
 def log_tail(aws: Aws, group: str, secrets: Iterable[str] = (), limit: int = LOG_LINES) -> tuple[list[str], str | None]:
     """The last `limit` lines of the most recently written stream of `group`, or why there are none."""
     logs = aws.client("logs")
@@ -88,7 +82,7 @@ def log_tail(aws: Aws, group: str, secrets: Iterable[str] = (), limit: int = LOG
             return [], f"No log group {group}: the container never started (nothing was written)."
         return [], f"Could not read {group} ({code}): check the logs in the CloudWatch console."
     secrets = tuple(secrets)
-    return [_redact(event["message"].rstrip(), secrets) for event in events], None
+    return [scrub(event["message"].rstrip(), secrets) for event in events], None
 
 
 _OOM = re.compile(r"CUDA out of memory|OutOfMemoryError|Not enough memory to handle|out of memory", re.IGNORECASE)
@@ -153,10 +147,8 @@ def quota_request_hint(aws: Aws, instance_type: str, wanted: int) -> str | None:
     """The exact command to ask for a higher endpoint quota, when Service Quotas lets us find its code."""
     name = f"{instance_type} for endpoint usage"
     try:
-        pages = aws.client("service-quotas").get_paginator("list_service_quotas").paginate(ServiceCode="sagemaker")
-        quota: dict[str, Any] | None = next(
-            (item for page in pages for item in page.get("Quotas", []) if item.get("QuotaName") == name), None
-        )
+        listed = paginate(aws.client("service-quotas"), "list_service_quotas", "Quotas", ServiceCode="sagemaker")
+        quota: dict[str, Any] | None = next((item for item in listed if item.get("QuotaName") == name), None)
     except ClientError:
         return None
     if quota is None:
@@ -172,7 +164,7 @@ def diagnose_refusal(aws: Aws, error: ClientError, context: Context) -> Diagnosi
     """A create or update call that SageMaker refused outright."""
     details = error.response.get("Error", {})
     code = details.get("Code", "Unknown")
-    message = _redact(details.get("Message", ""), context.secrets)
+    message = scrub(details.get("Message", ""), context.secrets)
     hint = None
     if code == "ResourceLimitExceeded":
         hint = quota_request_hint(aws, context.instance_type, context.instance_count)
@@ -186,7 +178,7 @@ def diagnose_failure(aws: Aws, kind: str, name: str, status: str, reason: str | 
     """A resource that ended Failed (or rolled back): the reason, its container log tail, and advice."""
     group = log_group_for(kind, name)
     lines, note = log_tail(aws, group, context.secrets)
-    reason_text = _redact(reason or "SageMaker gave no reason", context.secrets)
+    reason_text = scrub(reason or "SageMaker gave no reason", context.secrets)
     label = "Inference component" if kind == "inference-component" else "Endpoint"
     return Diagnosis(
         headline=f"{label} {name} is {status}: {reason_text}",

@@ -1,4 +1,5 @@
-"""Everything that belongs to one endpoint, found through the endpoint, its components and the tags.
+"""What exists: everything of one endpoint (through the endpoint, its components and the tags), and the region's
+endpoints of this tool.
 
 Names are never guessed: a config or model belongs to an endpoint when the endpoint or one of its components
 references it, or when it carries this tool's tags naming the endpoint (which also finds what a failed or
@@ -9,15 +10,14 @@ decide.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from llm_engineering import tags as tool_tags
-from llm_engineering.hosting.resources import Endpoint, InferenceComponent, components_on, is_not_found
-
-NAME_PREFIX_LENGTH = 44
-"""Model and config names are `<first 44 characters of the endpoint>-<timestamp>` (see plan.py)."""
+from llm_engineering.aws import get_or_none, paginate
+from llm_engineering.hosting.prices import Cost, fleet_cost
+from llm_engineering.hosting.resources import Endpoint, InferenceComponent, components_on
+from llm_engineering.names import NAME_PREFIX_LENGTH
 
 
 @dataclass
@@ -61,13 +61,7 @@ class Inventory:
 
 
 def _tags(client: Any, arn: str) -> list[dict[str, str]]:
-    try:
-        pages = client.get_paginator("list_tags").paginate(ResourceArn=arn)
-        return [tag for page in pages for tag in page.get("Tags", [])]
-    except ClientError as error:
-        if is_not_found(error):
-            return []
-        raise
+    return get_or_none(lambda: list(paginate(client, "list_tags", "Tags", ResourceArn=arn))) or []
 
 
 def _belongs(tag_list: list[dict[str, str]], endpoint_name: str) -> bool:
@@ -77,34 +71,23 @@ def _belongs(tag_list: list[dict[str, str]], endpoint_name: str) -> bool:
 
 def _tagged(client: Any, operation: str, key: str, arn_key: str, endpoint_name: str) -> list[str]:
     """Names of configs or models whose tags say they belong to `endpoint_name`."""
-    pages = client.get_paginator(operation).paginate(NameContains=endpoint_name[:NAME_PREFIX_LENGTH])
+    listed = paginate(client, operation, key, NameContains=endpoint_name[:NAME_PREFIX_LENGTH])
     return [
-        item[key.removesuffix("s") + "Name"]
-        for page in pages
-        for item in page.get(key, [])
-        if _belongs(_tags(client, item[arn_key]), endpoint_name)
+        item[key.removesuffix("s") + "Name"] for item in listed if _belongs(_tags(client, item[arn_key]), endpoint_name)
     ]
 
 
 def _config_tags_and_models(client: Any, name: str) -> tuple[bool, list[str]] | None:
-    try:
-        config = client.describe_endpoint_config(EndpointConfigName=name)
-    except ClientError as error:
-        if is_not_found(error):
-            return None
-        raise
+    config = get_or_none(client.describe_endpoint_config, EndpointConfigName=name)
+    if config is None:
+        return None
     models = [variant["ModelName"] for variant in config.get("ProductionVariants", []) if "ModelName" in variant]
     return tool_tags.is_managed(_tags(client, config["EndpointConfigArn"])), models
 
 
 def _model_managed(client: Any, name: str) -> bool | None:
-    try:
-        model = client.describe_model(ModelName=name)
-    except ClientError as error:
-        if is_not_found(error):
-            return None
-        raise
-    return tool_tags.is_managed(_tags(client, model["ModelArn"]))
+    model = get_or_none(client.describe_model, ModelName=name)
+    return None if model is None else tool_tags.is_managed(_tags(client, model["ModelArn"]))
 
 
 def take_inventory(client: Any, endpoint_name: str) -> Inventory:
@@ -135,3 +118,57 @@ def take_inventory(client: Any, endpoint_name: str) -> Inventory:
         if managed is not None:
             inventory.models[name] = managed
     return inventory
+
+
+@dataclass(frozen=True)
+class EndpointSummary:
+    """One endpoint of this tool in the region, for `make status`."""
+
+    name: str
+    status: str
+    kind: str
+    model_id: str
+    instances: str
+    components: list[str]
+    hours: float
+    cost: Cost | None
+    """None when an instance type is not in the price table."""
+
+    @property
+    def usd_so_far(self) -> float | None:
+        return None if self.cost is None else self.cost.after(self.hours)
+
+
+def _summary(client: Any, endpoint: Endpoint, tags: list[dict[str, str]], now: datetime) -> EndpointSummary:
+    running = {v["VariantName"]: v.get("CurrentInstanceCount") for v in endpoint.raw.get("ProductionVariants", [])}
+    fleet: list[tuple[str, int]] = []
+    for variant in endpoint.variants:
+        count = running.get(variant["VariantName"]) or variant.get("InitialInstanceCount", 0)
+        fleet.append((variant.get("InstanceType", "?"), count))
+    hosted = components_on(client, endpoint.name) if endpoint.hosts_components else []
+    components = [f"{component.name} ({component.status})" for component in hosted]
+    created = endpoint.raw.get("CreationTime", now)
+    return EndpointSummary(
+        name=endpoint.name,
+        status=endpoint.status,
+        kind="inference-component" if endpoint.hosts_components else "model-based",
+        model_id=tool_tags.as_dict(tags).get(tool_tags.MODEL_ID, "?"),
+        instances=", ".join(f"{count} x {instance_type}" for instance_type, count in fleet) or "?",
+        components=components,
+        hours=max((now - created).total_seconds() / 3600, 0.0),
+        cost=fleet_cost(fleet) if fleet else None,
+    )
+
+
+def managed_endpoints(client: Any, now: datetime | None = None) -> list[EndpointSummary]:
+    """Endpoints carrying this tool's tags, with their instances, components and running cost."""
+    now = now or datetime.now(UTC)
+    found: list[EndpointSummary] = []
+    for listed in paginate(client, "list_endpoints", "Endpoints"):
+        endpoint = Endpoint.get(client, listed["EndpointName"])
+        if endpoint is None:
+            continue
+        tags = endpoint.tags()
+        if tool_tags.is_managed(tags):
+            found.append(_summary(client, endpoint, tags, now))
+    return found

@@ -1,21 +1,33 @@
-"""The remote SageMaker resources a deployment consists of: endpoints and inference components.
+"""The remote SageMaker resources a deployment waits on: endpoints and inference components.
 
-Shaped after huggingface_hub's `InferenceEndpoint`: a small object per remote resource whose `fetch()`
-refreshes it from AWS, `wait()` polls until it settles, and `delete()` removes it. A resource that is gone
-has status `Deleted` rather than raising, so cleanup and retries stay simple.
+Shaped after huggingface_hub's `InferenceEndpoint`: a small object per remote resource whose verbs act and
+return it: `fetch()` refreshes it from AWS through one mapper (`_absorb`), `wait()` polls until it
+settles, `delete()` starts its removal. A resource that is gone has status `Deleted` rather than raising,
+so cleanup and retries stay simple.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
-from botocore.exceptions import ClientError
-
+from llm_engineering.aws import delete_if_exists, get_or_none, paginate
 from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.waiting import Poller, ProgressCallback
+from llm_engineering.statuses import COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, Status
 
-DELETED = "Deleted"
+ResourceKind = Literal["model", "endpoint-config", "endpoint", "inference-component"]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A reference to one SageMaker resource, by kind and name (what a plan creates, or what is left)."""
+
+    kind: ResourceKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
 
 
 class ResourceFailed(UserFacingError):
@@ -29,25 +41,16 @@ class ResourceFailed(UserFacingError):
         self.reason = reason
 
 
-def is_not_found(error: ClientError) -> bool:
-    """SageMaker reports missing resources as validation errors with "Could not find"/"not found"."""
-    details = error.response.get("Error", {})
-    message = details.get("Message", "").lower()
-    return details.get("Code") in {"ValidationException", "ValidationError", "ResourceNotFound"} and (
-        "could not find" in message or "not found" in message or "does not exist" in message
-    )
-
-
 @dataclass
 class Remote:
     """Base for a SageMaker resource polled through its Describe call."""
 
     kind: ClassVar[str]
-    transitional: ClassVar[frozenset[str]]
+    transitional: ClassVar[frozenset[Status]]
 
     client: Any = field(repr=False)
     name: str
-    status: str = "Unknown"
+    status: Status = Status.UNKNOWN
     arn: str | None = None
     failure_reason: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -55,26 +58,28 @@ class Remote:
     def _describe(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _delete(self) -> None:
+    def _delete(self) -> Any:
         raise NotImplementedError
 
     def _absorb(self, description: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    @property
+    def target(self) -> str | None:
+        """What the resource runs (its config or model): an update is rolled back when this did not change."""
         raise NotImplementedError
 
     @classmethod
     def get(cls, client: Any, name: str) -> Self | None:
         """The resource if it exists, else None."""
         resource = cls(client=client, name=name).fetch()
-        return None if resource.status == DELETED else resource
+        return resource if resource.exists else None
 
     def fetch(self) -> Self:
         """Refresh from AWS; a missing resource gets status `Deleted`."""
-        try:
-            description = self._describe()
-        except ClientError as error:
-            if not is_not_found(error):
-                raise
-            self.status, self.raw = DELETED, {}
+        description = get_or_none(self._describe)
+        if description is None:
+            self.status, self.raw = Status.DELETED, {}
             return self
         self.raw = description
         self.failure_reason = description.get("FailureReason")
@@ -83,35 +88,50 @@ class Remote:
 
     @property
     def exists(self) -> bool:
-        return self.status != DELETED
+        return self.status != Status.DELETED
+
+    @property
+    def settling(self) -> bool:
+        """In a state that ends by itself (Creating, Updating, Deleting, ...)."""
+        return self.status in self.transitional
 
     @property
     def subject(self) -> str:
         return f"{self.kind} {self.name}"
 
-    def wait(self, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None) -> Self:
-        """Poll until the status leaves the transitional states; raise `ResourceFailed` unless InService."""
+    def wait(
+        self,
+        poller: Poller,
+        timeout: float,
+        on_progress: ProgressCallback | None = None,
+        *,
+        expect: str | None = None,
+    ) -> Self:
+        """Poll until the status leaves the transitional states; raise `ResourceFailed` unless InService.
+
+        With `expect` (the config or model an update switched to), an update that SageMaker rolled back to
+        what ran before fails too.
+        """
         poller.until(
             self.fetch,
             lambda resource: resource.status,
-            lambda resource: resource.status not in self.transitional,
+            lambda resource: not resource.settling,
             subject=self.subject,
             timeout=timeout,
             on_progress=on_progress,
         )
-        if self.status != "InService":
+        if self.status != Status.IN_SERVICE:
             raise ResourceFailed(self.kind, self.name, self.status, self.failure_reason)
+        if expect is not None and self.target != expect:
+            raise ResourceFailed(self.kind, self.name, "rolled back", self.failure_reason)
         return self
 
-    def delete(self) -> None:
-        """Start deletion; a resource that is already gone or going is fine."""
-        try:
-            self._delete()
-        except ClientError as error:
-            if not is_not_found(error):
-                raise
+    def delete(self) -> Self:
+        """Start deletion; a resource that is already gone is fine."""
+        delete_if_exists(self._delete)
+        return self
 
-    def wait_deleted(self, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None) -> None:
+    def wait_deleted(self, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None) -> Self:
         """Poll until the resource is gone."""
         poller.until(
             self.fetch,
@@ -121,13 +141,14 @@ class Remote:
             timeout=timeout,
             on_progress=on_progress,
         )
+        return self
 
     def tags(self) -> list[dict[str, str]]:
-        """The resource's tags (empty when it has no ARN yet)."""
+        """The resource's tags (empty when it has no ARN yet, or is gone)."""
         if not self.arn:
             return []
-        pages = self.client.get_paginator("list_tags").paginate(ResourceArn=self.arn)
-        return [tag for page in pages for tag in page.get("Tags", [])]
+        found = get_or_none(lambda: list(paginate(self.client, "list_tags", "Tags", ResourceArn=self.arn)))
+        return found or []
 
 
 @dataclass
@@ -135,9 +156,7 @@ class Endpoint(Remote):
     """An endpoint; `config_name` is the endpoint config it currently runs."""
 
     kind: ClassVar[str] = "Endpoint"
-    transitional: ClassVar[frozenset[str]] = frozenset(
-        {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
-    )
+    transitional: ClassVar[frozenset[Status]] = ENDPOINT_TRANSITIONAL
 
     config_name: str | None = None
     _config: dict[str, Any] | None = field(default=None, repr=False)
@@ -145,25 +164,25 @@ class Endpoint(Remote):
     def _describe(self) -> dict[str, Any]:
         return self.client.describe_endpoint(EndpointName=self.name)
 
-    def _delete(self) -> None:
-        self.client.delete_endpoint(EndpointName=self.name)
+    def _delete(self) -> Any:
+        return self.client.delete_endpoint(EndpointName=self.name)
 
     def _absorb(self, description: dict[str, Any]) -> None:
-        self.status = description["EndpointStatus"]
+        self.status = Status(description["EndpointStatus"])
         self.arn = description.get("EndpointArn")
         if description.get("EndpointConfigName") != self.config_name:
             self._config = None
         self.config_name = description.get("EndpointConfigName")
 
+    @property
+    def target(self) -> str | None:
+        return self.config_name
+
     def config(self) -> dict[str, Any]:
-        """The endpoint config it runs (empty if that config was deleted meanwhile)."""
+        """The endpoint config it runs (empty if that config was deleted meanwhile); read once."""
         if self._config is None and self.config_name:
-            try:
-                self._config = self.client.describe_endpoint_config(EndpointConfigName=self.config_name)
-            except ClientError as error:
-                if not is_not_found(error):
-                    raise
-                self._config = {}
+            found = get_or_none(self.client.describe_endpoint_config, EndpointConfigName=self.config_name)
+            self._config = found or {}
         return self._config or {}
 
     @property
@@ -179,22 +198,13 @@ class Endpoint(Remote):
     def model_names(self) -> list[str]:
         return [variant["ModelName"] for variant in self.variants if "ModelName" in variant]
 
-    def wait_for_config(
-        self, config_name: str, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None
-    ) -> Endpoint:
-        """Wait for an update to `config_name`; SageMaker rolls a failed update back to the old config."""
-        self.wait(poller, timeout, on_progress)
-        if self.config_name != config_name:
-            raise ResourceFailed(self.kind, self.name, "rolled back", self.failure_reason)
-        return self
-
 
 @dataclass
 class InferenceComponent(Remote):
     """An inference component; `model_name` is the model its specification runs."""
 
     kind: ClassVar[str] = "Inference component"
-    transitional: ClassVar[frozenset[str]] = frozenset({"Creating", "Updating", "Deleting"})
+    transitional: ClassVar[frozenset[Status]] = COMPONENT_TRANSITIONAL
 
     endpoint_name: str | None = None
     model_name: str | None = None
@@ -202,28 +212,22 @@ class InferenceComponent(Remote):
     def _describe(self) -> dict[str, Any]:
         return self.client.describe_inference_component(InferenceComponentName=self.name)
 
-    def _delete(self) -> None:
-        self.client.delete_inference_component(InferenceComponentName=self.name)
+    def _delete(self) -> Any:
+        return self.client.delete_inference_component(InferenceComponentName=self.name)
 
     def _absorb(self, description: dict[str, Any]) -> None:
-        self.status = description["InferenceComponentStatus"]
+        self.status = Status(description["InferenceComponentStatus"])
         self.arn = description.get("InferenceComponentArn")
         self.endpoint_name = description.get("EndpointName")
         self.model_name = description.get("Specification", {}).get("ModelName")
 
-    def wait_for_model(
-        self, model_name: str, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None
-    ) -> InferenceComponent:
-        """Wait for an update to `model_name`; SageMaker rolls a failed update back."""
-        self.wait(poller, timeout, on_progress)
-        if self.model_name != model_name:
-            raise ResourceFailed(self.kind, self.name, "rolled back", self.failure_reason)
-        return self
+    @property
+    def target(self) -> str | None:
+        return self.model_name
 
 
 def components_on(client: Any, endpoint_name: str) -> list[InferenceComponent]:
     """Every inference component on an endpoint, fetched."""
-    pages = client.get_paginator("list_inference_components").paginate(EndpointNameEquals=endpoint_name)
-    names = [item["InferenceComponentName"] for page in pages for item in page.get("InferenceComponents", [])]
-    found = (InferenceComponent(client=client, name=name).fetch() for name in names)
+    listed = paginate(client, "list_inference_components", "InferenceComponents", EndpointNameEquals=endpoint_name)
+    found = (InferenceComponent(client=client, name=item["InferenceComponentName"]).fetch() for item in listed)
     return [component for component in found if component.exists]

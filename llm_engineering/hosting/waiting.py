@@ -3,6 +3,7 @@
 boto3's waiters poll every 30 s, which turns a 20-second transition into a minute of staring. This polls
 soon after a change, backs off while nothing happens, and reports each observation so the script can draw
 a progress line. Ctrl-C (KeyboardInterrupt) passes through untouched: the caller decides what to say.
+Every long operation (apply, delete) reports through one `Reporter`: steps as lines, waits as progress.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from llm_engineering.errors import UserFacingError
 
@@ -28,6 +29,32 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class Reporter(Protocol):
+    """Where the library reports what it does; the script draws it (`llm_engineering.console`)."""
+
+    def step(self, text: str) -> None: ...
+
+    def progress(self, progress: Progress) -> None: ...
+
+    def finish(self) -> None:
+        """End any live line, before the caller prints its own."""
+
+
+class _Silent:
+    def step(self, text: str) -> None:
+        pass
+
+    def progress(self, progress: Progress) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+silent: Reporter = _Silent()
+"""A reporter that reports nothing (library callers that only want the result)."""
 
 
 class WaitTimeout(UserFacingError):

@@ -6,14 +6,12 @@ Every change returns one line describing it, so the scripts can report exactly w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from llm_engineering import TOOL_NAME
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, get_or_none
 from llm_engineering.errors import UserFacingError
 from llm_engineering.iam.policies import PolicyDocument, same_policy, to_json
 from llm_engineering.tags import MANAGED_BY, is_managed, tool_tags
@@ -40,17 +38,6 @@ def caller_identity(aws: Aws) -> Identity:
     answer = aws.client("sts").get_caller_identity()
     arn = answer["Arn"]
     return Identity(account_id=answer["Account"], partition=arn.split(":")[1], arn=arn)
-
-
-def is_missing(error: ClientError) -> bool:
-    """True for IAM's "no such user/role/policy" answer."""
-    return error.response.get("Error", {}).get("Code") == "NoSuchEntity"
-
-
-def paginate(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
-    """Every item of a paginated IAM listing."""
-    for page in client.get_paginator(operation).paginate(**params):
-        yield from page.get(key, [])
 
 
 def check_ownership(kind: str, name: str, tags: list[Mapping[str, str]], *, force: bool, action: str) -> bool:
@@ -105,12 +92,8 @@ def ensure_customer_policy(
 
 
 def _get_policy(iam: Any, arn: str) -> dict[str, Any] | None:
-    try:
-        return iam.get_policy(PolicyArn=arn)["Policy"]
-    except ClientError as error:
-        if is_missing(error):
-            return None
-        raise
+    answer = get_or_none(iam.get_policy, PolicyArn=arn)
+    return None if answer is None else answer["Policy"]
 
 
 def check_policy_deletable(iam: Any, *, arn: str, name: str, force: bool) -> None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from llm_engineering import TOOL_NAME
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, get_or_none, paginate
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.iam.common import caller_identity, check_ownership, is_missing, paginate
+from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
 from llm_engineering.iam.policies import (
     SAGEMAKER_SERVICE,
@@ -56,13 +54,10 @@ class RoleOutcome:
     changes: list[str] = field(default_factory=list)
 
 
-def _get_role(iam: Any, name: str) -> dict[str, Any] | None:
-    try:
-        return iam.get_role(RoleName=name)["Role"]
-    except ClientError as error:
-        if is_missing(error):
-            return None
-        raise
+def get_role(iam: Any, name: str) -> dict[str, Any] | None:
+    """The role, or None when there is no role of that name."""
+    answer = get_or_none(iam.get_role, RoleName=name)
+    return None if answer is None else answer["Role"]
 
 
 def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> RoleOutcome:
@@ -73,7 +68,7 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
     permissions = execution_role_permissions(
         partition=identity.partition, account_id=identity.account_id, s3_buckets=spec.s3_buckets
     )
-    role = _get_role(iam, spec.name)
+    role = get_role(iam, spec.name)
     if role is None:
         role = iam.create_role(
             RoleName=spec.name,
@@ -137,7 +132,7 @@ def describe_permissions(spec: ExecutionRoleSpec) -> str:
 def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> list[str]:
     """Delete the role with its policies and instance profiles; an empty list means there was nothing."""
     iam = aws.client("iam")
-    if _get_role(iam, spec.name) is None:
+    if get_role(iam, spec.name) is None:
         return []
     tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
     check_ownership("role", spec.name, tags, force=force, action="delete it")
@@ -162,12 +157,12 @@ def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
     return changes
 
 
-def resolve_execution_role_arn(aws: Aws, settings: Settings) -> str:
-    """The role SageMaker should assume: AWS_ARN_ROLE when set, else the ARN of the named role."""
-    if settings.aws_arn_role:
-        return settings.aws_arn_role
-    name = check_role_name(settings.sagemaker_execution_role_name)
-    role = _get_role(aws.client("iam"), name)
+def resolve_execution_role_arn(aws: Aws, role_name: str, role_arn: str | None = None) -> str:
+    """The role SageMaker should assume: `role_arn` (AWS_ARN_ROLE) when set, else the ARN of the named role."""
+    if role_arn:
+        return role_arn
+    name = check_role_name(role_name)
+    role = get_role(aws.client("iam"), name)
     if role is None:
         raise ExecutionRoleMissingError(
             f"The SageMaker execution role '{name}' does not exist: run make create-sagemaker-execution-role, "

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
 from llm_engineering import TOOL_NAME
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, delete_if_exists, get_or_none, paginate
 from llm_engineering.errors import AwsRequestError, ConfigurationError
 from llm_engineering.iam.common import (
     Identity,
@@ -24,8 +23,6 @@ from llm_engineering.iam.common import (
     check_policy_deletable,
     delete_customer_policy,
     ensure_customer_policy,
-    is_missing,
-    paginate,
 )
 from llm_engineering.iam.credentials import AccessKey, CredentialsFile, CredentialsStoreError
 from llm_engineering.iam.names import (
@@ -79,11 +76,11 @@ class DeployerSpec:
         return deployer_policy_name(self.user_name)
 
 
-def check_store_is_safe(store: CredentialsFile, settings: Settings) -> None:
+def check_store_is_safe(store: CredentialsFile, active_profile: str | None) -> None:
     """Refuse to write the deployer's key over the profile whose credentials run this very command."""
     if store.dedicated:
         return
-    active = settings.aws_profile or "default"
+    active = active_profile or "default"
     if store.profile == active:
         raise ConfigurationError(
             f"The deployer's key would overwrite profile '{active}', whose credentials you are using now: "
@@ -116,12 +113,8 @@ class DeployerOutcome:
 
 
 def _get_user(iam: Any, name: str) -> dict[str, Any] | None:
-    try:
-        return iam.get_user(UserName=name)["User"]
-    except ClientError as error:
-        if is_missing(error):
-            return None
-        raise
+    answer = get_or_none(iam.get_user, UserName=name)
+    return None if answer is None else answer["User"]
 
 
 def _key_ids(iam: Any, user_name: str) -> list[str]:
@@ -297,12 +290,8 @@ def delete_deployer(
     for group in list(paginate(iam, "list_groups_for_user", "Groups", UserName=spec.user_name)):
         iam.remove_user_from_group(UserName=spec.user_name, GroupName=group["GroupName"])
         changes.append(f"Removed user {spec.user_name} from group {group['GroupName']}.")
-    try:
-        iam.delete_login_profile(UserName=spec.user_name)
+    if delete_if_exists(iam.delete_login_profile, UserName=spec.user_name):
         changes.append(f"Deleted the console password of user {spec.user_name}.")
-    except ClientError as error:
-        if not is_missing(error):
-            raise
     changes += delete_customer_policy(iam, arn=own_policy, name=spec.policy_name, force=force)
     iam.delete_user(UserName=spec.user_name)
     changes.append(f"Deleted IAM user {spec.user_name}.")

@@ -11,18 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TextIO
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.inference.client import (
+from llm_engineering.inference.client import Completion, Message, ModelInvocationError
+from llm_engineering.inference.parameters import (
     CHAT_UNSUPPORTED,
     PARAMETERS,
-    Completion,
     GenerationParameters,
     InvalidParameterError,
-    Message,
-    ModelInvocationError,
 )
 from llm_engineering.inference.streaming import GenerationStats
 
@@ -65,6 +63,35 @@ class Backend(Protocol):
     def stream_text(self, prompt: str, params: GenerationParameters | None = None) -> AnswerStream: ...
 
     def stream_chat(self, messages: Sequence[Message], params: GenerationParameters | None = None) -> AnswerStream: ...
+
+
+def answer(
+    client: Backend,
+    prompt: str,
+    params: GenerationParameters,
+    *,
+    history: Sequence[Message] = (),
+    chat: bool,
+    stream: bool,
+    write: Callable[[str], None],
+) -> Completion:
+    """One answer, written to `write` as it arrives (streamed) or whole.
+
+    Chat mode sends `history` and the prompt as messages (the container applies the model's chat template);
+    generate mode sends the prompt as is. A stream is closed however the iteration ends (Ctrl-C included).
+    """
+    messages = [*history, {"role": "user", "content": prompt}]
+    if not stream:
+        completion = client.chat(messages, params) if chat else client.generate(prompt, params)
+        write(completion.text)
+        return completion
+    pieces = client.stream_chat(messages, params) if chat else client.stream_text(prompt, params)
+    try:
+        for piece in pieces:
+            write(piece)
+    finally:
+        pieces.close()
+    return Completion(pieces.text, pieces.stats or GenerationStats(tokens=0, seconds=0.0))
 
 
 def format_stats(stats: GenerationStats) -> str:
@@ -221,29 +248,16 @@ class ChatRepl:
 
     def _answer(self, prompt: str) -> None:
         """Send one prompt; print the answer as it comes; keep the exchange only when it completed."""
-        messages = [*self.history, {"role": "user", "content": prompt}]
-        written = False
+        written: list[str] = []
+
+        def show(piece: str) -> None:
+            self._write(piece)
+            written.append(piece)
+
         try:
-            if self.stream:
-                stream = (
-                    self.client.stream_chat(messages, self.params)
-                    if self.chat
-                    else self.client.stream_text(prompt, self.params)
-                )
-                try:
-                    for piece in stream:
-                        self._write(piece)
-                        written = True
-                finally:
-                    stream.close()
-                answer, stats = stream.text, stream.stats
-            else:
-                completion = (
-                    self.client.chat(messages, self.params) if self.chat else self.client.generate(prompt, self.params)
-                )
-                answer, stats = completion.text, completion.stats
-                self._write(answer)
-                written = True
+            completion = answer(
+                self.client, prompt, self.params, history=self.history, chat=self.chat, stream=self.stream, write=show
+            )
         except KeyboardInterrupt:
             self._write("\n" if written else "")
             self._note("[interrupted: this exchange is not kept in the conversation]")
@@ -256,10 +270,11 @@ class ChatRepl:
                 self._note("(the conversation may have outgrown the model's context: /reset starts a new one)")
             return
         self._write("\n")
-        if stats is not None:
-            self._note(format_stats(stats))
+        self._note(format_stats(completion.stats))
         if self.chat:
-            self.history.extend([{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}])
+            self.history.extend(
+                [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion.text}]
+            )
 
     def _write(self, text: str) -> None:
         self._out.write(text)

@@ -255,7 +255,7 @@ class TokenStream:
             raise StreamProtocolError(f"{self._source} sent an unexpected event ({data[:60]!r}).", self.text)
         if "error" in event:  # TGI reports a failure after the stream started as an event
             raise ModelStreamFailure(
-                f"The model on {self._source} failed mid-answer: {_one_line(str(event['error']))}. "
+                f"The model on {self._source} failed mid-answer: {one_line(str(event['error']))}. "
                 "Retry; if it persists, check the container logs in CloudWatch.",
                 self.text,
             )
@@ -295,7 +295,7 @@ class TokenStream:
     def _stream_error(self, error: ClientError) -> StreamFailedError:
         fields = error.response.get("Error", {})
         code = fields.get("Code", "")
-        detail = _one_line(fields.get("Message") or "no message")
+        detail = one_line(fields.get("Message") or "no message")
         if code == "ModelStreamError":
             error_code = fields.get("ErrorCode") or error.response.get("ErrorCode")
             suffix = f" ({error_code})" if error_code else ""
@@ -330,5 +330,6 @@ def _error_fields(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"Code": code, **dict(event[code] or {})}
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """`text` on one line, without a final full stop (it is quoted inside a sentence)."""
     return " ".join(text.split()).rstrip(".")

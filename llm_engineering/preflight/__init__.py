@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from huggingface_hub import HfApi
 
 from llm_engineering.aws import Aws
-from llm_engineering.hosting.apply import observe
+from llm_engineering.hosting.container import hub_token
 from llm_engineering.hosting.instances import GPU_INSTANCES, GpuInstance, gpu_instance
-from llm_engineering.hosting.plan import Call, Plan, build_plan, gpus_per_copy
+from llm_engineering.hosting.observe import observe
+from llm_engineering.hosting.plan import Call, Plan, build_plan
+from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
 from llm_engineering.preflight import memory as memory_fit
 from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up
@@ -29,8 +31,7 @@ from llm_engineering.preflight.report import (
     render_report,
     report_json,
 )
-from llm_engineering.preflight.role import check_execution_role, check_pass_role
-from llm_engineering.settings import Settings
+from llm_engineering.preflight.role import RoleRef, check_execution_role, check_pass_role
 
 __all__ = [
     "CheckResult",
@@ -48,7 +49,7 @@ IDENTITY_CHECK = "Identity and region"
 
 @dataclass(frozen=True)
 class Target:
-    """What a deploy would start: read from its plan, or from the settings when no plan can be made yet."""
+    """What a deploy would start: read from its plan, or from the spec when no plan can be made yet."""
 
     region: str
     endpoint_name: str
@@ -62,7 +63,7 @@ class Target:
     why_new: str
 
     @classmethod
-    def from_plan(cls, plan: Plan, settings: Settings) -> Target:
+    def from_plan(cls, plan: Plan, spec: DeploymentSpec) -> Target:
         """Count the instances the plan's CreateEndpoint / UpdateEndpoint calls start, from its configs."""
         calls = [step for step in plan.steps if isinstance(step, Call)]
         configs = {
@@ -87,7 +88,7 @@ class Target:
             region=plan.region,
             endpoint_name=plan.endpoint_name,
             model_id=plan.model_id,
-            revision=settings.hf_model_revision,
+            revision=spec.model.revision,
             instance=plan.instance,
             instance_count=plan.instance_count,
             gpus_per_copy=plan.gpus_per_copy,
@@ -96,20 +97,20 @@ class Target:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, region: str) -> Target:
+    def from_spec(cls, spec: DeploymentSpec, region: str) -> Target:
         """Without a plan (no execution role yet), assume a new endpoint, the most a deploy can start."""
-        instance = gpu_instance(settings.gpu_instance_type, region)
-        count = settings.gpu_instance_count
+        instance = gpu_instance(spec.instance_type, region)
+        count = spec.instance_count
         return cls(
             region=region,
-            endpoint_name=settings.sagemaker_endpoint_inference,
-            model_id=settings.hf_model_id,
-            revision=settings.hf_model_revision,
+            endpoint_name=spec.endpoint_name,
+            model_id=spec.model.model_id,
+            revision=spec.model.revision,
             instance=instance,
             instance_count=count,
-            gpus_per_copy=gpus_per_copy(settings, instance),
+            gpus_per_copy=gpus_per_copy(spec, instance),
             new_instances=count,
-            why_new=f"a new endpoint {settings.sagemaker_endpoint_inference} starts {count} instance(s)",
+            why_new=f"a new endpoint {spec.endpoint_name} starts {count} instance(s)",
         )
 
     @property
@@ -120,10 +121,10 @@ class Target:
         )
 
 
-def plan_for_preflight(settings: Settings, aws: Aws) -> Plan | None:
+def plan_for_preflight(spec: DeploymentSpec, aws: Aws) -> Plan | None:
     """The deploy's plan, or None when the execution role is missing (the role check then says so)."""
     try:
-        return build_plan(settings, observe(settings, aws))
+        return build_plan(spec, observe(spec, aws))
     except ExecutionRoleMissingError:
         return None
 
@@ -165,35 +166,24 @@ def _unknown_because(lookup: HubLookup) -> str:
     return "the Hub has no safetensors metadata for it"
 
 
-def run_preflight(settings: Settings, aws: Aws, plan: Plan | None, *, hub: HfApi | None = None) -> Report:
-    """Run every check for the deploy `plan` describes (None: the one the settings describe).
+def run_preflight(
+    spec: DeploymentSpec, aws: Aws, plan: Plan | None, *, deployer_profile: str, hub: HfApi | None = None
+) -> Report:
+    """Run every check for the deploy `plan` describes (None: the one the spec describes).
 
-    `hub` is the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
+    `deployer_profile` is where make create-sagemaker-role stores the deployer's key (for advice); `hub` is
+    the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
     """
-    target = Target.from_plan(plan, settings) if plan is not None else Target.from_settings(settings, aws.region)
+    target = Target.from_plan(plan, spec) if plan is not None else Target.from_spec(spec, aws.region)
     identity_row, identity = check_identity(aws)
-    role_row, role_arn = check_execution_role(aws, settings, identity)
-    pass_row = check_pass_role(aws, identity, role_arn, settings.deployer_profile)
+    role_row, role_arn = check_execution_role(aws, RoleRef.of(spec.role_name, spec.role_arn), identity)
+    pass_row = check_pass_role(aws, identity, role_arn, deployer_profile)
     quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new)
 
-    token = settings.hf_token()
+    token = hub_token(spec.model.token)
     lookup = look_up(hub or HfApi(), target.model_id, target.revision, token)
     access_row = check_model_access(lookup, target.model_id, target.revision, token is not None)
-    model = lookup.model
-    parameters = model.parameters if model else None
-    memory_row = memory_fit.check_memory_fit(
-        parameters=parameters,
-        config=model.config if model else None,
-        config_note=model.config_note if model else None,
-        quantize=settings.hf_model_quantize,
-        instance=target.instance,
-        gpus_per_copy=target.gpus_per_copy,
-        max_total_tokens=settings.max_total_tokens,
-        table=GPU_INSTANCES.values(),
-        unknown_because=_unknown_because(lookup),
-    )
-    shape = memory_fit.ModelShape.from_config(model.config) if model and model.config else None
-    weights = memory_fit.weights(parameters, settings.hf_model_quantize, shape) if parameters else None
+    memory_row, weights = _memory_and_weights(spec, target, lookup)
     price_row = check_price(
         instance=target.instance,
         instance_count=target.instance_count,
@@ -203,3 +193,25 @@ def run_preflight(settings: Settings, aws: Aws, plan: Plan | None, *, hub: HfApi
     )
     report = Report((identity_row, role_row, pass_row, quota_row, access_row, memory_row, price_row), target.subject)
     return report.redacted([token.get_secret_value()] if token is not None else [])
+
+
+def _memory_and_weights(
+    spec: DeploymentSpec, target: Target, lookup: HubLookup
+) -> tuple[CheckResult, memory_fit.Weights | None]:
+    """The memory-fit row, and the weights as served (the price row's decoding ceiling needs their size)."""
+    model = lookup.model
+    parameters = model.parameters if model else None
+    row = memory_fit.check_memory_fit(
+        parameters=parameters,
+        config=model.config if model else None,
+        config_note=model.config_note if model else None,
+        quantize=spec.model.quantize,
+        instance=target.instance,
+        gpus_per_copy=target.gpus_per_copy,
+        max_total_tokens=spec.model.max_total_tokens,
+        table=GPU_INSTANCES.values(),
+        unknown_because=_unknown_because(lookup),
+    )
+    shape = memory_fit.ModelShape.from_config(model.config) if model and model.config else None
+    weights = memory_fit.weights(parameters, spec.model.quantize, shape) if parameters else None
+    return row, weights

@@ -7,19 +7,14 @@ instances in use (ListEndpoints + DescribeEndpoint) turns that into the exact in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from llm_engineering.aws import Aws
-from llm_engineering.hosting.resources import is_not_found
+from llm_engineering.aws import Aws, get_or_none, paginate
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
+from llm_engineering.statuses import HOLDING_INSTANCES
 
 SERVICE_CODE = "sagemaker"
-HOLDING_STATES = frozenset({"Creating", "InService", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
-"""Endpoint states in which instances are (or are being) held; Failed and OutOfService hold none."""
 CHECK = "Endpoint quota"
 
 
@@ -48,16 +43,11 @@ class Usage:
         return sum(self.by_endpoint.values())
 
 
-def _items(client: Any, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
-    for page in client.get_paginator(operation).paginate(**params):
-        yield from page.get(key, [])
-
-
 def find_quota(client: Any, instance_type: str) -> Quota | None:
     """The account's quota by name, else AWS's default for it; None when neither list has it."""
     name = quota_name(instance_type)
     for operation, applied in (("list_service_quotas", True), ("list_aws_default_service_quotas", False)):
-        for item in _items(client, operation, "Quotas", ServiceCode=SERVICE_CODE):
+        for item in paginate(client, operation, "Quotas", ServiceCode=SERVICE_CODE):
             if item.get("QuotaName") == name:
                 return Quota(name=name, code=item["QuotaCode"], value=float(item.get("Value", 0)), applied=applied)
     return None
@@ -70,16 +60,6 @@ def _variant_count(variant: dict[str, Any]) -> int:
     return 0
 
 
-def _describe(client: Any, operation: str, **params: Any) -> dict[str, Any] | None:
-    """A Describe answer, or None when the resource vanished since it was listed."""
-    try:
-        return getattr(client, operation)(**params)
-    except ClientError as error:
-        if is_not_found(error):
-            return None
-        raise
-
-
 def instances_in_use(client: Any, instance_type: str) -> Usage:
     """Instances of `instance_type` each endpoint holds, counting both fleets of an update in progress.
 
@@ -87,14 +67,14 @@ def instances_in_use(client: Any, instance_type: str) -> Usage:
     endpoint outlives a deleted config: then only the counts' own InstanceType, if any, is known).
     """
     usage = Usage()
-    for summary in _items(client, "list_endpoints", "Endpoints"):
-        if summary.get("EndpointStatus") not in HOLDING_STATES:
+    for summary in paginate(client, "list_endpoints", "Endpoints"):
+        if summary.get("EndpointStatus") not in HOLDING_INSTANCES:
             continue
-        endpoint = _describe(client, "describe_endpoint", EndpointName=summary["EndpointName"])
+        endpoint = get_or_none(client.describe_endpoint, EndpointName=summary["EndpointName"])
         if endpoint is None:
             continue
         config_name = endpoint.get("EndpointConfigName")
-        config = _describe(client, "describe_endpoint_config", EndpointConfigName=config_name) if config_name else None
+        config = get_or_none(client.describe_endpoint_config, EndpointConfigName=config_name) if config_name else None
         types = {v["VariantName"]: v.get("InstanceType") for v in (config or {}).get("ProductionVariants", [])}
         count = sum(
             _variant_count(variant)

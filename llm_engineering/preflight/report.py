@@ -15,6 +15,8 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from llm_engineering.redaction import scrub
+
 Status = Literal["ok", "warning", "blocked"]
 STATUSES: tuple[Status, ...] = ("ok", "warning", "blocked")
 
@@ -96,24 +98,12 @@ class Report:
         return Report(tuple(_redact_result(result, hidden) for result in self.results), self.subject)
 
 
-def _redact_value(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "<redacted>")
-        return value
-    if isinstance(value, dict):
-        return {key: _redact_value(item, secrets) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value(item, secrets) for item in value]
-    return value
-
-
 def _redact_result(result: CheckResult, secrets: list[str]) -> CheckResult:
     return replace(
         result,
-        evidence=_redact_value(result.evidence, secrets),
-        fix=_redact_value(result.fix, secrets),
-        details=_redact_value(result.details, secrets),
+        evidence=scrub(result.evidence, secrets),
+        fix=scrub(result.fix, secrets),
+        details=scrub(result.details, secrets),
     )
 
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, paginate
 from llm_engineering.iam import Identity, execution_role_permissions
-from llm_engineering.iam.common import is_missing, paginate
 from llm_engineering.iam.policies import SAGEMAKER_SERVICE, parse_document
+from llm_engineering.iam.role import get_role
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
-from llm_engineering.settings import Settings
 from llm_engineering.tags import is_managed
 
 ROLE_CHECK = "Execution role"
@@ -44,10 +41,11 @@ class RoleRef:
     setting: str
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RoleRef:
-        if settings.aws_arn_role:
-            return cls(settings.aws_arn_role.rsplit("/", 1)[-1], settings.aws_arn_role, "AWS_ARN_ROLE")
-        return cls(settings.sagemaker_execution_role_name, None, "SAGEMAKER_EXECUTION_ROLE_NAME")
+    def of(cls, role_name: str, role_arn: str | None) -> RoleRef:
+        """AWS_ARN_ROLE when set, else SAGEMAKER_EXECUTION_ROLE_NAME."""
+        if role_arn:
+            return cls(role_arn.rsplit("/", 1)[-1], role_arn, "AWS_ARN_ROLE")
+        return cls(role_name, None, "SAGEMAKER_EXECUTION_ROLE_NAME")
 
     @property
     def account(self) -> str | None:
@@ -152,84 +150,85 @@ def _repair_fix(ref: RoleRef, managed: bool) -> str:
     return REPAIR if managed else f"{REPAIR} ARGS=--force (the role was not created by this tool)"
 
 
-def check_execution_role(aws: Aws, settings: Settings, identity: Identity | None) -> tuple[CheckResult, str | None]:
-    """The role row, and the role's ARN when it exists (for the PassRole check)."""
-    ref = RoleRef.from_settings(settings)
-    if identity is not None and ref.account and ref.account != identity.account_id:
-        return (
-            CheckResult(
-                ROLE_CHECK,
-                "warning",
-                f"{ref.arn} is in account {ref.account}, not {identity.account_id}: its trust and policies "
-                "cannot be read from here",
-                "make sure that role trusts sagemaker.amazonaws.com and may pull ECR images and write logs",
-            ),
-            ref.arn,
-        )
-    iam = aws.client("iam")
-    try:
-        role = iam.get_role(RoleName=ref.name)["Role"]
-    except ClientError as error:
-        if is_missing(error):
-            fix = (
-                f"{REPAIR}, or set SAGEMAKER_EXECUTION_ROLE_NAME / AWS_ARN_ROLE to an existing role"
-                if ref.setting == "SAGEMAKER_EXECUTION_ROLE_NAME"
-                else f"fix AWS_ARN_ROLE, or unset it and run {REPAIR}"
-            )
-            return (
-                CheckResult(
-                    ROLE_CHECK,
-                    "blocked",
-                    f"role '{ref.name}' ({ref.setting}) does not exist: SageMaker has no role to run the model",
-                    fix,
-                    {"role_name": ref.name, "exists": False},
-                ),
-                None,
-            )
-        return _unreadable(ref, error), ref.arn
-    except AWS_FAILURES as error:
-        return _unreadable(ref, error), ref.arn
+def _missing_role_row(ref: RoleRef) -> CheckResult:
+    fix = (
+        f"{REPAIR}, or set SAGEMAKER_EXECUTION_ROLE_NAME / AWS_ARN_ROLE to an existing role"
+        if ref.setting == "SAGEMAKER_EXECUTION_ROLE_NAME"
+        else f"fix AWS_ARN_ROLE, or unset it and run {REPAIR}"
+    )
+    return CheckResult(
+        ROLE_CHECK,
+        "blocked",
+        f"role '{ref.name}' ({ref.setting}) does not exist: SageMaker has no role to run the model",
+        fix,
+        {"role_name": ref.name, "exists": False},
+    )
 
-    arn = role["Arn"]
-    managed = is_managed(role.get("Tags", []))
-    partition = arn.split(":")[1]
-    account = arn.split(":")[4]
-    problems: list[str] = []
-    warnings: list[str] = []
-    fixes: list[str] = []
-    trust = trust_problem(parse_document(role["AssumeRolePolicyDocument"]), identity.account_id if identity else None)
-    if trust:
-        problems.append(trust)
-    details: dict[str, Any] = {"role_arn": arn, "exists": True, "trusted": trust is None}
+
+@dataclass
+class _Findings:
+    """What is wrong with a role: problems block, warnings do not."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+    read: str = "permissions not checked"
+    missing_actions: list[str] = field(default_factory=list)
+
+
+def _permission_findings(iam: Any, ref: RoleRef, arn: str, findings: _Findings) -> None:
+    """Search the role's policies for the image-pull (blocking) and log-write (warning) actions."""
     try:
         documents, inline, attached = role_documents(iam, ref.name)
     except AWS_FAILURES as error:
-        warnings.append(f"its policies could not be read ({describe_failure(error)})")
-        read = "permissions not checked"
-        fixes.append(READ_FIX)
-    else:
-        read = f"{inline} inline and {attached} attached polic{'y' if inline + attached == 1 else 'ies'} read"
-        missing = {
-            service: [action for action in actions if not allowed(documents, action)]
-            for service, actions in required_actions(partition, account).items()
-        }
-        details["missing_actions"] = [action for actions in missing.values() for action in actions]
-        for service, actions in missing.items():
-            if not actions:
-                continue
+        findings.warnings.append(f"its policies could not be read ({describe_failure(error)})")
+        findings.fixes.append(READ_FIX)
+        return
+    findings.read = f"{inline} inline and {attached} attached polic{'y' if inline + attached == 1 else 'ies'} read"
+    partition, account = arn.split(":")[1], arn.split(":")[4]
+    for service, actions in required_actions(partition, account).items():
+        missing = [action for action in actions if not allowed(documents, action)]
+        findings.missing_actions += missing
+        if missing:
             what = BLOCKING_SERVICES.get(service) or WARNING_SERVICES[service]
-            (problems if service in BLOCKING_SERVICES else warnings).append(
-                f"it cannot {what}: {', '.join(actions)} not allowed"
-            )
+            listed = findings.problems if service in BLOCKING_SERVICES else findings.warnings
+            listed.append(f"it cannot {what}: {', '.join(missing)} not allowed")
 
-    if problems or warnings:
-        status = "blocked" if problems else "warning"
-        evidence = f"{arn}: " + "; ".join(problems + warnings) + f" ({read})"
-        if trust or details.get("missing_actions"):
-            fixes.insert(0, _repair_fix(ref, managed))
-        return CheckResult(ROLE_CHECK, status, evidence, "; ".join(fixes), details), arn
-    evidence = f"{arn}: trusted by {SAGEMAKER_SERVICE}; allows ECR image pull and CloudWatch Logs writes ({read})"
-    return CheckResult(ROLE_CHECK, "ok", evidence, details=details), arn
+
+def check_execution_role(aws: Aws, ref: RoleRef, identity: Identity | None) -> tuple[CheckResult, str | None]:
+    """The role row, and the role's ARN when it exists (for the PassRole check)."""
+    if identity is not None and ref.account and ref.account != identity.account_id:
+        evidence = (
+            f"{ref.arn} is in account {ref.account}, not {identity.account_id}: its trust and policies "
+            "cannot be read from here"
+        )
+        fix = "make sure that role trusts sagemaker.amazonaws.com and may pull ECR images and write logs"
+        return CheckResult(ROLE_CHECK, "warning", evidence, fix), ref.arn
+    iam = aws.client("iam")
+    try:
+        role = get_role(iam, ref.name)
+    except AWS_FAILURES as error:
+        return _unreadable(ref, error), ref.arn
+    if role is None:
+        return _missing_role_row(ref), None
+
+    arn = role["Arn"]
+    findings = _Findings()
+    trust = trust_problem(parse_document(role["AssumeRolePolicyDocument"]), identity.account_id if identity else None)
+    if trust:
+        findings.problems.append(trust)
+    _permission_findings(iam, ref, arn, findings)
+    details: dict[str, Any] = {"role_arn": arn, "exists": True, "trusted": trust is None}
+    if findings.read != "permissions not checked":
+        details["missing_actions"] = findings.missing_actions
+    if not (findings.problems or findings.warnings):
+        evidence = f"{arn}: trusted by {SAGEMAKER_SERVICE}; allows ECR image pull and CloudWatch Logs writes"
+        return CheckResult(ROLE_CHECK, "ok", f"{evidence} ({findings.read})", details=details), arn
+    status = "blocked" if findings.problems else "warning"
+    evidence = f"{arn}: " + "; ".join(findings.problems + findings.warnings) + f" ({findings.read})"
+    if trust or findings.missing_actions:
+        findings.fixes.insert(0, _repair_fix(ref, is_managed(role.get("Tags", []))))
+    return CheckResult(ROLE_CHECK, status, evidence, "; ".join(findings.fixes), details), arn
 
 
 def _unreadable(ref: RoleRef, error: Exception) -> CheckResult:

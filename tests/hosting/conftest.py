@@ -11,9 +11,11 @@ from moto import mock_aws
 from plan_factories import FAST, settings
 
 from llm_engineering.aws import Aws, connect
-from llm_engineering.hosting.apply import Applier, observe
+from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.instances import hosting_instance_types
+from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Plan, build_plan
+from llm_engineering.hosting.waiting import silent
 
 
 def _validate_against_botocore(_self: object, instance_type: str) -> None:
@@ -31,17 +33,11 @@ def moto_aws() -> Iterator[None]:
         yield
 
 
-class Quiet:
-    def step(self, text: str) -> None: ...
-
-    def progress(self, progress: object) -> None: ...
-
-
 @pytest.fixture
 def deployed(moto_aws: None) -> tuple[Aws, Plan]:
     """A model-based deployment created through the real plan and applier, against moto."""
     boto3.client("iam").create_role(RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}")
     aws = connect(region="us-east-1")
     plan = build_plan(settings(), observe(settings(), aws))
-    Applier(aws, settings(), Quiet(), FAST).apply(plan)
+    Applier(aws, settings(), silent, FAST).apply(plan)
     return aws, plan

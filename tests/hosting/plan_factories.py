@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from llm_engineering import __version__
 from llm_engineering.hosting.instances import GPU_INSTANCES
-from llm_engineering.hosting.plan import ExistingEndpoint, Observed
+from llm_engineering.hosting.observe import ExistingEndpoint, Observed
+from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.hosting.waiting import Poller
 from llm_engineering.settings import Settings
 
@@ -29,17 +30,21 @@ ENV = {
 TIMEOUTS = {"ModelDataDownloadTimeoutInSeconds": 1200, "ContainerStartupHealthCheckTimeoutInSeconds": 900}
 
 
-def settings(**values: object) -> Settings:
-    return Settings(**values)
+def settings(**values: object) -> DeploymentSpec:
+    """The deployment spec the settings `values` (over the defaults) describe."""
+    return DeploymentSpec.from_settings(Settings(**values))
 
 
-def observed(instance: str = "ml.g5.2xlarge", **values: object) -> Observed:
+def observed(instance: str = "ml.g5.2xlarge", spec: DeploymentSpec | None = None, **values: object) -> Observed:
+    """What observing would find for `spec` (default: the default settings) on `instance`."""
+    row = GPU_INSTANCES[instance]
     return Observed(
         region="us-east-1",
         role_arn=ROLE,
         image_uri=IMAGE,
         token=values.pop("token", None),  # type: ignore[arg-type]
-        instance=GPU_INSTANCES[instance],
+        instance=row,
+        gpus_per_copy=gpus_per_copy(spec or settings(), row),
         now=NOW,
         **values,  # type: ignore[arg-type]
     )

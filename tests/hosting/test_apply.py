@@ -11,9 +11,11 @@ from plan_factories import ROLE, STAMPED, existing_endpoint, observed, settings
 from pydantic import SecretStr
 
 from llm_engineering.aws import Aws, connect
-from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, _reveal
-from llm_engineering.hosting.plan import Call, Plan, Resource, build_plan
+from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped
+from llm_engineering.hosting.plan import Call, Plan, build_plan
+from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.waiting import Poller, Progress
+from llm_engineering.redaction import reveal
 
 ENDPOINT = "llm-engineering-endpoint"
 ENDPOINT_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}"
@@ -31,6 +33,9 @@ class Recorder:
 
     def progress(self, progress: Progress) -> None:
         self.progress_seen.append(progress)
+
+    def finish(self) -> None:
+        pass
 
 
 class Stubs:
@@ -58,7 +63,7 @@ class Stubs:
     def call(self, step: Call, response: dict[str, Any]) -> None:
         """Expect exactly the plan's request, with secrets revealed as they are sent."""
         method = "_".join(part.lower() for part in _split(step.operation))
-        self.sagemaker.add_response(method, response, _reveal(copy.deepcopy(step.params)))
+        self.sagemaker.add_response(method, response, reveal(copy.deepcopy(step.params)))
 
     def model_config_endpoint(self, model: Call, config: Call, endpoint: Call) -> None:
         """The three create calls of a model-based deploy, each answered with its ARN."""
@@ -148,7 +153,7 @@ def test_model_based_create_sends_the_planned_requests_and_waits(aws):
         stubs.describe_endpoint("InService")
         outcome = applier(aws, recorder).apply(plan)
         stubs.verify()
-    sent_env = _reveal(model.params)["PrimaryContainer"]["Environment"]
+    sent_env = reveal(model.params)["PrimaryContainer"]["Environment"]
     assert sent_env["HF_TOKEN"] == "hf_secret_token"
     assert outcome.waited and outcome.retired == []
     assert [p.status for p in recorder.progress_seen] == ["Creating", "InService"]
@@ -364,7 +369,7 @@ def test_a_role_iam_has_not_propagated_yet_is_retried(aws):
     )
     with Stubs(aws) as stubs:
         stubs.sagemaker.add_client_error(
-            "create_model", "ValidationException", message, expected_params=_reveal(model.params)
+            "create_model", "ValidationException", message, expected_params=reveal(model.params)
         )
         stubs.model_config_endpoint(model, config, endpoint)
         applier(aws, Recorder(), Poller(first=0, sleep=waits.append)).apply(plan, wait=False)

@@ -7,8 +7,8 @@ import pytest
 from plan_factories import FAST
 
 from llm_engineering.aws import connect
-from llm_engineering.hosting.apply import observe
 from llm_engineering.hosting.cleanup import ForeignResources, delete_deployment
+from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Call, build_plan
 from llm_engineering.tags import tool_tags
 
@@ -26,8 +26,7 @@ def sagemaker_state():
 
 def test_delete_removes_endpoint_config_and_model_then_finds_nothing(deployed):
     aws, plan = deployed
-    steps: list[str] = []
-    report = delete_deployment(aws, ENDPOINT, poller=FAST, on_step=steps.append)
+    report = delete_deployment(aws, ENDPOINT, poller=FAST)
     assert report.deleted == [
         f"endpoint {ENDPOINT}",
         f"endpoint config {plan.model_name}",

@@ -10,15 +10,9 @@ from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting.instances import GPU_INSTANCES
-from llm_engineering.hosting.plan import (
-    Call,
-    ExistingComponent,
-    Resource,
-    Wait,
-    build_plan,
-    compute_requirements,
-    render,
-)
+from llm_engineering.hosting.observe import ExistingComponent
+from llm_engineering.hosting.plan import Call, Wait, build_plan, compute_requirements, render
+from llm_engineering.hosting.resources import Resource
 
 
 def test_model_based_create_is_model_config_endpoint_then_wait():
@@ -206,7 +200,7 @@ def test_names_fit_sagemaker_rules_for_the_longest_endpoint_name():
     plan = build_plan(settings(sagemaker_endpoint_inference=name), observed())
     assert len(plan.model_name) <= 63
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", plan.model_name)
-    assert len(settings(sagemaker_endpoint_inference=name).inference_component_name) <= 63
+    assert len(settings(sagemaker_endpoint_inference=name, endpoint_type="inference-component").component_name) <= 63
 
 
 @pytest.mark.parametrize(
@@ -234,7 +228,8 @@ def test_names_fit_sagemaker_rules_for_the_longest_endpoint_name():
 )
 def test_plans_that_cannot_work_are_refused_with_the_setting_to_change(values, instance, endpoint, message):
     with pytest.raises(ConfigurationError, match=re.escape(message)):
-        build_plan(settings(**values), observed(instance, endpoint=endpoint))
+        spec = settings(**values)
+        build_plan(spec, observed(instance, spec, endpoint=endpoint))
 
 
 def test_copies_spread_over_several_instances_fit():

@@ -97,6 +97,7 @@ def test_deploy_then_delete_through_the_scripts(role, capsys):
 def test_delete_refuses_a_malformed_endpoint_name(moto_aws, capsys):
     code, _, err = invoke(delete.main, "bad_name!", capsys=capsys)
     assert code == 2
-    assert (
-        err == "error: ENDPOINT_NAME='bad_name!' is not a SageMaker endpoint name: 1-63 letters, digits or hyphens.\n"
+    assert err == (
+        "error: ENDPOINT_NAME='bad_name!' is invalid: must be 1-63 letters, digits or hyphens, starting and ending "
+        "with a letter or digit (SageMaker's naming rule).\n"
     )

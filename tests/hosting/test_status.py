@@ -9,7 +9,7 @@ from datetime import timedelta
 import boto3
 from helpers import REPO
 
-from llm_engineering.model.deploy.status import managed_endpoints
+from llm_engineering.hosting.inventory import managed_endpoints
 
 
 def test_lists_managed_endpoints_with_instances_and_cost(deployed):
@@ -20,7 +20,7 @@ def test_lists_managed_endpoints_with_instances_and_cost(deployed):
     assert (status.name, status.status, status.kind) == (plan.endpoint_name, "InService", "model-based")
     assert status.model_id == "Qwen/Qwen2.5-7B-Instruct"
     assert status.instances == "1 x ml.g5.2xlarge"
-    assert status.usd_per_hour == 1.52
+    assert status.cost is not None and status.cost.usd_per_hour == 1.52
     assert round(status.usd_so_far or 0, 2) == 3.04
 
 

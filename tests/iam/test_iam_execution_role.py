@@ -145,18 +145,19 @@ def test_resolve_prefers_aws_arn_role_without_asking_iam(iam, monkeypatch):
     configured = f"arn:aws:iam::{ACCOUNT}:role/service-role/Elsewhere"
     monkeypatch.setenv("AWS_ARN_ROLE", configured)
     aws = connect("us-east-1")
-    assert resolve_execution_role_arn(aws, load_settings()) == configured
+    settings = load_settings()
+    assert resolve_execution_role_arn(aws, settings.sagemaker_execution_role_name, settings.aws_arn_role) == configured
     assert iam.list_roles()["Roles"] == []
 
 
 def test_resolve_looks_the_role_up_by_name(iam, run_main):
     run_main(main)
-    assert resolve_execution_role_arn(connect("us-east-1"), load_settings()) == ROLE_ARN
+    assert resolve_execution_role_arn(connect("us-east-1"), load_settings().sagemaker_execution_role_name) == ROLE_ARN
 
 
 def test_resolve_explains_a_missing_role(iam):
     with pytest.raises(ExecutionRoleMissingError) as error:
-        resolve_execution_role_arn(connect("us-east-1"), load_settings())
+        resolve_execution_role_arn(connect("us-east-1"), load_settings().sagemaker_execution_role_name)
     assert isinstance(error.value, ConfigurationError)
     assert str(error.value) == (
         f"The SageMaker execution role '{ROLE}' does not exist: run make create-sagemaker-execution-role, "

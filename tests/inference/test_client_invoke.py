@@ -32,7 +32,6 @@ from llm_engineering.errors import AwsRequestError
 from llm_engineering.inference.client import (
     EndpointNotFoundError,
     EndpointNotReadyError,
-    GenerationParameters,
     InferenceClient,
     InferenceComponentError,
     InferenceTimeoutError,
@@ -41,6 +40,7 @@ from llm_engineering.inference.client import (
     UnexpectedResponseError,
     fail_fast_on_read_timeouts,
 )
+from llm_engineering.inference.parameters import GenerationParameters
 from llm_engineering.inference.streaming import ModelStreamFailure
 
 ENDPOINT = "llm-endpoint"

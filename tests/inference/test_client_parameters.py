@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.inference.client import (
-    GenerationParameters,
-    InvalidParameterError,
-    chat_request,
-    generate_request,
-    parse_assignments,
-)
+from llm_engineering.inference.client import chat_request, generate_request
+from llm_engineering.inference.parameters import GenerationParameters, InvalidParameterError, parse_assignments
 from llm_engineering.settings import load_settings
 
 

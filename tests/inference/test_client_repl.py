@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from llm_engineering.inference.chat import HELP, ChatRepl, format_params, format_stats
-from llm_engineering.inference.client import Completion, GenerationParameters, ModelInvocationError
+from llm_engineering.inference.client import Completion, ModelInvocationError
+from llm_engineering.inference.parameters import GenerationParameters
 from llm_engineering.inference.streaming import GenerationStats
 
 STATS = GenerationStats(tokens=3, seconds=1.5, time_to_first_token=0.5, finish_reason="stop")

@@ -155,8 +155,8 @@ def test_one_shot_chat_json_streamed_to_a_named_component(
         ),
         (
             ["--component", "bad_name"],
-            "error: --component 'bad_name' is not a SageMaker name: use 1-63 letters, digits or hyphens, "
-            "starting and ending with a letter or digit.\n",
+            "error: --component='bad_name' is invalid: must be 1-63 letters, digits or hyphens, starting and ending "
+            "with a letter or digit (SageMaker's naming rule).\n",
         ),
         (["--prompt", "  "], 'error: --prompt is empty: pass the text to send, e.g. --prompt "What is TGI?".\n'),
     ],

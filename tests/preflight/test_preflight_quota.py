@@ -11,7 +11,9 @@ from conftest import ACCOUNT, G5_QUOTA_CODE
 
 from llm_engineering.aws import Aws, connect
 from llm_engineering.hosting.instances import GPU_INSTANCES
-from llm_engineering.hosting.plan import ExistingEndpoint, Observed, build_plan
+from llm_engineering.hosting.observe import ExistingEndpoint, Observed
+from llm_engineering.hosting.plan import build_plan
+from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.preflight import Target
 from llm_engineering.preflight.quota import check_quota, instances_in_use
 from llm_engineering.settings import Settings
@@ -204,8 +206,8 @@ def test_an_update_in_progress_holds_both_fleets_and_failed_endpoints_hold_none(
     assert usage.by_endpoint == {"busy": 4}
 
 
-def settings(**values: object) -> Settings:
-    return Settings(**values)
+def settings(**values: object) -> DeploymentSpec:
+    return DeploymentSpec.from_settings(Settings(**values))
 
 
 def observed(endpoint: ExistingEndpoint | None = None) -> Observed:
@@ -215,6 +217,7 @@ def observed(endpoint: ExistingEndpoint | None = None) -> Observed:
         image_uri="123.dkr.ecr.us-east-1.amazonaws.com/tgi:1",
         token=None,
         instance=GPU_INSTANCES["ml.g5.2xlarge"],
+        gpus_per_copy=1,
         endpoint=endpoint,
     )
 

@@ -11,6 +11,7 @@ from conftest import ACCOUNT, DEPLOYER_ARN, ROLE, ROLE_ARN
 from llm_engineering.aws import connect
 from llm_engineering.iam import Identity, execution_role_trust_policy
 from llm_engineering.preflight.role import (
+    RoleRef,
     allowed,
     check_execution_role,
     check_pass_role,
@@ -28,12 +29,10 @@ ECR_AND_LOGS = {
 }
 
 
-def settings(**values: object) -> Settings:
-    return Settings(**values)
-
-
 def role_check(identity: Identity | None = IDENTITY, **values: object):
-    return check_execution_role(connect("us-east-1"), settings(**values), identity)
+    settings = Settings(**values)
+    ref = RoleRef.of(settings.sagemaker_execution_role_name, settings.aws_arn_role)
+    return check_execution_role(connect("us-east-1"), ref, identity)
 
 
 def make_role(trust: dict | None = None, policy: dict | None = None, name: str = ROLE) -> None:

@@ -22,6 +22,7 @@ from fake_hub import LLAMA_8B_CONFIG, FakeModel
 
 from llm_engineering.aws import connect
 from llm_engineering.cli import run
+from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.iam import execution_role_trust_policy
 from llm_engineering.model.deploy import deploy, preflight
 from llm_engineering.preflight import run_preflight
@@ -281,7 +282,9 @@ def test_the_token_is_used_but_never_shown(scenario, fake_hub, monkeypatch, caps
 
 def test_credentials_that_do_not_work_are_blocked(scenario):
     scenario.refuse("sts", "GetCallerIdentity", "InvalidClientTokenId", "The security token is invalid.", 403)
-    report = run_preflight(load_settings(), connect("us-east-1"), None)
+    settings = load_settings()
+    spec = DeploymentSpec.from_settings(settings)
+    report = run_preflight(spec, connect("us-east-1"), None, deployer_profile=settings.deployer_profile)
     identity = report.result("Identity and region")
     assert identity.status == "blocked"
     assert identity.evidence == (

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = DeployerSpec.from_settings(settings)
     store = select_store(args.key_file, user_name=spec.user_name, profile=spec.profile)
     if not args.delete:
-        check_store_is_safe(store, settings)
+        check_store_is_safe(store, settings.aws_profile)
     aws = from_settings(settings)
 
     if args.delete:

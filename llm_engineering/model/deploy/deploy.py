@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from llm_engineering import aws as aws_factory
-from llm_engineering.cli import echo, fail, run, warn
+from llm_engineering.aws import Aws
+from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
-from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, observe
-from llm_engineering.hosting.plan import Plan, Resource, build_plan, render
+from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
+from llm_engineering.hosting.observe import observe
+from llm_engineering.hosting.plan import Plan, build_plan, render
+from llm_engineering.hosting.resources import Resource
+from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.waiting import Poller
 from llm_engineering.settings import load_settings
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="deploy", description="Deploy HF_MODEL_ID on a SageMaker endpoint with the Hugging Face TGI container."
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the AWS calls; create nothing")
@@ -39,37 +42,26 @@ def _report_left(remaining: list[Resource], endpoint_name: str) -> None:
 def _confirm(plan: Plan) -> bool:
     if not sys.stdin.isatty():
         return True
-    answer = input(f"Create these resources, about USD {plan.usd_per_hour:.2f}/hour until deleted? [y/N] ")
+    answer = input(f"Create these resources, {plan.cost.hourly()} until deleted? [y/N] ")
     return answer.strip().lower() in {"y", "yes"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    settings = load_settings()
-    aws = aws_factory.from_settings(settings)
-    plan = build_plan(settings, observe(settings, aws))
-    echo(render(plan))
-    if not args.skip_preflight:
-        from llm_engineering.preflight import render_report, run_preflight
+def _preflight_blocks(spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str) -> bool:
+    from llm_engineering.preflight import render_report, run_preflight
 
-        report = run_preflight(settings, aws, plan)
-        echo(render_report(report))
-        if report.blocked:
-            fail("Preflight found a blocking problem (above): fix it, or pass --skip-preflight. Nothing was created.")
-            return 1
-    if args.dry_run:
-        echo("Dry run: nothing was created.")
-        return 0
-    if not args.yes and not _confirm(plan):
-        echo("Nothing was created.")
-        return 1
+    report = run_preflight(spec, aws, plan, deployer_profile=deployer_profile)
+    echo(render_report(report))
+    if report.blocked:
+        fail("Preflight found a blocking problem (above): fix it, or pass --skip-preflight. Nothing was created.")
+    return report.blocked
 
-    reporter = ConsoleReporter()
-    applier = Applier(aws, settings, reporter, Poller(first=settings.wait_poll_interval))
+
+def _apply(applier: Applier, plan: Plan, *, wait: bool, keep_failed: bool) -> Outcome | int:
+    """The outcome, or the exit code after printing what went wrong and what is left."""
     try:
-        outcome = applier.apply(plan, wait=not args.no_wait, keep_failed=args.keep_failed)
+        return applier.apply(plan, wait=wait, keep_failed=keep_failed)
     except DeploymentFailed as failure:
-        reporter.finish()
+        applier.reporter.finish()
         for line in failure.diagnosis.lines():
             fail(line)
         if failure.rolled_back:
@@ -77,11 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         _report_left(failure.remaining, plan.endpoint_name)
         return 1
     except DeploymentStopped as stopped:
-        reporter.finish()
+        applier.reporter.finish()
         fail(str(stopped))
         _report_left(stopped.remaining, plan.endpoint_name)
         return stopped.exit_code
 
+
+def _report_success(plan: Plan, outcome: Outcome) -> None:
     for problem in outcome.retire_errors:
         warn(f"could not remove a superseded resource: {problem}")
     target = f"inference component {plan.component_name} on " if plan.component_name else ""
@@ -89,9 +83,31 @@ def main(argv: list[str] | None = None) -> int:
         echo(f"Creating {target}endpoint {plan.endpoint_name}; not waiting (--no-wait).")
     else:
         echo(f"Ready: {target}endpoint {plan.endpoint_name} serves {plan.model_id}.")
-    echo(f"It costs about USD {plan.usd_per_hour:.2f}/hour until deleted.")
+    echo(f"It costs {plan.cost.hourly()} until deleted.")
     echo("Try it:     python test.py   (or make test-inference)")
     echo(f"Delete it:  {_delete_hint(plan.endpoint_name)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    spec = DeploymentSpec.from_settings(settings)
+    aws = aws_factory.from_settings(settings)
+    plan = build_plan(spec, observe(spec, aws))
+    echo(render(plan))
+    if not args.skip_preflight and _preflight_blocks(spec, aws, plan, settings.deployer_profile):
+        return 1
+    if args.dry_run:
+        echo("Dry run: nothing was created.")
+        return 0
+    if not args.yes and not _confirm(plan):
+        echo("Nothing was created.")
+        return 1
+    applier = Applier(aws, spec, ConsoleReporter(), Poller(first=spec.poll_interval))
+    outcome = _apply(applier, plan, wait=not args.no_wait, keep_failed=args.keep_failed)
+    if isinstance(outcome, int):
+        return outcome
+    _report_success(plan, outcome)
     return 0
 
 

@@ -5,21 +5,15 @@ Exit code 0 when everything is ok or only warns, 1 when a check is blocked, 2 fo
 
 from __future__ import annotations
 
-import argparse
-
 from llm_engineering import aws as aws_factory
-from llm_engineering.cli import echo, fail, run
-from llm_engineering.preflight import (
-    plan_for_preflight,
-    render_report,
-    report_json,
-    run_preflight,
-)
+from llm_engineering.cli import ArgumentParser, echo, fail, run
+from llm_engineering.hosting.spec import DeploymentSpec
+from llm_engineering.preflight import plan_for_preflight, render_report, report_json, run_preflight
 from llm_engineering.settings import load_settings
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="preflight",
         description="Check, in seconds and without creating anything, what would make a deploy fail or cost "
         "money for nothing.",
@@ -31,8 +25,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
+    spec = DeploymentSpec.from_settings(settings)
     aws = aws_factory.from_settings(settings)
-    report = run_preflight(settings, aws, plan_for_preflight(settings, aws))
+    plan = plan_for_preflight(spec, aws)
+    report = run_preflight(spec, aws, plan, deployer_profile=settings.deployer_profile)
     echo(report_json(report) if args.json else render_report(report))
     if report.blocked:
         fail("Preflight found a blocking problem: apply the fix shown for it, then run make preflight again.")

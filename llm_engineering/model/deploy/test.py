@@ -6,26 +6,20 @@ With --prompt it prints one answer (or, with --json, one JSON object) and exits.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from llm_engineering.cli import echo, run
+from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.inference.chat import ChatRepl, format_stats
-from llm_engineering.inference.client import (
-    PARAMETERS,
-    Completion,
-    GenerationParameters,
-    InferenceClient,
-    parse_assignments,
-)
-from llm_engineering.inference.streaming import GenerationStats
-from llm_engineering.settings import SAGEMAKER_NAME_PATTERN, load_settings
+from llm_engineering.inference.chat import ChatRepl, answer, format_stats
+from llm_engineering.inference.client import InferenceClient
+from llm_engineering.inference.parameters import PARAMETERS, GenerationParameters, parse_assignments
+from llm_engineering.names import check_sagemaker_name
+from llm_engineering.settings import load_settings
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="python test.py",
         description="Send prompts to the SageMaker endpoint and print the answers as they stream in.",
         epilog="Parameters: " + ", ".join(PARAMETERS) + ". Defaults come from .env (MAX_NEW_TOKENS_INFERENCE, ...).",
@@ -45,11 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     for option, value in (("--endpoint-name", args.endpoint_name), ("--component", args.component)):
-        if value is not None and not SAGEMAKER_NAME_PATTERN.match(value):
-            raise ConfigurationError(
-                f"{option} {value!r} is not a SageMaker name: use 1-63 letters, digits or hyphens, "
-                "starting and ending with a letter or digit."
-            )
+        if value is not None:
+            check_sagemaker_name(value, option)
     if args.prompt is not None and not args.prompt.strip():
         raise ConfigurationError('--prompt is empty: pass the text to send, e.g. --prompt "What is TGI?".')
     settings = load_settings()
@@ -66,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             stream=not args.no_stream,
         )
         return repl.run()
-    completion = answer_once(client, args.prompt, params, chat=args.chat, stream=not args.no_stream, show=not args.json)
+    completion = answer(
+        client, args.prompt, params, chat=args.chat, stream=not args.no_stream, write=_ignore if args.json else _show
+    )
     if args.json:
         echo(
             json.dumps(
@@ -82,28 +75,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
+        echo()
         print(format_stats(completion.stats), file=sys.stderr, flush=True)
     return 0
 
 
-def answer_once(
-    client: InferenceClient, prompt: str, params: GenerationParameters, *, chat: bool, stream: bool, show: bool
-) -> Completion:
-    """One answer; with `show`, written to stdout as it arrives (the stats line goes to stderr)."""
-    messages = [{"role": "user", "content": prompt}]
-    if not stream:
-        completion = client.chat(messages, params) if chat else client.generate(prompt, params)
-        if show:
-            echo(completion.text)
-        return completion
-    with client.stream_chat(messages, params) if chat else client.stream_text(prompt, params) as pieces:
-        for piece in pieces:
-            if show:
-                sys.stdout.write(piece)
-                sys.stdout.flush()
-    if show:
-        echo()
-    return Completion(pieces.text, pieces.stats or GenerationStats(tokens=0, seconds=0.0))
+def _show(piece: str) -> None:
+    sys.stdout.write(piece)
+    sys.stdout.flush()
+
+
+def _ignore(piece: str) -> None:
+    pass
 
 
 if __name__ == "__main__":

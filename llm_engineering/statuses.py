@@ -1,0 +1,43 @@
+"""The states of SageMaker endpoints and inference components, as one `str` Enum, and what each implies.
+
+The values are botocore's `EndpointStatus` and `InferenceComponentStatus` enums (a test keeps them equal),
+plus `Deleted` and `Unknown`, which this tool uses for a resource that is gone or that it has not read
+yet. Every rule that depends on a state (wait, refuse to deploy, count against the quota, invoke) reads
+one of the sets below, so a state SageMaker adds later needs one edit here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    CREATING = "Creating"
+    IN_SERVICE = "InService"
+    UPDATING = "Updating"
+    SYSTEM_UPDATING = "SystemUpdating"
+    ROLLING_BACK = "RollingBack"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+    OUT_OF_SERVICE = "OutOfService"
+    UPDATE_ROLLBACK_FAILED = "UpdateRollbackFailed"
+    DELETED = "Deleted"
+    """Not a SageMaker state: the resource does not exist (any more)."""
+    UNKNOWN = "Unknown"
+    """Not a SageMaker state: not read yet, or a value this tool does not know."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Status:
+        return cls.UNKNOWN
+
+
+ENDPOINT_TRANSITIONAL = frozenset(
+    {Status.CREATING, Status.UPDATING, Status.SYSTEM_UPDATING, Status.ROLLING_BACK, Status.DELETING}
+)
+"""Endpoint states that end by themselves: waiting means polling until the state is none of these."""
+
+COMPONENT_TRANSITIONAL = frozenset({Status.CREATING, Status.UPDATING, Status.DELETING})
+"""The same for inference components, which have fewer states."""
+
+HOLDING_INSTANCES = ENDPOINT_TRANSITIONAL | {Status.IN_SERVICE}
+"""Endpoint states in which instances are (or are being) held against the account quota."""
