@@ -1,22 +1,18 @@
 """Inference components (moto has none): SageMaker's placement checks and their life cycle.
 
-Mixed into the extension backend, which provides the endpoints, configs, models and clock they rely on.
+Built on `HostingBackend`, which provides the endpoints, configs, models and clock they rely on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llm_engineering.local import container_logs
+from llm_engineering.local.base import EndpointState, HostingBackend, InferenceComponent
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.instances import spec
 from llm_engineering.local.protocol import validation_exception
-from llm_engineering.local.records import Pending, filter_rows, model_environment, now, page
-
-if TYPE_CHECKING:
-    from llm_engineering.local.sagemaker import EndpointState
+from llm_engineering.local.records import filter_rows, model_environment, now, page
 
 COMPONENT_HEALTH_CHECK_FAILURE = (
     "The container for inference component {component} did not pass the ping health check. "
@@ -24,28 +20,8 @@ COMPONENT_HEALTH_CHECK_FAILURE = (
 )
 
 
-@dataclass
-class InferenceComponent:
-    name: str
-    arn: str
-    endpoint_name: str
-    endpoint_arn: str
-    variant_name: str
-    specification: dict[str, Any]
-    copy_count: int
-    status: str
-    created: datetime
-    modified: datetime
-    current_copy_count: int = 0
-    failure_reason: str | None = None
-    tags: list[dict[str, str]] = field(default_factory=list)
-    pending: Pending | None = None
-
-
-class InferenceComponentOperations:
-    """CreateInferenceComponent and friends, as methods of the extension backend."""
-
-    components: dict[str, InferenceComponent]
+class InferenceComponentOperations(HostingBackend):
+    """CreateInferenceComponent and friends."""
 
     def _component(self, name: str) -> InferenceComponent:
         component = self.components.get(name)

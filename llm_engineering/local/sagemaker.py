@@ -11,21 +11,19 @@ when a request looks at them (`settle`), not on a timer, so no background thread
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from moto.core.base_backend import BackendDict, BaseBackend
-from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, sagemaker_backends
-from moto.sagemaker.utils import arn_formatter
+from moto.core.base_backend import BackendDict
+from moto.sagemaker.models import FakeEndpoint
 
 from llm_engineering.local import container_logs
-from llm_engineering.local.components import InferenceComponent, InferenceComponentOperations
+from llm_engineering.local.base import EndpointConfig, EndpointState
+from llm_engineering.local.components import InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError, validation_exception
-from llm_engineering.local.records import Pending, filter_rows, model_environment, now, page
+from llm_engineering.local.records import filter_rows, model_environment, now, page
+from llm_engineering.statuses import HOLDING_INSTANCES
 
 ENDPOINT_HEALTH_CHECK_FAILURE = (
     "The primary container for production variant {variant} did not pass the ping health check. "
@@ -37,103 +35,10 @@ QUOTA_EXCEEDED = (
     "request an increase for this quota. If AWS Service Quotas is not available, contact AWS support to request "
     "an increase for this quota."
 )
-ACTIVE_ENDPOINT_STATES = {"Creating", "InService", "Updating", "Deleting"}
 
 
-class EndpointConfig(FakeEndpointConfig):
-    """moto's endpoint config, minus its outdated instance-type list, keeping the whole request.
-
-    The request was already checked against botocore's model (instance types included), so moto's own
-    validation is skipped; `request` keeps members moto drops (ExecutionRoleArn, VpcConfig, ...).
-    """
-
-    def __init__(self, account_id: str, region_name: str, request: dict[str, Any]) -> None:
-        self.request = request
-        super().__init__(
-            account_id=account_id,
-            region_name=region_name,
-            endpoint_config_name=request["EndpointConfigName"],
-            production_variants=request["ProductionVariants"],
-            async_inference_config=request.get("AsyncInferenceConfig") or {},
-            data_capture_config=request.get("DataCaptureConfig") or {},
-            tags=list(request.get("Tags") or []),
-            kms_key_id=request.get("KmsKeyId") or "",
-        )
-
-    def validate_production_variants(self, production_variants: list[dict[str, Any]]) -> None:
-        """Checked by the emulator against botocore's enum before construction."""
-
-    @property
-    def component_based(self) -> bool:
-        """True for inference-component endpoints: variants without a model."""
-        return any("ModelName" not in variant for variant in self.production_variants)
-
-
-@dataclass
-class EndpointState:
-    """What moto's FakeEndpoint lacks: life cycle, failure and the update in flight."""
-
-    name: str
-    config_name: str
-    status: str
-    created: datetime
-    modified: datetime
-    failure_reason: str | None = None
-    pending: Pending | None = None
-    pending_config: str | None = None
-    update_started: datetime | None = None
-
-
-class SageMakerExtensionBackend(InferenceComponentOperations, BaseBackend):
-    """Per account and region, like moto's backends (and reset with them by `/moto-api/reset`)."""
-
-    def __init__(self, region_name: str, account_id: str) -> None:
-        super().__init__(region_name, account_id)
-        self.endpoints: dict[str, EndpointState] = {}
-        self.components: dict[str, InferenceComponent] = {}
-
-    # --- plumbing ---------------------------------------------------------------------------------------
-    @property
-    def moto(self) -> Any:
-        return sagemaker_backends[self.account_id][self.region_name]
-
-    def arn(self, kind: str, name: str) -> str:
-        return arn_formatter(kind, name, self.account_id, self.region_name)
-
-    def settle(self) -> None:
-        """Apply every state change whose time has come."""
-        clock = time.monotonic()
-        for record in [*self.endpoints.values(), *self.components.values()]:
-            if record.pending is not None and record.pending.at <= clock:
-                change, record.pending = record.pending, None
-                change.apply()
-
-    def _later(self, apply: Callable[[], None]) -> Pending:
-        return Pending(time.monotonic() + CURRENT.config.transition_seconds, apply)
-
-    def _model(self, name: str) -> Model:
-        model = self.moto._models.get(name)
-        if model is None:
-            raise validation_exception(f'Could not find model "{self.arn("model", name)}".')
-        return model
-
-    def _config(self, name: str) -> EndpointConfig:
-        config = self.moto.endpoint_configs.get(name)
-        if config is None:
-            raise validation_exception(f'Could not find endpoint configuration "{self.arn("endpoint-config", name)}".')
-        return config
-
-    def endpoint_state(self, name: str) -> EndpointState:
-        """The endpoint's state; endpoints made by moto alone (e.g. CloudFormation) count as InService."""
-        fake = self.moto.endpoints.get(name)
-        if fake is None:
-            self.endpoints.pop(name, None)
-            raise validation_exception(f'Could not find endpoint "{self.arn("endpoint", name)}".')
-        if name not in self.endpoints:
-            self.endpoints[name] = EndpointState(
-                name, fake.endpoint_config_name, "InService", fake.creation_time, fake.last_modified_time
-            )
-        return self.endpoints[name]
+class SageMakerExtensionBackend(InferenceComponentOperations):
+    """Endpoint configs, endpoints and tags, beside the inference components it inherits."""
 
     # --- endpoint configs -------------------------------------------------------------------------------
     def create_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -257,7 +162,7 @@ class SageMakerExtensionBackend(InferenceComponentOperations, BaseBackend):
         used = 0
         for name in list(self.moto.endpoints):
             state = self.endpoint_state(name)
-            if state.status not in ACTIVE_ENDPOINT_STATES:
+            if state.status not in HOLDING_INSTANCES:
                 continue
             for config_name in filter(None, {state.config_name, state.pending_config}):
                 config = self.moto.endpoint_configs.get(config_name)
