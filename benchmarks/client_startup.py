@@ -5,15 +5,17 @@ credentials) and records when each request arrives. Prints, as median and best o
 process start to the request on the wire (and to exit) for:
 
 - `.venv/bin/python test.py --prompt hi`: the shim run by the project's interpreter, as `make
-  test-inference` runs it. This is the figure the 0.5 s budget applies to;
+  test-inference` runs it. This is the figure the budget applies to: at least 5x faster than importing
+  the SageMaker SDK (`sagemaker.core.resources`) on the same machine, in the same rounds;
 - `python test.py --prompt hi` with the interpreter the venv was made from: the shim re-runs itself
   under `.venv`, which costs one more interpreter start;
 - `python -m llm_engineering.model.deploy.test --prompt hi`: the module run directly, where the cyclic
   garbage collector is not paused while the modules load;
 
 then the bare start of both interpreters (the second is what a re-run adds), the time to
-`import sagemaker.core.resources` (what the client path must never pay) and its ratio to the budgeted
-figure, and the heaviest imports of the client path (`python -X importtime`).
+`import sagemaker.core.resources` (what the client path must never pay), the ratio of that import to the
+budgeted figure against the 5x budget, and the heaviest imports of the client path (`python -X importtime`).
+A ratio, not seconds, because machines differ: both figures move together with the machine's speed.
 
     .venv/bin/python benchmarks/client_startup.py [--runs 7]
 """
@@ -21,11 +23,9 @@ figure, and the heaviest imports of the client path (`python -X importtime`).
 from __future__ import annotations
 
 import argparse
-import binascii
 import json
 import os
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -34,26 +34,18 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from llm_engineering.local.eventstream import payload_part
+
 REPO = Path(__file__).resolve().parent.parent
 SHIM = [str(REPO / "test.py"), "--prompt", "hi"]
 MODULE = ["-m", "llm_engineering.model.deploy.test", "--prompt", "hi"]
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 """The interpreter the venv was made from: `python test.py` typed outside the venv."""
-BUDGET = 0.5
+BUDGET_RATIO = 5.0
+"""Start to wire must be at least this many times faster than importing the SageMaker SDK."""
 
 
-def _event_stream_message(payload: bytes) -> bytes:
-    """One AWS event-stream `PayloadPart` message, as InvokeEndpointWithResponseStream frames them."""
-    headers = {":message-type": "event", ":event-type": "PayloadPart", ":content-type": "application/octet-stream"}
-    encoded = b"".join(
-        bytes([len(k)]) + k.encode() + b"\x07" + struct.pack(">H", len(v)) + v.encode() for k, v in headers.items()
-    )
-    prelude = struct.pack(">II", 16 + len(encoded) + len(payload), len(encoded))
-    message = prelude + struct.pack(">I", binascii.crc32(prelude)) + encoded + payload
-    return message + struct.pack(">I", binascii.crc32(message))
-
-
-ANSWER = _event_stream_message(
+ANSWER = payload_part(
     b'data:{"index":1,"token":{"id":1,"text":"Hello","logprob":0.0,"special":false},"generated_text":"Hello",'
     b'"details":{"finish_reason":"length","generated_tokens":1,"seed":null}}\n\n'
 )
@@ -178,9 +170,10 @@ def main() -> None:
     print(f"{'':58} {'median':>8} {'best':>8}")
     for label, name in rows:
         print(f"{label:58} {median[name]:7.3f}s {best[name]:7.3f}s")
-    verdict = "within" if median["shim wire"] <= BUDGET else "OVER"
-    print(f"{'budget for start -> wire (.venv/bin/python test.py)':58} {BUDGET:7.3f}s  {verdict}")
-    print(f"{'ratio: SDK import / client start -> wire':58} {median['sdk'] / median['shim wire']:7.1f}x")
+    ratio = median["sdk"] / median["shim wire"]
+    verdict = "within" if ratio >= BUDGET_RATIO else "OVER"
+    print(f"{'ratio: SDK import / client start -> wire (medians)':58} {ratio:7.1f}x")
+    print(f"{'budget: at least':58} {BUDGET_RATIO:7.1f}x  {verdict}")
     print("heaviest imports of the client path (cumulative, -X importtime):")
     for micros, name in top:
         print(f"  {micros / 1000:7.1f} ms  {name}")

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 8
 """Attempts per call, the first included (standard retry mode: backoff with jitter on throttling and 5xx)."""
 
+SESSION_OBSERVERS: list[Callable[[botocore.session.Session], None]] = []
+"""Called with every session `connect()` opens, before any of its clients exists. Event handlers registered
+on a botocore session reach all its clients, so this is where instrumentation (recording requests in
+tests, counting them in benchmarks) hooks in without touching the tool's code paths."""
+
 
 @dataclass
 class Aws:
@@ -78,6 +83,8 @@ def connect(region: str | None = None, profile: str | None = None) -> Aws:
             "No AWS credentials found: run `aws configure` (or `aws sso login`), set AWS_PROFILE, "
             "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
         )
+    for observer in SESSION_OBSERVERS:
+        observer(session)
     return Aws(session=session, region=region_name)
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from helpers import clean_environment
+from moto import mock_aws
+
+from llm_engineering.hosting.instances import hosting_instance_types
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +77,19 @@ def server_env(aws_server: str, offline_env: Path) -> Iterator[dict[str, str]]:
     env = clean_environment(offline_env)
     env["AWS_ENDPOINT_URL"] = aws_server
     yield env
+
+
+def _validate_against_botocore(_self: object, instance_type: str) -> None:
+    if instance_type not in hosting_instance_types():
+        raise ValueError(f"{instance_type} is not a ProductionVariantInstanceType")
+
+
+@pytest.fixture
+def moto_aws(offline_env: Path) -> Iterator[None]:
+    """In-process moto for every AWS call. Its CreateEndpointConfig knows only an old list of instance types
+    (no ml.g5): endpoint configs accept what botocore's service model accepts instead."""
+    with (
+        mock_aws(),
+        mock.patch("moto.sagemaker.models.FakeEndpointConfig.validate_instance_type", _validate_against_botocore),
+    ):
+        yield

@@ -6,12 +6,13 @@ import configparser
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from iam_snapshot import ACCOUNT, snapshot
 
 from llm_engineering import __version__
-from llm_engineering.aws import Aws
+from llm_engineering import aws as aws_module
 from llm_engineering.iam import HANDBOOK_MANAGED_POLICIES, canonical, deployer_policy_document
 from llm_engineering.model.deploy.create_sagemaker_role import main
 
@@ -30,20 +31,13 @@ DRIFTED = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": 
 def issued_secrets(monkeypatch) -> list[str]:
     """Every SecretAccessKey IAM hands out during the test, read straight from IAM's answers."""
     secrets: list[str] = []
-    hooked: set[int] = set()
-    original = Aws.client
 
-    def client(self, service, **kwargs):
-        made = original(self, service, **kwargs)
-        if service == "iam" and id(made) not in hooked:
-            hooked.add(id(made))
-            made.meta.events.register(
-                "after-call.iam.CreateAccessKey",
-                lambda parsed, **_: secrets.append(parsed["AccessKey"]["SecretAccessKey"]),
-            )
-        return made
+    def record(session: Any) -> None:
+        session.register(
+            "after-call.iam.CreateAccessKey", lambda parsed, **_: secrets.append(parsed["AccessKey"]["SecretAccessKey"])
+        )
 
-    monkeypatch.setattr(Aws, "client", client)
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [record])
     return secrets
 
 

@@ -7,10 +7,8 @@ share one queue, answered in order.
 
 from __future__ import annotations
 
-import binascii
 import contextlib
 import json
-import struct
 import sys
 import threading
 import time
@@ -19,32 +17,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# --- AWS event-stream messages (the framing of InvokeEndpointWithResponseStream) --------------------------
+from llm_engineering.local import eventstream
 
+# --- AWS event-stream messages (the framing of InvokeEndpointWithResponseStream): the emulator's encoder ----
 
-def encode_message(headers: dict[str, str], payload: bytes) -> bytes:
-    """One event-stream message: prelude, CRC, string headers, payload, CRC."""
-    encoded = b"".join(
-        bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(value.encode())) + value.encode()
-        for name, value in headers.items()
-    )
-    prelude = struct.pack(">II", 16 + len(encoded) + len(payload), len(encoded))
-    message = prelude + struct.pack(">I", binascii.crc32(prelude)) + encoded + payload
-    return message + struct.pack(">I", binascii.crc32(message))
-
-
-def payload_part(data: bytes) -> bytes:
-    return encode_message(
-        {":message-type": "event", ":event-type": "PayloadPart", ":content-type": "application/octet-stream"}, data
-    )
-
-
-def stream_exception(kind: str, message: str, **fields: str) -> bytes:
-    """A mid-stream error as SageMaker sends it: an exception message (ModelStreamError, InternalStreamFailure)."""
-    body = json.dumps({"Message": message, **fields}).encode()
-    return encode_message(
-        {":message-type": "exception", ":exception-type": kind, ":content-type": "application/json"}, body
-    )
+encode_message = eventstream.encode_message
+payload_part = eventstream.payload_part
+stream_exception = eventstream.stream_exception
 
 
 def split(data: bytes, *sizes: int) -> list[bytes]:

@@ -8,9 +8,9 @@ import re
 
 import boto3
 import pytest
-from conftest import MODEL, QWEN_7B_PARAMETERS, ROLE
 from fake_hub import QWEN_7B_CONFIG, FakeModel
 from helpers import run_make
+from preflight_world import MODEL, QWEN_7B_PARAMETERS, ROLE
 
 from llm_engineering.iam import execution_role_permissions, execution_role_trust_policy
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import ACCOUNT, G5_QUOTA_CODE
+from preflight_world import ACCOUNT, G5_QUOTA_CODE
 
 from llm_engineering.aws import Aws, connect
 from llm_engineering.hosting.instances import GPU_INSTANCES

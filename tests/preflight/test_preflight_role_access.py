@@ -6,7 +6,7 @@ import json
 
 import boto3
 import pytest
-from conftest import ACCOUNT, DEPLOYER_ARN, ROLE, ROLE_ARN
+from preflight_world import ACCOUNT, DEPLOYER_ARN, ROLE, ROLE_ARN
 
 from llm_engineering.aws import connect
 from llm_engineering.iam import Identity, execution_role_trust_policy

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import boto3
 import pytest
-from conftest import (
+from fake_hub import LLAMA_8B_CONFIG, FakeModel
+from preflight_world import (
     ACCOUNT,
     DEPLOYER_ARN,
     G5_QUOTA_CODE,
@@ -18,7 +19,6 @@ from conftest import (
     SAGEMAKER_CREATES,
     AwsAnswers,
 )
-from fake_hub import LLAMA_8B_CONFIG, FakeModel
 
 from llm_engineering.aws import connect
 from llm_engineering.cli import run
