@@ -16,6 +16,7 @@ from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
 from llm_engineering.iam.policies import (
     SAGEMAKER_SERVICE,
+    PolicyDocument,
     execution_role_permissions,
     execution_role_trust_policy,
     same_policy,
@@ -85,7 +86,6 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
                 f"Put inline policy {EXECUTION_POLICY_NAME} on role {spec.name}: {describe_permissions(spec)}.",
             ],
         )
-
     outcome = RoleOutcome(arn=role["Arn"])
     tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
     if check_ownership("role", spec.name, tags, force=force, action="change it"):
@@ -97,30 +97,34 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
             f"Repaired the trust policy of role {spec.name}: only {SAGEMAKER_SERVICE} for account "
             f"{identity.account_id} may assume it again."
         )
+    outcome.changes += _repair_permissions(iam, spec, permissions)
+    return outcome
+
+
+def _repair_permissions(iam: Any, spec: ExecutionRoleSpec, permissions: PolicyDocument) -> list[str]:
+    """Exactly the tool's inline policy, nothing else: restore or repair it, remove every other policy."""
+    changes: list[str] = []
     inline = list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=spec.name))
+    document = to_json(permissions)
     if EXECUTION_POLICY_NAME not in inline:
-        iam.put_role_policy(RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=to_json(permissions))
-        outcome.changes.append(f"Restored the missing inline policy {EXECUTION_POLICY_NAME} on role {spec.name}.")
+        iam.put_role_policy(RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=document)
+        changes.append(f"Restored the missing inline policy {EXECUTION_POLICY_NAME} on role {spec.name}.")
     else:
         current = iam.get_role_policy(RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME)["PolicyDocument"]
         if not same_policy(current, permissions):
-            iam.put_role_policy(
-                RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=to_json(permissions)
-            )
-            outcome.changes.append(
+            iam.put_role_policy(RoleName=spec.name, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=document)
+            changes.append(
                 f"Repaired inline policy {EXECUTION_POLICY_NAME} on role {spec.name}: its permissions had drifted "
                 f"and are again {describe_permissions(spec)}."
             )
     for name in inline:
         if name != EXECUTION_POLICY_NAME:
             iam.delete_role_policy(RoleName=spec.name, PolicyName=name)
-            outcome.changes.append(f"Removed inline policy {name} from role {spec.name}: not part of its scoped set.")
+            changes.append(f"Removed inline policy {name} from role {spec.name}: not part of its scoped set.")
     for attached in paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=spec.name):
         iam.detach_role_policy(RoleName=spec.name, PolicyArn=attached["PolicyArn"])
-        outcome.changes.append(
-            f"Detached policy {attached['PolicyArn']} from role {spec.name}: not part of its scoped set."
-        )
-    return outcome
+        changes.append(f"Detached policy {attached['PolicyArn']} from role {spec.name}: not part of its scoped set.")
+    return changes
 
 
 def describe_permissions(spec: ExecutionRoleSpec) -> str:

@@ -297,64 +297,76 @@ class EmulatedTgi:
         max_tokens_name: str,
         question: str | None = None,
     ) -> Sampling:
-        def number(name: str, kind: str = "f32") -> Any:
-            types = int if kind == "u32" else (int, float)
-            return _typed(parameters, name, types, kind, prefix)
-
-        temperature = number("temperature")
-        if temperature is not None and temperature <= 0:
-            raise ValidationFailure("Input validation error: `temperature` must be strictly positive")
-        repetition_penalty = number("repetition_penalty")
-        if repetition_penalty is not None and repetition_penalty <= 0:
-            raise ValidationFailure("Input validation error: `repetition_penalty` must be strictly positive")
-        frequency_penalty = number("frequency_penalty")
-        if frequency_penalty is not None and not -2 <= frequency_penalty <= 2:
-            raise ValidationFailure("Input validation error: `frequency_penalty` must be >= -2.0 and <= 2.0")
-        for name in ("top_p", "typical_p"):
-            value = number(name)
-            if value is not None and not 0 < value < 1:
-                raise ValidationFailure(f"Input validation error: `{name}` must be > 0.0 and < 1.0")
-        top_k = number("top_k", "u32")
-        if top_k is not None and top_k <= 0:
-            raise ValidationFailure("Input validation error: `top_k` must be strictly positive")
-        max_new_tokens = number(max_tokens_name, "u32")
+        """TGI router's checks, in its order and words; the sampling they leave."""
+        numbers = _check_ranges(parameters, prefix)
+        max_new_tokens = _typed(parameters, max_tokens_name, int, "u32", prefix)
         if max_new_tokens is not None and max_new_tokens <= 0:
             raise ValidationFailure("Input validation error: `max_new_tokens` must be strictly positive")
-        stop = parameters.get("stop") or []
-        if not isinstance(stop, list) or not all(isinstance(item, str) for item in stop):
-            raise ValidationFailure(
-                "Failed to deserialize the JSON body into the target type: "
-                f"{prefix}stop: expected a sequence of strings"
-            )
-        if len(stop) > MAX_STOP_SEQUENCES:
-            raise ValidationFailure(
-                f"Input validation error: `stop` supports up to {MAX_STOP_SEQUENCES} stop sequences. Given: {len(stop)}"
-            )
-        seed = number("seed", "u32")
+        stop = _check_stop(parameters, prefix)
+        seed = _typed(parameters, "seed", int, "u32", prefix)
         do_sample = _typed(parameters, "do_sample", bool, "bool", prefix)
         if not inputs.strip() and question is None:
             raise ValidationFailure("Input validation error: `inputs` cannot be empty")
+        limit = self._token_budget(inputs, max_new_tokens)
+        sampled = bool(do_sample) or any(numbers.get(name) is not None for name in ("temperature", "top_k", "top_p"))
+        if seed is None and sampled:
+            seed = int.from_bytes(hashlib.sha256(inputs.encode("utf-8")).digest()[:4], "big")
+        return Sampling(max_new_tokens=limit, stop=stop, seed=seed, do_sample=sampled)
+
+    def _token_budget(self, inputs: str, max_new_tokens: int | None) -> int:
+        """The tokens this request may generate, refusing prompts and asks over the launcher's limits."""
         input_tokens = len(tokenize(inputs))
         if input_tokens > self.max_input_tokens:
             raise ValidationFailure(
                 f"Input validation error: `inputs` must have less than {self.max_input_tokens} tokens. "
                 f"Given: {input_tokens}"
             )
-        budget = self.max_total_tokens - input_tokens
         if max_new_tokens is not None and input_tokens + max_new_tokens > self.max_total_tokens:
             raise ValidationFailure(
                 f"Input validation error: `inputs` tokens + `max_new_tokens` must be <= {self.max_total_tokens}. "
                 f"Given: {input_tokens} `inputs` tokens and {max_new_tokens} `max_new_tokens`"
             )
-        sampled = bool(do_sample) or any(value is not None for value in (temperature, top_k, parameters.get("top_p")))
-        if seed is None and sampled:
-            seed = int.from_bytes(hashlib.sha256(inputs.encode("utf-8")).digest()[:4], "big")
-        limit = max_new_tokens if max_new_tokens is not None else min(DEFAULT_MAX_NEW_TOKENS, max(budget, 1))
-        return Sampling(max_new_tokens=limit, stop=tuple(stop), seed=seed, do_sample=sampled)
+        budget = self.max_total_tokens - input_tokens
+        return max_new_tokens if max_new_tokens is not None else min(DEFAULT_MAX_NEW_TOKENS, max(budget, 1))
 
     def _pause(self) -> None:
         if self.token_delay > 0:
             self._sleep(self.token_delay)
+
+
+def _check_ranges(parameters: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The sampling numbers, each of its JSON type and in TGI's range."""
+
+    def number(name: str, kind: str = "f32") -> Any:
+        return _typed(parameters, name, int if kind == "u32" else (int, float), kind, prefix)
+
+    values = {name: number(name) for name in ("temperature", "repetition_penalty", "frequency_penalty")}
+    for name in ("temperature", "repetition_penalty"):
+        if values[name] is not None and values[name] <= 0:
+            raise ValidationFailure(f"Input validation error: `{name}` must be strictly positive")
+    if values["frequency_penalty"] is not None and not -2 <= values["frequency_penalty"] <= 2:
+        raise ValidationFailure("Input validation error: `frequency_penalty` must be >= -2.0 and <= 2.0")
+    for name in ("top_p", "typical_p"):
+        values[name] = number(name)
+        if values[name] is not None and not 0 < values[name] < 1:
+            raise ValidationFailure(f"Input validation error: `{name}` must be > 0.0 and < 1.0")
+    values["top_k"] = number("top_k", "u32")
+    if values["top_k"] is not None and values["top_k"] <= 0:
+        raise ValidationFailure("Input validation error: `top_k` must be strictly positive")
+    return values
+
+
+def _check_stop(parameters: Mapping[str, Any], prefix: str) -> tuple[str, ...]:
+    stop = parameters.get("stop") or []
+    if not isinstance(stop, list) or not all(isinstance(item, str) for item in stop):
+        raise ValidationFailure(
+            f"Failed to deserialize the JSON body into the target type: {prefix}stop: expected a sequence of strings"
+        )
+    if len(stop) > MAX_STOP_SEQUENCES:
+        raise ValidationFailure(
+            f"Input validation error: `stop` supports up to {MAX_STOP_SEQUENCES} stop sequences. Given: {len(stop)}"
+        )
+    return tuple(stop)
 
 
 def _typed(values: Mapping[str, Any], name: str, types: Any, kind: str, prefix: str) -> Any:

@@ -41,19 +41,14 @@ def stream_name(variant: str, resource: str, index: int) -> str:
     return f"{variant}/{instance_id(resource, str(time.time_ns()), str(index))}"
 
 
-def startup_lines(
-    model_id: str,
-    environment: Mapping[str, str],
-    instance_type: str,
-    failure: FailureKind | None,
-) -> list[str]:
-    """What TGI prints while starting (without timestamps), ending the way `failure` says."""
+def _launcher_lines(model_id: str, environment: Mapping[str, str]) -> list[str]:
+    """The launcher's arguments, as TGI prints them first."""
     gpus = environment.get("SM_NUM_GPUS", "1")
     revision = environment.get("HF_MODEL_REVISION")
     quantize = environment.get("HF_MODEL_QUANTIZE")
     max_input = environment.get("MAX_INPUT_TOKENS") or environment.get("MAX_INPUT_LENGTH")
     max_total = environment.get("MAX_TOTAL_TOKENS")
-    lines = [
+    return [
         "INFO text_generation_launcher: Args { "
         f'model_id: "{model_id}", revision: {_option(revision)}, sharded: None, num_shard: Some({gpus}), '
         f"quantize: {_option(quantize, quoted=False)}, max_input_tokens: {_option(max_input, quoted=False)}, "
@@ -62,35 +57,43 @@ def startup_lines(
         "INFO text_generation_launcher: Using default cuda graphs [1, 2, 4, 8, 16, 32]",
         f"INFO download: text_generation_launcher: Starting check and download process for {model_id}",
     ]
-    if failure == "gated":
-        url = f"https://huggingface.co/{model_id}/resolve/main/config.json"
-        return [
-            *lines,
-            "ERROR download: text_generation_launcher: Download encountered an error:",
-            "Traceback (most recent call last):",
-            '  File "/opt/conda/lib/python3.11/site-packages/huggingface_hub/utils/_http.py", line 409, '
-            "in hf_raise_for_status",
-            "    response.raise_for_status()",
-            f"requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: {url}",
-            "The above exception was the direct cause of the following exception:",
-            "huggingface_hub.errors.GatedRepoError: 401 Client Error. "
-            f"(Request ID: Root=1-{instance_id(model_id, 'request')[2:10]}-{instance_id(model_id)[2:]})",
-            f"Cannot access gated repo for url {url}.",
-            f"Access to model {model_id} is restricted. You must have access to it and be authenticated to "
-            "access it. Please log in.",
-            "ERROR text_generation_launcher: Download Error",
-            "Error: DownloadError",
-        ]
+
+
+def _gated_lines(model_id: str) -> list[str]:
+    """The Hub refusing a gated model to a container without a token."""
+    url = f"https://huggingface.co/{model_id}/resolve/main/config.json"
+    return [
+        "ERROR download: text_generation_launcher: Download encountered an error:",
+        "Traceback (most recent call last):",
+        '  File "/opt/conda/lib/python3.11/site-packages/huggingface_hub/utils/_http.py", line 409, '
+        "in hf_raise_for_status",
+        "    response.raise_for_status()",
+        f"requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: {url}",
+        "The above exception was the direct cause of the following exception:",
+        "huggingface_hub.errors.GatedRepoError: 401 Client Error. "
+        f"(Request ID: Root=1-{instance_id(model_id, 'request')[2:10]}-{instance_id(model_id)[2:]})",
+        f"Cannot access gated repo for url {url}.",
+        f"Access to model {model_id} is restricted. You must have access to it and be authenticated to "
+        "access it. Please log in.",
+        "ERROR text_generation_launcher: Download Error",
+        "Error: DownloadError",
+    ]
+
+
+def _download_lines(model_id: str, stop_after: int | None) -> list[str]:
+    """The weight download, shard by shard; `stop_after` shards when the health check gives up mid-download."""
+    lines = []
     for shard in range(1, SHARDS + 1):
         lines.append(f"INFO text_generation_launcher: Download file: model-{shard:05d}-of-{SHARDS:05d}.safetensors")
-        if failure == "timeout" and shard == 2:
-            return lines  # still downloading when SageMaker's health check gives up
+        if shard == stop_after:
+            return lines
         lines.append(
             "INFO text_generation_launcher: Downloaded "
             f"/tmp/models--{model_id.replace('/', '--')}/snapshots/main/model-{shard:05d}-of-{SHARDS:05d}.safetensors "
             f"in 0:00:{11 + shard:02d}."
         )
-    lines += [
+    return [
+        *lines,
         f"INFO download: text_generation_launcher: Successfully downloaded weights for {model_id}",
         "INFO shard-manager: text_generation_launcher: Starting shard rank=0",
         "INFO text_generation_launcher: Using prefix caching = True",
@@ -99,33 +102,51 @@ def startup_lines(
         "INFO text_generation_launcher: Starting Webserver",
         "INFO text_generation_router_v3: backends/v3/src/lib.rs:125: Warming up model",
     ]
-    if failure == "oom":
-        total = (spec(instance_type).accelerator_memory_gib if spec(instance_type) else 0) or 22.09
-        oom = (
-            f"CUDA out of memory. Tried to allocate 2.32 GiB. GPU 0 has a total capacity of {total:.2f} GiB of "
-            f"which 1.05 GiB is free. Process 1 has {total - 1.05:.2f} GiB memory in use. Of the allocated memory "
-            f"{total - 2.58:.2f} GiB is allocated by PyTorch, and 1.12 GiB is reserved by PyTorch but unallocated."
-        )
-        return [
-            *lines,
-            "ERROR text_generation_launcher: Method Warmup encountered an error.",
-            "Traceback (most recent call last):",
-            '  File "/usr/src/server/text_generation_server/models/flash_causal_lm.py", line 1654, in warmup',
-            "    _, _batch, _ = self.generate_token(batch)",
-            f"torch.OutOfMemoryError: {oom}",
-            "ERROR warmup{max_input_length=None max_prefill_tokens=4096 max_total_tokens=None max_batch_size=None}:"
-            "warmup: text_generation_router_v3::client: backends/v3/src/client/mod.rs:45: Server error: "
-            f"{oom}",
-            f'Error: Backend(Warmup(Generation("{oom}")))',
-            "ERROR text_generation_launcher: Webserver Crashed",
-            "INFO text_generation_launcher: Shutting down shards",
-        ]
+
+
+def _oom_lines(instance_type: str) -> list[str]:
+    """CUDA running out of memory during TGI's warm-up, in the words of PyTorch and the router."""
+    total = (spec(instance_type).accelerator_memory_gib if spec(instance_type) else 0) or 22.09
+    oom = (
+        f"CUDA out of memory. Tried to allocate 2.32 GiB. GPU 0 has a total capacity of {total:.2f} GiB of "
+        f"which 1.05 GiB is free. Process 1 has {total - 1.05:.2f} GiB memory in use. Of the allocated memory "
+        f"{total - 2.58:.2f} GiB is allocated by PyTorch, and 1.12 GiB is reserved by PyTorch but unallocated."
+    )
     return [
-        *lines,
-        "INFO text_generation_router_v3: backends/v3/src/lib.rs:137: Setting max batch total tokens to 86784",
-        "INFO text_generation_router::server: router/src/server.rs:1850: Using config Some(Qwen2)",
-        "INFO text_generation_router::server: router/src/server.rs:2402: Connected",
+        "ERROR text_generation_launcher: Method Warmup encountered an error.",
+        "Traceback (most recent call last):",
+        '  File "/usr/src/server/text_generation_server/models/flash_causal_lm.py", line 1654, in warmup',
+        "    _, _batch, _ = self.generate_token(batch)",
+        f"torch.OutOfMemoryError: {oom}",
+        "ERROR warmup{max_input_length=None max_prefill_tokens=4096 max_total_tokens=None max_batch_size=None}:"
+        f"warmup: text_generation_router_v3::client: backends/v3/src/client/mod.rs:45: Server error: {oom}",
+        f'Error: Backend(Warmup(Generation("{oom}")))',
+        "ERROR text_generation_launcher: Webserver Crashed",
+        "INFO text_generation_launcher: Shutting down shards",
     ]
+
+
+READY_LINES = [
+    "INFO text_generation_router_v3: backends/v3/src/lib.rs:137: Setting max batch total tokens to 86784",
+    "INFO text_generation_router::server: router/src/server.rs:1850: Using config Some(Qwen2)",
+    "INFO text_generation_router::server: router/src/server.rs:2402: Connected",
+]
+
+
+def startup_lines(
+    model_id: str,
+    environment: Mapping[str, str],
+    instance_type: str,
+    failure: FailureKind | None,
+) -> list[str]:
+    """What TGI prints while starting (without timestamps), ending the way `failure` says."""
+    lines = _launcher_lines(model_id, environment)
+    if failure == "gated":
+        return lines + _gated_lines(model_id)
+    lines += _download_lines(model_id, stop_after=2 if failure == "timeout" else None)
+    if failure == "timeout":
+        return lines  # still downloading when SageMaker's health check gives up
+    return lines + (_oom_lines(instance_type) if failure == "oom" else READY_LINES)
 
 
 def _option(value: str | None, quoted: bool = True) -> str:

@@ -190,14 +190,35 @@ def look_up(
     )
 
 
+def _unreadable_row(
+    model: HubModel, model_id: str, facts: str, has_token: bool, details: dict[str, Any]
+) -> CheckResult:
+    """The model exists but the container could not download it with the token in use."""
+    if model.gated and has_token:
+        fix = (
+            f"request access at {model.page_url} with the account that owns the token, wait for approval, "
+            f"then deploy again (or set {TOKEN_SETTING} to a token of an approved account)"
+        )
+        why = "the token in use has no access to this gated model (not requested or not yet approved)"
+    elif model.gated:
+        fix = (
+            f"accept the model's conditions at {model.page_url}, create a read token at "
+            f"https://huggingface.co/settings/tokens and set {TOKEN_SETTING} (or run `hf auth login`)"
+        )
+        why = "the container could not download it: gated models need a token"
+    else:
+        fix = f"set {TOKEN_SETTING} to a token of an account that can read {model_id}"
+        why = "the token in use cannot read it"
+    return CheckResult(CHECK, "blocked", f"{facts}: {why}", fix, details)
+
+
 def check_model_access(lookup: HubLookup, model_id: str, revision: str | None, has_token: bool) -> CheckResult:
     """The model-access row: exists, gated or not, readable with the token in use, a text-generation model."""
-    token_text = "a token is set" if has_token else "no token is set"
     if lookup.model is None:
         return _problem_row(lookup, model_id, revision, has_token)
     model = lookup.model
     gate = f"gated ({model.gated} approval)" if model.gated else ("private" if model.private else "public")
-    facts = [f"{model_id} exists, {gate}, {token_text}"]
+    facts = [f"{model_id} exists, {gate}, {'a token is set' if has_token else 'no token is set'}"]
     details: dict[str, Any] = {
         "gated": model.gated,
         "private": model.private,
@@ -206,23 +227,7 @@ def check_model_access(lookup: HubLookup, model_id: str, revision: str | None, h
         "token_set": has_token,
     }
     if model.readable is False:
-        if model.gated and has_token:
-            fix = (
-                f"request access at {model.page_url} with the account that owns the token, wait for approval, "
-                f"then deploy again (or set {TOKEN_SETTING} to a token of an approved account)"
-            )
-            why = "the token in use has no access to this gated model (not requested or not yet approved)"
-        elif model.gated:
-            fix = (
-                f"accept the model's conditions at {model.page_url}, create a read token at "
-                f"https://huggingface.co/settings/tokens and set {TOKEN_SETTING} (or run `hf auth login`)"
-            )
-            why = "the container could not download it: gated models need a token"
-        else:
-            fix = f"set {TOKEN_SETTING} to a token of an account that can read {model_id}"
-            why = "the token in use cannot read it"
-        return CheckResult(CHECK, "blocked", f"{facts[0]}: {why}", fix, details)
-
+        return _unreadable_row(model, model_id, facts[0], has_token, details)
     status: Literal["ok", "warning", "blocked"] = "ok"
     fixes: list[str] = []
     if model.readable is None:
@@ -239,13 +244,8 @@ def check_model_access(lookup: HubLookup, model_id: str, revision: str | None, h
         facts.append(f"pipeline {tag or 'not tagged'}: TGI serves only some such models")
         fixes.append("check that TGI supports this architecture (TGI docs, supported models)")
     else:
-        return CheckResult(
-            CHECK,
-            "blocked",
-            f"{'; '.join(facts)}; pipeline {tag}: not a text-generation model, which TGI needs",
-            "choose a text-generation model for HF_MODEL_ID",
-            details,
-        )
+        evidence = f"{'; '.join(facts)}; pipeline {tag}: not a text-generation model, which TGI needs"
+        return CheckResult(CHECK, "blocked", evidence, "choose a text-generation model for HF_MODEL_ID", details)
     return CheckResult(CHECK, status, "; ".join(facts), "; ".join(fixes), details)
 
 

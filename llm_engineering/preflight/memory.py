@@ -316,6 +316,79 @@ def _gib(value: int) -> str:
     return f"{value / GIB:.1f} GiB"
 
 
+CHECK = "Memory fit"
+
+
+def _evidence(
+    size: Weights,
+    result: Fit,
+    instance: GpuInstance,
+    gpus_per_copy: int,
+    shape: ModelShape | None,
+    config_note: str | None,
+    max_total_tokens: int,
+) -> str:
+    gpus = f"{gpus_per_copy} x {instance.gpu}" if gpus_per_copy > 1 else f"one {instance.gpu}"
+    parts = [
+        f"{size.size_label} in {size.precision}: weights {_gib(size.bytes)} on {gpus} "
+        f"({_gib(result.memory_bytes)}); runtime overhead ~{_gib(result.overhead_bytes)}; "
+        f"free after both {_gib(result.free_bytes)}"
+    ]
+    if shape is None:
+        why = config_note or "config.json lacks layers / KV heads / head size"
+        parts.append(f"KV cache estimate skipped ({why})")
+    else:
+        kv = (
+            f"KV cache {shape.kv_bytes_per_token // 1024} KiB/token, "
+            f"{_gib(result.kv_bytes_per_sequence or 0)} per MAX_TOTAL_TOKENS={max_total_tokens} sequence"
+        )
+        parts.append(kv if result.verdict == "too-large" else f"{kv}: room for {result.sequences}")
+    return "; ".join(parts)
+
+
+def _alternatives(
+    parameters: Mapping[str, int],
+    quantize: str | None,
+    shape: ModelShape | None,
+    size: Weights,
+    instance: GpuInstance,
+    gpus_per_copy: int,
+    max_total_tokens: int,
+    table: Iterable[GpuInstance],
+) -> list[Alternative]:
+    """Changes that make the model at least load: all GPUs per copy, a quantization, a larger instance."""
+    options: list[Alternative] = []
+    if gpus_per_copy < instance.gpus:
+        all_gpus = fit(size.bytes, instance, instance.gpus, shape, max_total_tokens)
+        text = f"GPUS_PER_COPY={instance.gpus} (shard each copy over all {instance.gpus} GPUs)"
+        options.append(Alternative(f"GPUS_PER_COPY={instance.gpus}", all_gpus, text))
+    quantized = quantization_that_fits(parameters, quantize, shape, instance, gpus_per_copy, max_total_tokens)
+    larger = instance_that_fits(size.bytes, shape, max_total_tokens, table)
+    options += [option for option in (quantized, larger) if option is not None]
+    return [option for option in options if option.fit.verdict != "too-large"]
+
+
+def _thin_row(
+    evidence: str, result: Fit, shape: ModelShape | None, options: list[Alternative], details: dict[str, Any]
+) -> CheckResult:
+    """A model that loads but leaves little room for the KV cache: a warning with the settings that help."""
+    suggestions = []
+    if shape is not None:
+        tokens = max_tokens_for(result, shape.kv_bytes_per_token)
+        if tokens > 0:
+            suggestions.append(f"lower MAX_TOTAL_TOKENS to {tokens} or less (keep MAX_INPUT_TOKENS below it)")
+    suggestions += [option.text for option in options if option.fit.verdict == "fits"]
+    details["suggestions"] = suggestions
+    if shape is None:
+        thin = "little memory is left for the KV cache"
+    elif result.sequences == 0:
+        thin = "not even one full-length request fits, TGI's warm-up would likely fail"
+    else:
+        thin = f"fewer than {MIN_SEQUENCES} full-length requests fit at once"
+    fix = "; or ".join(suggestions) if suggestions else "choose a larger GPU_INSTANCE_TYPE or a smaller model"
+    return CheckResult(CHECK, "warning", f"{evidence}: thin headroom, {thin}", fix, details)
+
+
 def check_memory_fit(
     *,
     parameters: Mapping[str, int] | None,
@@ -332,10 +405,9 @@ def check_memory_fit(
 
     `unknown_because` says why `parameters` is None, when it is.
     """
-    name = "Memory fit"
     if parameters is None:
         return CheckResult(
-            name,
+            CHECK,
             "warning",
             f"skipped: the model's parameter count is unknown ({unknown_because})",
             "check by hand that the weights fit "
@@ -344,21 +416,7 @@ def check_memory_fit(
     shape = ModelShape.from_config(config) if config else None
     size = weights(parameters, quantize, shape)
     result = fit(size.bytes, instance, gpus_per_copy, shape, max_total_tokens)
-    gpus = f"{gpus_per_copy} x {instance.gpu}" if gpus_per_copy > 1 else f"one {instance.gpu}"
-    parts = [
-        f"{size.size_label} in {size.precision}: weights {_gib(size.bytes)} on {gpus} "
-        f"({_gib(result.memory_bytes)}); runtime overhead ~{_gib(result.overhead_bytes)}; "
-        f"free after both {_gib(result.free_bytes)}"
-    ]
-    if shape is None:
-        why = config_note or "config.json lacks layers / KV heads / head size"
-        parts.append(f"KV cache estimate skipped ({why})")
-    else:
-        kv = (
-            f"KV cache {shape.kv_bytes_per_token // 1024} KiB/token, "
-            f"{_gib(result.kv_bytes_per_sequence or 0)} per MAX_TOTAL_TOKENS={max_total_tokens} sequence"
-        )
-        parts.append(kv if result.verdict == "too-large" else f"{kv}: room for {result.sequences}")
+    evidence = _evidence(size, result, instance, gpus_per_copy, shape, config_note, max_total_tokens)
     details: dict[str, Any] = {
         "parameters": size.parameters,
         "precision": size.precision,
@@ -370,47 +428,16 @@ def check_memory_fit(
         "sequences": result.sequences,
         "verdict": result.verdict,
     }
-    evidence = "; ".join(parts)
     if result.verdict == "fits":
-        return CheckResult(name, "ok", evidence, details=details)
-
-    options: list[Alternative] = []
-    if gpus_per_copy < instance.gpus:
-        all_gpus = fit(size.bytes, instance, instance.gpus, shape, max_total_tokens)
-        options.append(
-            Alternative(
-                f"GPUS_PER_COPY={instance.gpus}",
-                all_gpus,
-                f"GPUS_PER_COPY={instance.gpus} (shard each copy over all {instance.gpus} GPUs)",
-            )
-        )
-    quantized = quantization_that_fits(parameters, quantize, shape, instance, gpus_per_copy, max_total_tokens)
-    larger = instance_that_fits(size.bytes, shape, max_total_tokens, table)
-    options += [option for option in (quantized, larger) if option is not None]
-    options = [option for option in options if option.fit.verdict != "too-large"]
-    if result.verdict == "too-large":
-        details["suggestions"] = [option.setting for option in options]
-        fix = (
-            "set " + ", or ".join(option.text for option in options)
-            if options
-            else ("no instance type this tool knows holds it: choose a smaller model (HF_MODEL_ID)")
-        )
-        return CheckResult(
-            name, "blocked", f"{evidence}: the weights do not fit, TGI would fail while loading", fix, details
-        )
-
-    suggestions = []
-    if shape is not None:
-        tokens = max_tokens_for(result, shape.kv_bytes_per_token)
-        if tokens > 0:
-            suggestions.append(f"lower MAX_TOTAL_TOKENS to {tokens} or less (keep MAX_INPUT_TOKENS below it)")
-    suggestions += [option.text for option in options if option.fit.verdict == "fits"]
-    details["suggestions"] = suggestions
-    if shape is None:
-        thin = "little memory is left for the KV cache"
-    elif result.sequences == 0:
-        thin = "not even one full-length request fits, TGI's warm-up would likely fail"
-    else:
-        thin = f"fewer than {MIN_SEQUENCES} full-length requests fit at once"
-    fix = "; or ".join(suggestions) if suggestions else "choose a larger GPU_INSTANCE_TYPE or a smaller model"
-    return CheckResult(name, "warning", f"{evidence}: thin headroom, {thin}", fix, details)
+        return CheckResult(CHECK, "ok", evidence, details=details)
+    options = _alternatives(parameters, quantize, shape, size, instance, gpus_per_copy, max_total_tokens, table)
+    if result.verdict == "thin":
+        return _thin_row(evidence, result, shape, options, details)
+    details["suggestions"] = [option.setting for option in options]
+    fix = (
+        "set " + ", or ".join(option.text for option in options)
+        if options
+        else "no instance type this tool knows holds it: choose a smaller model (HF_MODEL_ID)"
+    )
+    evidence += ": the weights do not fit, TGI would fail while loading"
+    return CheckResult(CHECK, "blocked", evidence, fix, details)

@@ -102,6 +102,34 @@ def console_path(region: str, code: str) -> str:
     )
 
 
+def _quota_unknown(aws: Aws, name: str, reason: str, error: Exception | None) -> CheckResult:
+    if error is not None:
+        return CheckResult(
+            CHECK,
+            "warning",
+            f"could not read quota '{name}' ({describe_failure(error)}); {reason}",
+            "allow servicequotas:ListServiceQuotas (make create-sagemaker-role grants it), or check the quota "
+            "in the Service Quotas console before deploying",
+        )
+    return CheckResult(
+        CHECK,
+        "warning",
+        f"Service Quotas has no quota named '{name}' in {aws.region}; {reason}",
+        "check that SageMaker hosting offers this GPU_INSTANCE_TYPE in this AWS_REGION",
+    )
+
+
+def _usage_note(aws: Aws, instance_type: str, details: dict[str, Any]) -> tuple[Usage | None, str]:
+    """The instances in use (None when they cannot be counted) and how the evidence says it."""
+    try:
+        usage = instances_in_use(aws.client("sagemaker"), instance_type)
+    except AWS_FAILURES as error:
+        return None, f"in use unknown ({describe_failure(error)})"
+    in_use = ", ".join(f"{endpoint} {count}" for endpoint, count in sorted(usage.by_endpoint.items()))
+    details["in_use"] = usage.by_endpoint
+    return usage, f"in use {usage.total}" + (f" ({in_use})" if in_use else "")
+
+
 def check_quota(aws: Aws, instance_type: str, new_instances: int, reason: str) -> CheckResult:
     """The quota row: blocked when in-use plus `new_instances` would exceed the quota.
 
@@ -111,20 +139,9 @@ def check_quota(aws: Aws, instance_type: str, new_instances: int, reason: str) -
     try:
         quota = find_quota(aws.client("service-quotas"), instance_type)
     except AWS_FAILURES as error:
-        return CheckResult(
-            CHECK,
-            "warning",
-            f"could not read quota '{name}' ({describe_failure(error)}); {reason}",
-            "allow servicequotas:ListServiceQuotas (make create-sagemaker-role grants it), or check the quota "
-            "in the Service Quotas console before deploying",
-        )
+        return _quota_unknown(aws, name, reason, error)
     if quota is None:
-        return CheckResult(
-            CHECK,
-            "warning",
-            f"Service Quotas has no quota named '{name}' in {aws.region}; {reason}",
-            "check that SageMaker hosting offers this GPU_INSTANCE_TYPE in this AWS_REGION",
-        )
+        return _quota_unknown(aws, name, reason, None)
     details: dict[str, Any] = {
         "quota_name": quota.name,
         "quota_code": quota.code,
@@ -133,34 +150,23 @@ def check_quota(aws: Aws, instance_type: str, new_instances: int, reason: str) -
         "new_instances": new_instances,
     }
     source = "" if quota.applied else " (AWS default; the account list lacks it)"
-    try:
-        usage = instances_in_use(aws.client("sagemaker"), instance_type)
-    except AWS_FAILURES as error:
-        usage = None
-        note = f"in use unknown ({describe_failure(error)})"
-    else:
-        in_use = ", ".join(f"{endpoint} {count}" for endpoint, count in sorted(usage.by_endpoint.items()))
-        note = f"in use {usage.total}" + (f" ({in_use})" if in_use else "")
-        details["in_use"] = usage.by_endpoint
-    used = usage.total if usage else 0
-    needed = used + new_instances
+    usage, note = _usage_note(aws, instance_type, details)
+    needed = (usage.total if usage else 0) + new_instances
     evidence = f"'{name}' ({quota.code}) is {quota.value:g}{source}; {note}; {reason}"
     if needed > quota.value:
         details["desired_value"] = needed
+        fix = (
+            f"{increase_command(quota.code, needed, aws.region)} (or {console_path(aws.region, quota.code)}); "
+            "increases can take hours to days"
+        )
         return CheckResult(
             CHECK,
             "blocked",
             f"{evidence}: needs {needed}, SageMaker would refuse with ResourceLimitExceeded",
-            f"{increase_command(quota.code, needed, aws.region)} (or {console_path(aws.region, quota.code)}); "
-            "increases can take hours to days",
+            fix,
             details,
         )
     if usage is None:
-        return CheckResult(
-            CHECK,
-            "warning",
-            evidence,
-            "allow sagemaker:ListEndpoints and DescribeEndpoint to count the instances in use",
-            details,
-        )
+        fix = "allow sagemaker:ListEndpoints and DescribeEndpoint to count the instances in use"
+        return CheckResult(CHECK, "warning", evidence, fix, details)
     return CheckResult(CHECK, "ok", f"{evidence}: {needed} of {quota.value:g}", details=details)

@@ -255,6 +255,23 @@ def simulation_principal(iam: Any, identity: Identity) -> str | None:
     return None
 
 
+def simulate_pass_role(iam: Any, principal: str, role_arn: str) -> str:
+    """IAM's decision ("allowed", "explicitDeny" or "implicitDeny") on `principal` passing the role to SageMaker."""
+    answer = iam.simulate_principal_policy(
+        PolicySourceArn=principal,
+        ActionNames=["iam:PassRole"],
+        ResourceArns=[role_arn],
+        ContextEntries=[
+            {
+                "ContextKeyName": "iam:PassedToService",
+                "ContextKeyValues": [SAGEMAKER_SERVICE],
+                "ContextKeyType": "string",
+            }
+        ],
+    )
+    return answer["EvaluationResults"][0]["EvalDecision"]
+
+
 def check_pass_role(aws: Aws, identity: Identity | None, role_arn: str | None, deployer_profile: str) -> CheckResult:
     """The PassRole row: iam:SimulatePrincipalPolicy for the caller on the role, passed to SageMaker.
 
@@ -276,18 +293,7 @@ def check_pass_role(aws: Aws, identity: Identity | None, role_arn: str | None, d
             f"make sure the caller may iam:PassRole {role_arn} to {SAGEMAKER_SERVICE}",
         )
     try:
-        answer = iam.simulate_principal_policy(
-            PolicySourceArn=principal,
-            ActionNames=["iam:PassRole"],
-            ResourceArns=[role_arn],
-            ContextEntries=[
-                {
-                    "ContextKeyName": "iam:PassedToService",
-                    "ContextKeyValues": [SAGEMAKER_SERVICE],
-                    "ContextKeyType": "string",
-                }
-            ],
-        )
+        decision = simulate_pass_role(iam, principal, role_arn)
     except AWS_FAILURES as error:
         return CheckResult(
             PASS_CHECK,
@@ -296,7 +302,6 @@ def check_pass_role(aws: Aws, identity: Identity | None, role_arn: str | None, d
             f"allow iam:SimulatePrincipalPolicy on {principal} (make create-sagemaker-role grants it), or make sure "
             f"it may iam:PassRole {role_arn}",
         )
-    decision = answer["EvaluationResults"][0]["EvalDecision"]
     details = {"principal": principal, "role_arn": role_arn, "decision": decision}
     if decision == "allowed":
         return CheckResult(
