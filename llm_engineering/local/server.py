@@ -39,6 +39,7 @@ from llm_engineering.local.protocol import (
     rest_json_error,
     signing_scope,
 )
+from llm_engineering.local.request_log import RequestLog, logged
 
 CONFIG_PATH = "/_emulator/config"
 RESET_PATH = "/moto-api/reset"
@@ -56,11 +57,22 @@ class EmulatorError(UserFacingError):
 class EmulatorApp:
     """WSGI application: the extensions first, moto's dispatcher for everything else."""
 
-    def __init__(self, moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        request_log: RequestLog | None = None,
+    ) -> None:
         self.moto_app = moto_app
+        self.request_log = request_log
         self.lock = threading.RLock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.request_log is not None:
+            return logged(self.serve, environ, start_response, self.request_log)
+        return self.serve(environ, start_response)
+
+    def serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one request: the extension's answer, else moto's."""
         request = Request(environ)
         try:
             response = self.route(request)
@@ -205,8 +217,9 @@ class _Server(ThreadedMotoServer):
     print and exit the server thread, leaving `start()` waiting forever).
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, request_log: RequestLog | None = None) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
+        self._request_log = request_log
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -218,7 +231,7 @@ class _Server(ThreadedMotoServer):
             raise
 
     def _server_entry(self) -> None:
-        app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
+        app = EmulatorApp(DomainDispatcherApplication(create_backend_app), self._request_log)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=_RequestHandler, fd=self._socket.fileno()
         )
@@ -238,8 +251,11 @@ class Emulator:
         port: int = 0,
         host: str = "127.0.0.1",
         config: EmulatorConfig | Mapping[str, Any] | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
+        """`request_log` is called with a `RequestRecord` for every AWS request, once it is answered."""
         self.host = host
+        self.request_log = request_log
         self.requested_port = port
         self.start_config = config if isinstance(config, EmulatorConfig) else parse_config(config)
         self._server: _Server | None = None
@@ -266,7 +282,7 @@ class Emulator:
         managed_policies.install()
         CURRENT.start(self.start_config)
         try:
-            server = _Server(self.host, self.requested_port)
+            server = _Server(self.host, self.requested_port, self.request_log)
         except OSError as error:
             self._restore_variable()
             raise EmulatorError(
