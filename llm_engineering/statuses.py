@@ -39,5 +39,7 @@ ENDPOINT_TRANSITIONAL = frozenset(
 COMPONENT_TRANSITIONAL = frozenset({Status.CREATING, Status.UPDATING, Status.DELETING})
 """The same for inference components, which have fewer states."""
 
-HOLDING_INSTANCES = ENDPOINT_TRANSITIONAL | {Status.IN_SERVICE}
-"""Endpoint states in which instances are (or are being) held against the account quota."""
+HOLDING_INSTANCES = ENDPOINT_TRANSITIONAL | {Status.IN_SERVICE, Status.UPDATE_ROLLBACK_FAILED}
+"""Endpoint states in which instances are (or are being) held against the account quota. UpdateRollbackFailed
+is "in service with a mix of the old and new endpoint configurations"; whether an OutOfService endpoint still
+holds its instances is not documented, so it is not counted."""

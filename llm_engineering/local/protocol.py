@@ -143,9 +143,39 @@ def shape_output(value: Any, shape: Shape | None) -> Any:
     return value
 
 
+def omit_absent(value: Any, shape: Shape | None) -> Any:
+    """`value` without the optional members that hold nothing (None, `{}`, `[]`), at every depth.
+
+    AWS leaves out what was never set: DescribeModel has no `VpcConfig` for a model created without one,
+    where moto answers `"VpcConfig": {}` (which sagemaker-core's `Model.get` refuses to parse). Required
+    members stay, empty or not.
+    """
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        required = set(shape.required_members)
+        return {
+            name: omit_absent(item, shape.members.get(name))
+            for name, item in value.items()
+            if name in required or item not in (None, {}, [])
+        }
+    if shape.type_name == "list" and isinstance(value, list):
+        return [omit_absent(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, Mapping):
+        return {key: omit_absent(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def is_describe(op: OperationModel) -> bool:
+    """Describe answers are the ones that leave out what was never set (a List answer keeps `[]`)."""
+    return op.name.startswith("Describe")
+
+
 def json_response(op: OperationModel, result: Mapping[str, Any] | None) -> Response:
-    """A JSON-protocol success answer for `op`."""
+    """A JSON-protocol success answer for `op` (a Describe answer without its absent members)."""
     body = shape_output(result or {}, op.output_shape) if op.output_shape is not None else {}
+    if is_describe(op):
+        body = omit_absent(body, op.output_shape)
     return Response(json.dumps(body), status=200, content_type="application/x-amz-json-1.1")
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from botocore.model import OperationModel
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -33,10 +34,13 @@ from llm_engineering.local.protocol import (
     account_for,
     check_input,
     error_for,
+    is_describe,
     json_error,
     json_response,
+    omit_absent,
     operation,
     rest_json_error,
+    service_model,
     signing_scope,
 )
 from llm_engineering.local.request_log import RequestLog, logged
@@ -83,11 +87,8 @@ class EmulatorApp:
         if response is None:
             try:
                 return self.moto_app(environ, start_response)
-            except NotImplementedError as error:  # an API neither moto nor the extension emulates
-                LOG.warning("Not emulated: %s", error)
-                response = error_for(
-                    request.headers, AwsError("NotImplemented", f"The emulator lacks it: {error}", 501)
-                )
+            except NotImplementedError as error:
+                response = _not_emulated(request, error)
         return response(environ, start_response)
 
     def route(self, request: Request) -> Response | None:
@@ -122,7 +123,8 @@ class EmulatorApp:
             backend.settle()
             if handler is None:
                 _rewind(request)
-                return None
+                op = operation("sagemaker", name) if name in service_model("sagemaker").operation_names else None
+                return self._moto_described(request, op) if op is not None and is_describe(op) else None
             op = operation("sagemaker", name)
             try:
                 params = _json_body(request)
@@ -130,6 +132,23 @@ class EmulatorApp:
                 return json_response(op, handler(backend, params))
             except AwsError as error:
                 return json_error(error)
+
+    def _moto_described(self, request: Request, op: OperationModel) -> Response:
+        """moto's answer to a Describe call, without the members it fills with nothing (`"VpcConfig": {}`)."""
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            answer.update(status=status, headers=headers)
+            return lambda data: None
+
+        try:
+            body = b"".join(self.moto_app(request.environ, capture))
+        except NotImplementedError as error:
+            return _not_emulated(request, error)
+        headers = [(key, value) for key, value in answer["headers"] if key.lower() != "content-length"]
+        if answer["status"].startswith("200"):
+            body = json.dumps(omit_absent(json.loads(body or b"{}"), op.output_shape)).encode("utf-8")
+        return Response(body, status=answer["status"], headers=headers)
 
     # --- SageMaker runtime ------------------------------------------------------------------------------
     def _runtime(self, request: Request, account: str, region: str) -> Response | None:
@@ -183,6 +202,12 @@ class EmulatorApp:
         elif request.method != "GET":
             return _json({"error": "Use GET to read or POST to change the emulator configuration."}, 405)
         return _json(CURRENT.config.model_dump(), 200)
+
+
+def _not_emulated(request: Request, error: NotImplementedError) -> Response:
+    """An API neither moto nor the extension emulates: an AWS error in the caller's protocol, not a traceback."""
+    LOG.warning("Not emulated: %s", error)
+    return error_for(request.headers, AwsError("NotImplemented", f"The emulator lacks it: {error}", 501))
 
 
 def _json_body(request: Request) -> Any:
