@@ -14,7 +14,6 @@ from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.resources import Remote
 from llm_engineering.hosting.waiting import Poller, Reporter, silent
-from llm_engineering.statuses import Status
 
 
 class ForeignResources(UserFacingError):
@@ -50,15 +49,7 @@ def _deregister_autoscaling(aws: Aws, resource_ids: list[str], report: DeleteRep
 
 def _settle(resource: Remote, poller: Poller, timeout: float, reporter: Reporter) -> None:
     """Deleting mid-transition is refused by SageMaker: let a Creating/Updating resource settle first."""
-    if resource.settling and resource.status != Status.DELETING:
-        poller.until(
-            resource.fetch,
-            lambda item: item.status,
-            lambda item: not item.settling or item.status == Status.DELETING,
-            subject=resource.subject,
-            timeout=timeout,
-            on_progress=reporter.progress,
-        )
+    resource.settle(poller, timeout, reporter.progress)
 
 
 def delete_deployment(

@@ -23,7 +23,7 @@ from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
-from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status
+from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
 from llm_engineering.tags import Tag, tool_tags
 
 VARIANT_NAME = "AllTraffic"
@@ -112,7 +112,7 @@ def _check_endpoint(spec: DeploymentSpec, endpoint: ExistingEndpoint) -> None:
             if endpoint.status in ENDPOINT_TRANSITIONAL
             else "remove it with make delete-inference-endpoint, then deploy again"
         )
-        raise ConfigurationError(f"Endpoint {name} is {endpoint.status}: {advice}.")
+        raise ConfigurationError(f"Endpoint {name} is {described(endpoint.status)}: {advice}.")
     if endpoint.hosts_components != spec.components:
         current = "inference-component" if endpoint.hosts_components else "model-based"
         raise ConfigurationError(

@@ -359,6 +359,8 @@ class InferenceClient:
             Status.DELETING: "it is going away: deploy it again with `make deploy-inference-endpoint`",
             Status.FAILED: "fix the cause, then redeploy with `make deploy-inference-endpoint` "
             "(or remove it with `make delete-inference-endpoint`)",
+            Status.OUT_OF_SERVICE: "it takes no requests: remove it with `make delete-inference-endpoint`, then "
+            "deploy again",
         }.get(status, "check it in the SageMaker console")
         return EndpointNotReadyError(f"Endpoint '{self.endpoint_name}' is {status}, not InService{why}: {advice}.")
 
