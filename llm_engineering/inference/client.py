@@ -79,7 +79,11 @@ def generate_request(prompt: str, params: GenerationParameters, *, stream: bool)
 
 
 def chat_request(messages: Sequence[Message], params: GenerationParameters, *, stream: bool) -> dict[str, Any]:
-    """TGI's messages request: the container applies the model's own chat template."""
+    """TGI's messages request: the container applies the model's own chat template.
+
+    A streamed chat asks for `stream_options.include_usage`: without it TGI (like OpenAI) sends no token
+    counts, and the figures would have to guess them from the chunks.
+    """
     checked = []
     for message in messages:
         role, content = message.get("role"), message.get("content")
@@ -90,7 +94,10 @@ def chat_request(messages: Sequence[Message], params: GenerationParameters, *, s
         checked.append({"role": role, "content": content})
     if not checked:
         raise ConfigurationError("A chat request needs at least one message.")
-    return {"messages": checked, **params.chat_fields(), "stream": stream}
+    body = {"messages": checked, **params.chat_fields(), "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    return body
 
 
 @dataclass(frozen=True)
