@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from botocore.model import OperationModel
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import managed_policies, quotas, runtime, sagemaker
+from llm_engineering.local import iam_simulation, managed_policies, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -39,6 +39,9 @@ from llm_engineering.local.protocol import (
     json_response,
     omit_absent,
     operation,
+    query_error,
+    query_params,
+    query_response,
     rest_json_error,
     service_model,
     signing_scope,
@@ -109,6 +112,8 @@ class EmulatorApp:
             if target.startswith("SageMaker."):
                 return self._sagemaker(request, target.removeprefix("SageMaker."), account, region)
             return self._runtime(request, account, region)
+        if service == "iam" and request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return self._iam(request)
         if service == "servicequotas" and target.removeprefix("ServiceQuotasV20190624.") in quotas.OPERATIONS:
             return self._quotas(request, target.removeprefix("ServiceQuotasV20190624."), access_key, region)
         return None
@@ -172,6 +177,23 @@ class EmulatorApp:
                 )
         except AwsError as error:
             return rest_json_error(error)
+
+    # --- IAM's policy simulator -------------------------------------------------------------------------
+    def _iam(self, request: Request) -> Response | None:
+        form = {key: values[0] for key, values in parse_qs(request.get_data().decode("utf-8", "replace")).items()}
+        handler = iam_simulation.OPERATIONS.get(form.get("Action", ""))
+        if handler is None:
+            _rewind(request)
+            return None
+        op = operation("iam", form["Action"])
+        try:
+            params = query_params(form, op.input_shape)
+            check_input(op, params)
+            return query_response(op, handler(params))
+        except AwsError as error:
+            if error.code == "ValidationException":  # the query protocol's name for it
+                error = AwsError("ValidationError", error.message, error.status)
+            return query_error(error)
 
     # --- Service Quotas ---------------------------------------------------------------------------------
     def _quotas(self, request: Request, name: str, access_key: str, region: str) -> Response | None:
