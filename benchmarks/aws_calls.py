@@ -1,4 +1,5 @@
-"""How many AWS requests each command makes: deploy, test and delete of both endpoint types, on the emulator.
+"""How many AWS requests each command makes: deploy, test, redeploy, status and delete of both endpoint types,
+on the emulator.
 
 Starts the local emulator in this process with its request log on, runs the real scripts as subprocesses
 (as `make` runs them, with the execution role created first and not counted), and prints, per command, the
@@ -154,13 +155,16 @@ def main() -> int:
         run("create_sagemaker_execution_role", env)
         for endpoint_type in ("model-based", "inference-component"):
             typed = {**env, "ENDPOINT_TYPE": endpoint_type}
-            for label, module, extra in (
-                ("deploy", "deploy", deploy_args),
-                ("test", "test", ["--prompt", "hi", "--no-stream"]),
-                ("delete", "delete", []),
+            redeployed = {**typed, "HF_MODEL_ID": "Qwen/Qwen2.5-1.5B-Instruct"}
+            for label, module, extra, variables in (
+                ("deploy", "deploy", deploy_args, typed),
+                ("test", "test", ["--prompt", "hi", "--no-stream"], typed),
+                ("redeploy", "deploy", deploy_args, redeployed),
+                ("status", "status", [], typed),
+                ("delete", "delete", [], typed),
             ):
                 recorder.start(f"{label} ({endpoint_type})")
-                run(module, typed, *extra)
+                run(module, variables, *extra)
                 recorder.stop()
     missed = []
     for command in recorder.commands:

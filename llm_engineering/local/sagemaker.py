@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.base_backend import BackendDict
 from moto.sagemaker.models import FakeEndpoint
 
@@ -341,6 +342,7 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
             )
         state.status = fake.endpoint_status = "Deleting"
         state.modified = now()
+        self._deregister_variants(name)
 
         def finish() -> None:
             self.moto.endpoints.pop(name, None)
@@ -348,6 +350,19 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
 
         state.pending = self._later(finish)
         return {}
+
+    def _deregister_variants(self, name: str) -> None:
+        """ "If you delete an endpoint, Application Auto Scaling checks to see whether any of the models on that
+        endpoint are targets for auto scaling. If any are and you have permission to deregister the model,
+        Application Auto Scaling deregisters those models as scalable targets" (SageMaker Developer Guide,
+        "Delete endpoints configured for auto scaling"); deregistering deletes their scaling policies."""
+        scaling = applicationautoscaling_backends[self.account_id][self.region_name]
+        prefix = f"endpoint/{name}/variant/"
+        for targets in scaling.targets.values():
+            for resource_id in [resource_id for resource_id in targets if resource_id.startswith(prefix)]:
+                del targets[resource_id]
+        for key in [key for key, policy in scaling.policies.items() if policy.resource_id.startswith(prefix)]:
+            del scaling.policies[key]
 
     # --- tags -------------------------------------------------------------------------------------------
     def _taggable(self, arn: str) -> Any:
