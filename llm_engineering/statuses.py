@@ -39,5 +39,20 @@ ENDPOINT_TRANSITIONAL = frozenset(
 COMPONENT_TRANSITIONAL = frozenset({Status.CREATING, Status.UPDATING, Status.DELETING})
 """The same for inference components, which have fewer states."""
 
-HOLDING_INSTANCES = ENDPOINT_TRANSITIONAL | {Status.IN_SERVICE}
-"""Endpoint states in which instances are (or are being) held against the account quota."""
+HOLDING_INSTANCES = ENDPOINT_TRANSITIONAL | {Status.IN_SERVICE, Status.UPDATE_ROLLBACK_FAILED}
+"""Endpoint states in which instances are (or are being) held against the account quota. UpdateRollbackFailed
+is "in service with a mix of the old and new endpoint configurations"; whether an OutOfService endpoint still
+holds its instances is not documented, so it is not counted."""
+
+MEANINGS: dict[Status, str] = {
+    Status.SYSTEM_UPDATING: "SageMaker maintenance: it cannot be updated or deleted until it ends",
+    Status.ROLLING_BACK: "SageMaker is rolling a failed change back to the previous configuration",
+    Status.OUT_OF_SERVICE: "it takes no requests",
+    Status.UPDATE_ROLLBACK_FAILED: "an update and its rollback both failed: it serves a mix of old and new",
+}
+"""What the states SageMaker enters by itself mean, in words for messages (from DescribeEndpoint's documentation)."""
+
+
+def described(status: Status) -> str:
+    """`status`, followed by its meaning in parentheses when it has one."""
+    return f"{status} ({MEANINGS[status]})" if status in MEANINGS else str(status)

@@ -10,17 +10,23 @@ MANAGED_BY = f"{TOOL_NAME}:managed-by"
 VERSION = f"{TOOL_NAME}:version"
 ENDPOINT = f"{TOOL_NAME}:endpoint"
 MODEL_ID = f"{TOOL_NAME}:model-id"
+RUNS = f"{TOOL_NAME}:runs"
+"""On an endpoint, the endpoint config this tool pointed it at; on an inference component, the model this tool
+gave it. While the resource still runs that, whatever it runs is this tool's without reading its tags: the
+tool points its resources only at configs and models it created, and configs never change."""
 
 Tag = dict[str, str]
 
 
-def tool_tags(*, endpoint: str | None = None, model_id: str | None = None) -> list[Tag]:
-    """The tags every resource gets: the tool and its version, plus what it belongs to."""
+def tool_tags(*, endpoint: str | None = None, model_id: str | None = None, runs: str | None = None) -> list[Tag]:
+    """The tags every resource gets: the tool and its version, plus what it belongs to (and what it runs)."""
     pairs = {MANAGED_BY: TOOL_NAME, VERSION: __version__}
     if endpoint:
         pairs[ENDPOINT] = endpoint
     if model_id:
         pairs[MODEL_ID] = model_id
+    if runs:
+        pairs[RUNS] = runs
     return [{"Key": key, "Value": value} for key, value in pairs.items()]
 
 
@@ -32,3 +38,8 @@ def as_dict(tags: Iterable[Mapping[str, str]]) -> dict[str, str]:
 def is_managed(tags: Iterable[Mapping[str, str]]) -> bool:
     """True when the resource carries this tool's managed-by tag."""
     return as_dict(tags).get(MANAGED_BY) == TOOL_NAME
+
+
+def vouches_for(tags: Iterable[Mapping[str, str]], running: str | None) -> bool:
+    """True when a resource carrying `tags` is this tool's and still runs what the tool set it to (`RUNS`)."""
+    return bool(running) and is_managed(tags) and as_dict(tags).get(RUNS) == running

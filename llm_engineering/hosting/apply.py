@@ -22,6 +22,7 @@ from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Remo
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.waiting import Poller, Reporter, WaitTimeout
 from llm_engineering.redaction import reveal
+from llm_engineering.statuses import Status
 
 
 class DeploymentFailed(UserFacingError):
@@ -91,15 +92,18 @@ class Applier:
     reporter: Reporter
     poller: Poller = field(default_factory=Poller)
     created: list[Resource] = field(default_factory=list)
+    _handles: dict[Resource, Remote] = field(default_factory=dict, repr=False)
 
     @property
     def client(self) -> Any:
         return self.aws.client("sagemaker")
 
     def handle(self, resource: Resource) -> Remote:
-        if resource.kind == "endpoint":
-            return Endpoint(client=self.client, name=resource.name)
-        return InferenceComponent(client=self.client, name=resource.name)
+        """The run's one handle on an endpoint or component, so what a wait observed is not read again."""
+        if resource not in self._handles:
+            kind = Endpoint if resource.kind == "endpoint" else InferenceComponent
+            self._handles[resource] = kind(client=self.client, name=resource.name)
+        return self._handles[resource]
 
     def apply(self, plan: Plan, *, wait: bool = True, keep_failed: bool = False) -> Outcome:
         """Execute the plan; raise `DeploymentFailed` / `DeploymentStopped` with what is left."""
@@ -180,6 +184,9 @@ class Applier:
     def _delete(self, resource: Resource) -> None:
         if resource.kind in ("endpoint", "inference-component"):
             handle = self.handle(resource)
+            if handle.status == Status.UNKNOWN:  # created, never waited on: SageMaker may still be creating it
+                handle.fetch()
+            handle.settle(self.poller, self.spec.deploy_timeout, self.reporter.progress)
             handle.delete()
             handle.wait_deleted(self.poller, self.spec.deploy_timeout, self.reporter.progress)
         elif resource.kind == "endpoint-config":

@@ -1,8 +1,9 @@
 """Delete everything of one endpoint, in the order SageMaker requires, so no GPU is left billing.
 
 Order: inference components (an endpoint cannot be deleted while it has any; wait until they are gone),
-their autoscaling registrations, the endpoint (after any transition settles), then every config and model
-that belongs to it. Works on half-created and failed deployments, and is idempotent.
+their autoscaling registrations, the endpoint (after any transition settles; deleting it deregisters its
+variants' autoscaling), then every config and model that belongs to it. Works on half-created and failed
+deployments, and is idempotent.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.resources import Remote
 from llm_engineering.hosting.waiting import Poller, Reporter, silent
-from llm_engineering.statuses import Status
 
 
 class ForeignResources(UserFacingError):
@@ -50,15 +50,7 @@ def _deregister_autoscaling(aws: Aws, resource_ids: list[str], report: DeleteRep
 
 def _settle(resource: Remote, poller: Poller, timeout: float, reporter: Reporter) -> None:
     """Deleting mid-transition is refused by SageMaker: let a Creating/Updating resource settle first."""
-    if resource.settling and resource.status != Status.DELETING:
-        poller.until(
-            resource.fetch,
-            lambda item: item.status,
-            lambda item: not item.settling or item.status == Status.DELETING,
-            subject=resource.subject,
-            timeout=timeout,
-            on_progress=reporter.progress,
-        )
+    resource.settle(poller, timeout, reporter.progress)
 
 
 def delete_deployment(
@@ -96,8 +88,9 @@ def delete_deployment(
 
     endpoint = inventory.endpoint
     if endpoint is not None:
-        variants = [variant["VariantName"] for variant in endpoint.variants]
-        _deregister_autoscaling(aws, [f"endpoint/{endpoint_name}/variant/{name}" for name in variants], report)
+        # No DeregisterScalableTarget for its variants: "If you delete an endpoint, Application Auto Scaling
+        # [...] deregisters those models as scalable targets" (SageMaker Developer Guide, "Delete endpoints
+        # configured for auto scaling"), given the permission, which the deployer policy grants.
         _settle(endpoint, poller, timeout, reporter)
         reporter.step(f"deleting endpoint {endpoint_name}")
         endpoint.delete()

@@ -69,54 +69,101 @@ def _belongs(tag_list: list[dict[str, str]], endpoint_name: str) -> bool:
     return tool_tags.is_managed(tag_list) and values.get(tool_tags.ENDPOINT) == endpoint_name
 
 
-def _tagged(client: Any, operation: str, key: str, arn_key: str, endpoint_name: str) -> list[str]:
-    """Names of configs or models whose tags say they belong to `endpoint_name`."""
+def _listed(client: Any, operation: str, key: str, endpoint_name: str) -> dict[str, str]:
+    """Name -> ARN of the configs or models whose names could be this endpoint's (the tags decide)."""
+    name_key, arn_key = key.removesuffix("s") + "Name", key.removesuffix("s") + "Arn"
     listed = paginate(client, operation, key, NameContains=endpoint_name[:NAME_PREFIX_LENGTH])
-    return [
-        item[key.removesuffix("s") + "Name"] for item in listed if _belongs(_tags(client, item[arn_key]), endpoint_name)
-    ]
+    return {item[name_key]: item[arn_key] for item in listed}
 
 
-def _config_tags_and_models(client: Any, name: str) -> tuple[bool, list[str]] | None:
-    config = get_or_none(client.describe_endpoint_config, EndpointConfigName=name)
-    if config is None:
-        return None
-    models = [variant["ModelName"] for variant in config.get("ProductionVariants", []) if "ModelName" in variant]
-    return tool_tags.is_managed(_tags(client, config["EndpointConfigArn"])), models
+@dataclass
+class _Search:
+    """What one inventory has found so far; each resource is read once."""
 
+    client: Any
+    inventory: Inventory
+    configs: dict[str, str]
+    """Listed endpoint configs: name -> ARN."""
+    models: dict[str, str]
+    """Listed models: name -> ARN."""
+    vouched: set[str] = field(default_factory=set)
+    """Configs and models that one of this tool's resources runs as the tool set it to (`tags.RUNS`)."""
+    referenced: set[str] = field(default_factory=set)
+    """Models a config or component of this endpoint runs."""
 
-def _model_managed(client: Any, name: str) -> bool | None:
-    model = get_or_none(client.describe_model, ModelName=name)
-    return None if model is None else tool_tags.is_managed(_tags(client, model["ModelArn"]))
+    def endpoint(self, endpoint: Endpoint) -> None:
+        tags = endpoint.tags()
+        self.inventory.endpoint, self.inventory.endpoint_managed = endpoint, tool_tags.is_managed(tags)
+        if tool_tags.vouches_for(tags, endpoint.target):
+            self.vouched.add(endpoint.target or "")
+        self.inventory.components = components_on(self.client, endpoint.name) if endpoint.hosts_components else []
+        for component in self.inventory.components:
+            component_tags = component.tags()
+            self.inventory.components_managed[component.name] = tool_tags.is_managed(component_tags)
+            if component.model_name:
+                self.referenced.add(component.model_name)
+                if tool_tags.vouches_for(component_tags, component.model_name):
+                    self.vouched.add(component.model_name)
+
+    def config(self, name: str, running: Endpoint | None) -> None:
+        """The endpoint's own config (`running`, read once by the endpoint) or a listed one that belongs to it."""
+        if running is not None:
+            description = running.config()
+            if not description:
+                return  # deleted meanwhile
+            ours = name in self.vouched or tool_tags.is_managed(_tags(self.client, description["EndpointConfigArn"]))
+        else:
+            if not _belongs(_tags(self.client, self.configs[name]), self.inventory.endpoint_name):
+                return
+            description = get_or_none(self.client.describe_endpoint_config, EndpointConfigName=name) or {}
+            ours = True
+        self.inventory.configs[name] = ours
+        variants = description.get("ProductionVariants", [])
+        models = [variant["ModelName"] for variant in variants if "ModelName" in variant]
+        self.referenced.update(models)
+        if ours:  # a config of this tool's runs only models this tool created with it, and configs never change
+            self.vouched.update(models)
+
+    def model(self, name: str) -> None:
+        """A model this endpoint runs (ours when vouched for, else by its tags), or a listed one of its own."""
+        if name in self.vouched and name in self.models:
+            self.inventory.models[name] = True
+            return
+        arn = self.models.get(name)
+        if arn is None:  # runs under another name: does it exist?
+            found = get_or_none(self.client.describe_model, ModelName=name)
+            if found is None:
+                return
+            arn = found["ModelArn"]
+        if name in self.vouched:
+            self.inventory.models[name] = True
+            return
+        tags = _tags(self.client, arn)
+        if name in self.referenced:
+            self.inventory.models[name] = tool_tags.is_managed(tags)
+        elif _belongs(tags, self.inventory.endpoint_name):
+            self.inventory.models[name] = True
 
 
 def take_inventory(client: Any, endpoint_name: str) -> Inventory:
-    """Find the endpoint, its components, and every config and model that belongs to it."""
+    """Find the endpoint, its components, and every config and model that belongs to it.
+
+    The endpoint's and its components' tags are read; what they run is this tool's without reading its tags
+    when the tool's `RUNS` tag says it set them to run just that, and so is what this tool's configs run. Tags
+    are read only for the rest: foreign or changed resources, and leftovers found by listing.
+    """
     inventory = Inventory(endpoint_name)
     endpoint = Endpoint.get(client, endpoint_name)
-    config_names: set[str] = set()
-    model_names: set[str] = set()
+    search = _Search(client, inventory, {}, {})
     if endpoint is not None:
-        inventory.endpoint = endpoint
-        inventory.endpoint_managed = tool_tags.is_managed(endpoint.tags())
-        if endpoint.config_name:
-            config_names.add(endpoint.config_name)
-        inventory.components = components_on(client, endpoint_name) if endpoint.hosts_components else []
-        for component in inventory.components:
-            inventory.components_managed[component.name] = tool_tags.is_managed(component.tags())
-            if component.model_name:
-                model_names.add(component.model_name)
-    config_names.update(_tagged(client, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn", endpoint_name))
-    model_names.update(_tagged(client, "list_models", "Models", "ModelArn", endpoint_name))
-    for name in sorted(config_names):
-        found = _config_tags_and_models(client, name)
-        if found is not None:
-            inventory.configs[name] = found[0]
-            model_names.update(found[1])
-    for name in sorted(model_names):
-        managed = _model_managed(client, name)
-        if managed is not None:
-            inventory.models[name] = managed
+        search.endpoint(endpoint)
+    search.configs = _listed(client, "list_endpoint_configs", "EndpointConfigs", endpoint_name)
+    search.models = _listed(client, "list_models", "Models", endpoint_name)
+    running = endpoint.config_name if endpoint is not None else None
+    for name in sorted(set(search.configs) | {running} - {None}):
+        search.config(name, endpoint if name == running else None)
+    for name in sorted(search.referenced | set(search.models)):
+        search.model(name)
     return inventory
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -20,7 +21,7 @@ from llm_engineering.hosting.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.resources import InferenceComponent, Resource
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
-from llm_engineering.iam import resolve_execution_role_arn
+from llm_engineering.iam import resolve_execution_role
 from llm_engineering.statuses import Status
 
 
@@ -37,6 +38,10 @@ class ExistingEndpoint:
     model_names: tuple[str, ...]
     instance_type: str | None
     instance_count: int | None
+    description: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """DescribeEndpoint's answer, and the endpoint config it runs (as read): what else needs them (preflight's
+    count of the instances in use) need not read them again."""
+    config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class Observed:
     component: ExistingComponent | None = None
     unused: tuple[Resource, ...] = ()
     """This endpoint's tagged configs and models that nothing runs any more (left by earlier runs)."""
+    role: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The execution role as IAM described it (None when AWS_ARN_ROLE named it): preflight reads its trust."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -82,18 +89,28 @@ def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
         model_names=tuple(found.model_names),
         instance_type=variant.get("InstanceType"),
         instance_count=variant.get("InitialInstanceCount"),
+        description=found.raw,
+        config=found.config(),
     )
 
 
-def _existing_component(client: object, name: str | None) -> ExistingComponent | None:
-    current = InferenceComponent.get(client, name) if name else None
-    if current is None:
+def _existing_component(client: object, name: str | None, inventory: Inventory) -> ExistingComponent | None:
+    """The component to deploy, as the inventory found it on this endpoint, else wherever it is."""
+    if not name:
         return None
+    current = next((component for component in inventory.components if component.name == name), None)
+    if current is not None:
+        managed = inventory.components_managed[name]
+    else:
+        current = InferenceComponent.get(client, name)
+        if current is None:
+            return None
+        managed = tool_tags.is_managed(current.tags())
     return ExistingComponent(
         name=current.name,
         arn=current.arn or "",
         status=current.status,
-        managed=tool_tags.is_managed(current.tags()),
+        managed=managed,
         model_name=current.model_name,
         endpoint_name=current.endpoint_name,
     )
@@ -115,7 +132,7 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
     gpus = gpus_per_copy(spec, instance)
     image_uri = tgi_image_uri(aws.region, instance.name, spec.model.image_version, spec.model.image_uri)
     token = hub_token(spec.model.token)
-    role_arn = resolve_execution_role_arn(aws, spec.role_name, spec.role_arn)
+    role_arn, role = resolve_execution_role(aws, spec.role_name, spec.role_arn)
     client = aws.client("sagemaker")
     inventory = take_inventory(client, spec.endpoint_name)
     return Observed(
@@ -126,6 +143,7 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
         instance=instance,
         gpus_per_copy=gpus,
         endpoint=_existing_endpoint(inventory),
-        component=_existing_component(client, spec.component_name),
+        component=_existing_component(client, spec.component_name, inventory),
         unused=_unused(inventory),
+        role=role,
     )

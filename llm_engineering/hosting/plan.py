@@ -23,7 +23,7 @@ from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
-from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status
+from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
 from llm_engineering.tags import Tag, tool_tags
 
 VARIANT_NAME = "AllTraffic"
@@ -112,7 +112,7 @@ def _check_endpoint(spec: DeploymentSpec, endpoint: ExistingEndpoint) -> None:
             if endpoint.status in ENDPOINT_TRANSITIONAL
             else "remove it with make delete-inference-endpoint, then deploy again"
         )
-        raise ConfigurationError(f"Endpoint {name} is {endpoint.status}: {advice}.")
+        raise ConfigurationError(f"Endpoint {name} is {described(endpoint.status)}: {advice}.")
     if endpoint.hosts_components != spec.components:
         current = "inference-component" if endpoint.hosts_components else "model-based"
         raise ConfigurationError(
@@ -161,6 +161,10 @@ class _Parts:
     tags: list[Tag]
     environment: dict[str, str | SecretStr]
 
+    def tags_running(self, name: str) -> list[Tag]:
+        """The tags of an endpoint or component, naming the config or model it is set to run (`tags.RUNS`)."""
+        return tool_tags(endpoint=self.spec.endpoint_name, model_id=self.spec.model.model_id, runs=name)
+
     @property
     def timeouts(self) -> dict[str, int]:
         return {
@@ -193,7 +197,8 @@ class _Parts:
         return Call("CreateEndpointConfig", params, creates=Resource("endpoint-config", self.name))
 
     def create_endpoint(self) -> Call:
-        params = {"EndpointName": self.spec.endpoint_name, "EndpointConfigName": self.name, "Tags": self.tags}
+        tags = self.tags_running(self.name)
+        params = {"EndpointName": self.spec.endpoint_name, "EndpointConfigName": self.name, "Tags": tags}
         return Call("CreateEndpoint", params, creates=self.endpoint)
 
 
@@ -209,7 +214,7 @@ def _model_based_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
         config,
         Call("UpdateEndpoint", update),
         Wait(parts.endpoint, expect=parts.name),
-        Call("AddTags", {"ResourceArn": existing.arn, "Tags": parts.tags}),
+        Call("AddTags", {"ResourceArn": existing.arn, "Tags": parts.tags_running(parts.name)}),
     ]
     retire = [Call("DeleteModel", {"ModelName": name}) for name in existing.model_names]
     if existing.config_name:
@@ -237,13 +242,14 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
     current = observed.component
     if current is None:
         placement = {"EndpointName": spec.endpoint_name, "VariantName": VARIANT_NAME}
-        create = Call("CreateInferenceComponent", {**target, **placement, **body, "Tags": parts.tags}, component)
+        tags = parts.tags_running(parts.name)
+        create = Call("CreateInferenceComponent", {**target, **placement, **body, "Tags": tags}, component)
         return [*steps, parts.create_model(), create, Wait(component)], []
     steps += [
         parts.create_model(),
         Call("UpdateInferenceComponent", {**target, **body}),
         Wait(component, expect=parts.name),
-        Call("AddTags", {"ResourceArn": current.arn, "Tags": parts.tags}),
+        Call("AddTags", {"ResourceArn": current.arn, "Tags": parts.tags_running(parts.name)}),
     ]
     return steps, [Call("DeleteModel", {"ModelName": current.model_name})] if current.model_name else []
 

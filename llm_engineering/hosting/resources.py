@@ -122,8 +122,25 @@ class Remote:
         )
         if self.status != Status.IN_SERVICE:
             raise ResourceFailed(self.kind, self.name, self.status, self.failure_reason)
-        if expect is not None and self.target != expect:
-            raise ResourceFailed(self.kind, self.name, "rolled back", self.failure_reason)
+        if expect is not None and self.target != expect:  # SageMaker may leave the FailureReason empty here
+            reason = self.failure_reason or f"it still runs {self.target}, not {expect}"
+            raise ResourceFailed(self.kind, self.name, "rolled back", reason)
+        return self
+
+    def settle(self, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None) -> Self:
+        """Wait out a transition (Creating, Updating, ...) before deleting: SageMaker refuses deletes mid-way.
+
+        A resource already Deleting (or gone) is left as it is.
+        """
+        if self.settling and self.status != Status.DELETING:
+            poller.until(
+                self.fetch,
+                lambda resource: resource.status,
+                lambda resource: not resource.settling or resource.status == Status.DELETING,
+                subject=self.subject,
+                timeout=timeout,
+                on_progress=on_progress,
+            )
         return self
 
     def delete(self) -> Self:

@@ -21,6 +21,7 @@ from llm_engineering.iam.role import (
     RoleOutcome,
     delete_execution_role,
     ensure_execution_role,
+    resolve_execution_role,
     resolve_execution_role_arn,
 )
 from llm_engineering.iam.user import (
@@ -56,6 +57,7 @@ __all__ = [
     "ensure_execution_role",
     "execution_role_permissions",
     "execution_role_trust_policy",
+    "resolve_execution_role",
     "resolve_execution_role_arn",
     "same_policy",
 ]

@@ -163,8 +163,14 @@ def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
 
 def resolve_execution_role_arn(aws: Aws, role_name: str, role_arn: str | None = None) -> str:
     """The role SageMaker should assume: `role_arn` (AWS_ARN_ROLE) when set, else the ARN of the named role."""
+    return resolve_execution_role(aws, role_name, role_arn)[0]
+
+
+def resolve_execution_role(aws: Aws, role_name: str, role_arn: str | None = None) -> tuple[str, dict[str, Any] | None]:
+    """The role's ARN, and its description when it was read for it (not when AWS_ARN_ROLE gives the ARN), so a
+    caller that needs the role's trust or tags (preflight) does not read it again."""
     if role_arn:
-        return role_arn
+        return role_arn, None
     name = check_role_name(role_name)
     role = get_role(aws.client("iam"), name)
     if role is None:
@@ -172,4 +178,4 @@ def resolve_execution_role_arn(aws: Aws, role_name: str, role_arn: str | None = 
             f"The SageMaker execution role '{name}' does not exist: run make create-sagemaker-execution-role, "
             "or set AWS_ARN_ROLE."
         )
-    return role["Arn"]
+    return role["Arn"], role

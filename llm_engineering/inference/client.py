@@ -79,7 +79,11 @@ def generate_request(prompt: str, params: GenerationParameters, *, stream: bool)
 
 
 def chat_request(messages: Sequence[Message], params: GenerationParameters, *, stream: bool) -> dict[str, Any]:
-    """TGI's messages request: the container applies the model's own chat template."""
+    """TGI's messages request: the container applies the model's own chat template.
+
+    A streamed chat asks for `stream_options.include_usage`: without it TGI (like OpenAI) sends no token
+    counts, and the figures would have to guess them from the chunks.
+    """
     checked = []
     for message in messages:
         role, content = message.get("role"), message.get("content")
@@ -90,7 +94,10 @@ def chat_request(messages: Sequence[Message], params: GenerationParameters, *, s
         checked.append({"role": role, "content": content})
     if not checked:
         raise ConfigurationError("A chat request needs at least one message.")
-    return {"messages": checked, **params.chat_fields(), "stream": stream}
+    body = {"messages": checked, **params.chat_fields(), "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    return body
 
 
 @dataclass(frozen=True)
@@ -359,6 +366,8 @@ class InferenceClient:
             Status.DELETING: "it is going away: deploy it again with `make deploy-inference-endpoint`",
             Status.FAILED: "fix the cause, then redeploy with `make deploy-inference-endpoint` "
             "(or remove it with `make delete-inference-endpoint`)",
+            Status.OUT_OF_SERVICE: "it takes no requests: remove it with `make delete-inference-endpoint`, then "
+            "deploy again",
         }.get(status, "check it in the SageMaker console")
         return EndpointNotReadyError(f"Endpoint '{self.endpoint_name}' is {status}, not InService{why}: {advice}.")
 

@@ -2,7 +2,8 @@
 
 Prints the environment that points boto3 (and so every script of this tool) at it, as `export` lines;
 `--env-file` also writes them to a file once the server listens, so a Makefile recipe can start the
-emulator in the background and wait for that file. SIGTERM or SIGINT stops it cleanly.
+emulator in the background and wait for that file. SIGTERM or SIGINT stops it cleanly. `--log-requests` prints
+one line per AWS request (service, operation, resource, status code, milliseconds): what the tool did.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from llm_engineering.cli import echo, run
 from llm_engineering.local.faults import EmulatorConfig, EmulatorConfigError, load_config
+from llm_engineering.local.request_log import RequestRecord
 from llm_engineering.local.server import Emulator
 
 DUMMY_ACCESS_KEY_ID = "testing"
@@ -67,6 +69,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--default-quota", type=int, help="instances allowed of every other type")
     parser.add_argument("--throttle-rate", type=float, help="fraction of SageMaker calls to throttle (0-1)")
     parser.add_argument("--throttle-seed", type=int, help="seed of the throttling draw")
+    parser.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="print one line per AWS request: service, operation, resource, status code, milliseconds",
+    )
     return parser.parse_args(argv)
 
 
@@ -102,9 +109,14 @@ def _write_env_file(path: Path, lines: list[str]) -> None:
     partial.replace(path)
 
 
+def _print_request(record: RequestRecord) -> None:
+    echo(record.line())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    emulator = Emulator(port=args.port, host=args.host, config=config_from(args))
+    request_log = _print_request if args.log_requests else None
+    emulator = Emulator(port=args.port, host=args.host, config=config_from(args), request_log=request_log)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

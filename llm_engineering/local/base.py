@@ -63,6 +63,8 @@ class EndpointState:
     pending: Pending | None = None
     pending_config: str | None = None
     update_started: datetime | None = None
+    injected: set[tuple[str, str]] = field(default_factory=set)
+    """(pattern, state) of the `endpoint_states` already applied to it: each happens once."""
 
 
 @dataclass
@@ -81,6 +83,14 @@ class InferenceComponent:
     failure_reason: str | None = None
     tags: list[dict[str, str]] = field(default_factory=list)
     pending: Pending | None = None
+    serving: dict[str, Any] | None = None
+    """While an update starts new copies: the specification whose copies still serve (SageMaker switches
+    traffic only once the new copies pass their health check)."""
+
+    @property
+    def served_model(self) -> str | None:
+        """The model invocations reach now."""
+        return (self.serving or self.specification).get("ModelName")
 
 
 class HostingBackend(BaseBackend):

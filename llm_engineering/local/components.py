@@ -218,16 +218,19 @@ class InferenceComponentOperations(HostingBackend):
     def _update_component(
         self, component: InferenceComponent, specification: dict[str, Any], copies: int, *, start_containers: bool
     ) -> dict[str, Any]:
+        """The old copies serve until the new ones pass their health check; if they never do, SageMaker rolls
+        back to the old specification and copy count."""
         old_specification, old_copies = component.specification, component.copy_count
         component.status, component.failure_reason, component.modified = "Updating", None, now()
         component.specification, component.copy_count = specification, copies
+        component.serving = old_specification if start_containers else None
         failure = self._start_component(component, specification) if start_containers else None
 
         def finish() -> None:
-            component.status, component.modified = "InService", now()
+            component.status, component.modified, component.serving = "InService", now(), None
             if failure is None:
                 component.current_copy_count = copies
-            else:  # the new copies never passed the health check: SageMaker rolls back
+            else:
                 component.specification, component.copy_count = old_specification, old_copies
                 component.failure_reason = failure
 
@@ -239,6 +242,12 @@ class InferenceComponentOperations(HostingBackend):
         if component.status == "Deleting":
             raise validation_exception(
                 f'Cannot delete inference component "{component.arn}": it is already being deleted.'
+            )
+        if component.status in {"Creating", "Updating"}:
+            # SageMaker refuses this; its exact wording is not verifiable (no AWS source quotes it; a third-party
+            # guide quotes "Cannot delete inference component ... while it is in state CREATE_IN_PROGRESS").
+            raise validation_exception(
+                f'Cannot delete inference component "{component.arn}" while it is in {component.status} status.'
             )
         component.status, component.modified = "Deleting", now()
         component.current_copy_count = 0

@@ -154,10 +154,11 @@ class EmulatedTgi:
         sampling = self._validate(inputs, parameters, prefix="parameters.", max_tokens_name="max_new_tokens")
         generation = self.generate(inputs, sampling)
         prefix = inputs if _typed(parameters, "return_full_text", bool, "bool", "parameters.") else ""
+        details = bool(_typed(parameters, "details", bool, "bool", "parameters."))
         if stream:
-            return ContainerReply(200, "text/event-stream", self._generate_events(generation, prefix))
+            return ContainerReply(200, "text/event-stream", self._generate_events(generation, prefix, details))
         answer: dict[str, Any] = {"generated_text": prefix + generation.text}
-        if _typed(parameters, "details", bool, "bool", "parameters."):
+        if details:
             answer["details"] = {
                 "finish_reason": generation.finish_reason,
                 "generated_tokens": len(generation.tokens),
@@ -167,7 +168,9 @@ class EmulatedTgi:
             }
         return _json_reply([answer])
 
-    def _generate_events(self, generation: Generation, prefix: str) -> Iterator[bytes]:
+    def _generate_events(self, generation: Generation, prefix: str, details: bool) -> Iterator[bytes]:
+        """One event per token; the last one carries the whole text, and `details` only when the request asked
+        for them (TGI's `parameters.details`, false by default): without them there is no finish reason."""
         last = len(generation.tokens)
         for index, token in enumerate(generation.tokens, start=1):
             self._pause()
@@ -180,6 +183,7 @@ class EmulatedTgi:
             }
             if index == last:
                 event["generated_text"] = prefix + generation.text
+            if index == last and details:
                 event["details"] = {
                     "finish_reason": generation.finish_reason,
                     "generated_tokens": len(generation.tokens),
@@ -215,6 +219,7 @@ class EmulatedTgi:
         if isinstance(stop, str):
             parameters["stop"] = [stop]
         stream = _typed(request, "stream", bool, "bool", "") or False
+        include_usage = _include_usage(request) if chat else True
         sampling = self._validate(prompt, parameters, prefix="", max_tokens_name="max_tokens", question=question)
         generation = self.generate(question, sampling)
         finish = "length" if generation.finish_reason == "length" else "stop"
@@ -226,7 +231,8 @@ class EmulatedTgi:
         }
         head = {"id": "", "created": created, "model": self.model_id, "system_fingerprint": SYSTEM_FINGERPRINT}
         if stream:
-            return ContainerReply(200, "text/event-stream", self._openai_events(generation, head, finish, usage, chat))
+            events = self._openai_events(generation, head, finish, usage if include_usage else None, chat)
+            return ContainerReply(200, "text/event-stream", events)
         if chat:
             choice = {
                 "index": 0,
@@ -239,8 +245,10 @@ class EmulatedTgi:
         return _json_reply({"object": "text_completion", **head, "choices": [choice], "usage": usage})
 
     def _openai_events(
-        self, generation: Generation, head: dict[str, Any], finish: str, usage: dict[str, int], chat: bool
+        self, generation: Generation, head: dict[str, Any], finish: str, usage: dict[str, int] | None, chat: bool
     ) -> Iterator[bytes]:
+        """A chunk per token. A chat stream reports `usage` only when asked (`stream_options.include_usage`), as
+        TGI and OpenAI do: in one more chunk with no choices, after the finish reason and before `[DONE]`."""
         tokens = [token for token in generation.tokens if not token.special]
         for index, token in enumerate(tokens, start=1):
             self._pause()
@@ -253,9 +261,11 @@ class EmulatedTgi:
                 event = {"object": "text_completion", **head}
             choice.update({"logprobs": None, "finish_reason": finish if last else None})
             event["choices"] = [choice]
-            if last:
+            if last and usage is not None and not chat:
                 event["usage"] = usage
             yield _sse(event)
+        if chat and usage is not None:
+            yield _sse({"object": "chat.completion.chunk", **head, "choices": [], "usage": usage})
         yield b"data: [DONE]\n\n"
 
     # --- the generation itself --------------------------------------------------------------------------
@@ -381,6 +391,19 @@ def _typed(values: Mapping[str, Any], name: str, types: Any, kind: str, prefix: 
             f"invalid type: {json.dumps(value)}, expected {kind}"
         )
     return value
+
+
+def _include_usage(request: Mapping[str, Any]) -> bool:
+    """`stream_options.include_usage` of a chat request (TGI's `StreamOptions`; absent means false)."""
+    options = request.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise ValidationFailure(
+            "Failed to deserialize the JSON body into the target type: stream_options: invalid type: "
+            f"{json.dumps(options)}, expected struct StreamOptions"
+        )
+    return bool(_typed(options, "include_usage", bool, "bool", "stream_options."))
 
 
 def _message_text(message: Any, index: int) -> tuple[str, str]:

@@ -23,6 +23,9 @@ from llm_engineering.settings import ENV_FILE_VARIABLE, Settings
 REPOSITORY = Path(__file__).resolve().parents[2]
 ENDPOINT = "llm-engineering-demo"
 EMULATOR_OPTIONS = {"transition_seconds": 1.0, "token_delay_seconds": 0.01}
+AS_DEPLOYER = {"AWS_PROFILE": Settings.model_fields["sagemaker_user_name"].default}
+"""Deploy, test and delete run as the deployer user (the profile make create-sagemaker-role stored, as it
+advises), so preflight simulates iam:PassRole for the least-privilege policy, as on AWS."""
 
 
 @dataclass
@@ -60,8 +63,8 @@ def demo_environment(url: str, home: Path) -> dict[str, str]:
 
 def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
     """(label, make arguments, extra environment, runs even after a failure) in order."""
-    model_based = {"ENDPOINT_TYPE": "model-based"}
-    components = {"ENDPOINT_TYPE": "inference-component"}
+    model_based = {"ENDPOINT_TYPE": "model-based", **AS_DEPLOYER}
+    components = {"ENDPOINT_TYPE": "inference-component", **AS_DEPLOYER}
     one_shot = ["ARGS=--json"]
     return [
         ("create deployer user", ["create-sagemaker-role"], {}, False),

@@ -27,6 +27,8 @@ FailureKind = Literal["oom", "gated", "timeout"]
 """How a container fails its health check: GPU out of memory, gated model without token, slow download."""
 StreamErrorKind = Literal["ModelStreamError", "InternalStreamFailure"]
 """The error events SageMaker sends in the middle of a response stream."""
+InjectedState = Literal["SystemUpdating", "RollingBack", "OutOfService", "UpdateRollbackFailed"]
+"""Endpoint states SageMaker enters on its own, never as the answer to a request of the tool."""
 
 
 class EmulatorConfigError(ConfigurationError):
@@ -60,6 +62,13 @@ class EmulatorConfig(BaseModel):
     """Break every response stream after this many token events with `stream_error` (unset: never)."""
     stream_error: StreamErrorKind = "ModelStreamError"
     """The event a broken stream ends with: `ModelStreamError` or `InternalStreamFailure`."""
+    endpoint_states: dict[str, InjectedState] = {}
+    """Endpoint name pattern (`*` and `?` wildcards) -> a state SageMaker puts an InService endpoint in by itself,
+    once per endpoint: `SystemUpdating` (maintenance) and `RollingBack` (a failed capacity change) last
+    transition_seconds and return to InService; `OutOfService` and `UpdateRollbackFailed` stay until deleted."""
+    rollback_failure_reason: bool = True
+    """Whether an endpoint back in InService after a rolled-back update keeps a FailureReason (SageMaker may
+    leave it empty: then only its EndpointConfigName tells that the update did not happen)."""
 
     def failure_for(self, *names: str | None) -> FailureKind | None:
         """The failure configured for the first pattern matching any of `names`, else None."""
@@ -67,6 +76,13 @@ class EmulatorConfig(BaseModel):
         for pattern, kind in self.health_check_failures.items():
             if any(fnmatch.fnmatchcase(name, pattern) for name in candidates):
                 return kind
+        return None
+
+    def injected_state(self, endpoint_name: str) -> tuple[str, InjectedState] | None:
+        """(pattern, state) of the first `endpoint_states` pattern matching `endpoint_name`, else None."""
+        for pattern, state in self.endpoint_states.items():
+            if fnmatch.fnmatchcase(endpoint_name, pattern):
+                return pattern, state
         return None
 
     def quota_for(self, instance_type: str) -> int:

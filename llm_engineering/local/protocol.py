@@ -143,9 +143,39 @@ def shape_output(value: Any, shape: Shape | None) -> Any:
     return value
 
 
+def omit_absent(value: Any, shape: Shape | None) -> Any:
+    """`value` without the optional members that hold nothing (None, `{}`, `[]`), at every depth.
+
+    AWS leaves out what was never set: DescribeModel has no `VpcConfig` for a model created without one,
+    where moto answers `"VpcConfig": {}` (which sagemaker-core's `Model.get` refuses to parse). Required
+    members stay, empty or not.
+    """
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        required = set(shape.required_members)
+        return {
+            name: omit_absent(item, shape.members.get(name))
+            for name, item in value.items()
+            if name in required or item not in (None, {}, [])
+        }
+    if shape.type_name == "list" and isinstance(value, list):
+        return [omit_absent(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, Mapping):
+        return {key: omit_absent(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def is_describe(op: OperationModel) -> bool:
+    """Describe answers are the ones that leave out what was never set (a List answer keeps `[]`)."""
+    return op.name.startswith("Describe")
+
+
 def json_response(op: OperationModel, result: Mapping[str, Any] | None) -> Response:
-    """A JSON-protocol success answer for `op`."""
+    """A JSON-protocol success answer for `op` (a Describe answer without its absent members)."""
     body = shape_output(result or {}, op.output_shape) if op.output_shape is not None else {}
+    if is_describe(op):
+        body = omit_absent(body, op.output_shape)
     return Response(json.dumps(body), status=200, content_type="application/x-amz-json-1.1")
 
 
@@ -171,6 +201,77 @@ def query_error(error: AwsError) -> Response:
         "</Error><RequestId>emulator</RequestId></ErrorResponse>"
     )
     return Response(body, status=error.status, content_type="text/xml")
+
+
+def query_params(form: Mapping[str, str], shape: Shape | None, prefix: str = "") -> Any:
+    """A query-protocol request (`ActionNames.member.1=...`, `Entries.member.1.Key=...`) as the nested value
+    `shape` describes, so it can be checked like any other request; absent members stay absent."""
+    if shape is None:
+        return {}
+    if shape.type_name == "structure":
+        found = {}
+        for name, member in shape.members.items():
+            key = f"{prefix}.{name}" if prefix else name
+            value = query_params(form, member, key)
+            if value is not None:
+                found[name] = value
+        return found if found or not prefix else None
+    if shape.type_name == "list":
+        items = []
+        while (item := query_params(form, shape.member, f"{prefix}.member.{len(items) + 1}")) is not None:
+            items.append(item)
+        return items if items or f"{prefix}" in form else None
+    if shape.type_name == "map":
+        entries: dict[str, Any] = {}
+        while f"{prefix}.entry.{len(entries) + 1}.key" in form:
+            index = len(entries) + 1
+            entries[form[f"{prefix}.entry.{index}.key"]] = query_params(
+                form, shape.value, f"{prefix}.entry.{index}.value"
+            )
+        return entries or None
+    if prefix not in form:
+        return None
+    raw = form[prefix]
+    if shape.type_name in {"integer", "long"}:
+        return int(raw) if raw.lstrip("-").isdigit() else raw
+    if shape.type_name == "boolean":
+        return {"true": True, "false": False}.get(raw.lower(), raw)
+    return raw
+
+
+def _xml(value: Any, shape: Shape) -> str:
+    if shape.type_name == "structure":
+        parts = []
+        for name, member in shape.members.items():
+            if isinstance(value, Mapping) and value.get(name) is not None:
+                tag = member.serialization.get("name", name)
+                parts.append(f"<{tag}>{_xml(value[name], member)}</{tag}>")
+        return "".join(parts)
+    if shape.type_name == "list":
+        return "".join(f"<member>{_xml(item, shape.member)}</member>" for item in value)
+    if shape.type_name == "map":
+        return "".join(
+            f"<entry><key>{escape(str(key))}</key><value>{_xml(item, shape.value)}</value></entry>"
+            for key, item in value.items()
+        )
+    if shape.type_name == "boolean":
+        return "true" if value else "false"
+    if shape.type_name == "timestamp" and isinstance(value, datetime):
+        return value.isoformat()
+    return escape(str(value))
+
+
+def query_response(op: OperationModel, result: Mapping[str, Any]) -> Response:
+    """A query-protocol (XML) success answer for `op`, as IAM and STS send it."""
+    shape = op.output_shape
+    namespace = op.service_model.metadata.get("xmlNamespace", "")
+    wrapper = (shape.serialization.get("resultWrapper") if shape is not None else None) or f"{op.name}Result"
+    inner = _xml(result, shape) if shape is not None else ""
+    body = (
+        f'<{op.name}Response xmlns="{namespace}"><{wrapper}>{inner}</{wrapper}>'
+        f"<ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></{op.name}Response>"
+    )
+    return Response(body, status=200, content_type="text/xml")
 
 
 def error_for(request_headers: Mapping[str, str], error: AwsError) -> Response:

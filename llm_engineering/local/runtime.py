@@ -25,7 +25,12 @@ COMPONENT_HEADER_REQUIRED = (
     "Inference Component Name header is required for endpoints to which you plan to deploy inference components. "
     "Please include Inference Component Name header or consider using SageMaker models."
 )
-SERVING_STATES = {"InService", "Updating"}
+SERVING_STATES = {"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
+"""Endpoint states that answer invocations. Updating keeps the old fleet serving (blue/green) and
+UpdateRollbackFailed is "in service with a mix" (both documented); that SystemUpdating and RollingBack serve
+is not documented (the old fleet is still there during both). OutOfService is "not available to take
+incoming requests"."""
+COMPONENT_SERVING_STATES = {"InService", "Updating"}
 
 
 def validation_error(message: str) -> AwsError:
@@ -97,9 +102,13 @@ def _target(backend: SageMakerExtensionBackend, endpoint_name: str, component_na
         if not component_name:
             raise validation_error(COMPONENT_HEADER_REQUIRED)
         component = backend.components.get(component_name)
-        if component is None or component.endpoint_name != endpoint_name or component.status not in SERVING_STATES:
+        if (
+            component is None
+            or component.endpoint_name != endpoint_name
+            or component.status not in COMPONENT_SERVING_STATES
+        ):
             raise validation_error(f"Inference Component {component_name} not found.")
-        model = backend.moto._models.get(component.specification.get("ModelName", ""))
+        model = backend.moto._models.get(component.served_model or "")
         if model is None:
             raise validation_error(f"Inference Component {component_name} not found.")
         return component.variant_name, model, container_logs.component_log_group(component_name)

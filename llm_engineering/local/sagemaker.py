@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.base_backend import BackendDict
 from moto.sagemaker.models import FakeEndpoint
 
@@ -29,6 +30,26 @@ ENDPOINT_HEALTH_CHECK_FAILURE = (
     "The primary container for production variant {variant} did not pass the ping health check. "
     "Please check CloudWatch logs for this endpoint."
 )
+IN_PROGRESS = 'Cannot update in-progress endpoint "{arn}".'
+"""SageMaker's refusal of UpdateEndpoint and DeleteEndpoint mid-transition: the word is "update" even for
+DeleteEndpoint (AWS's own SageMaker operator for Kubernetes matches DeleteEndpoint refusals on this prefix)."""
+IN_PROGRESS_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
+"""Endpoint states in which SageMaker refuses a DeleteEndpoint; SystemUpdating "cannot be updated or deleted
+... until it has completed" (DescribeEndpoint's EndpointStatus documentation)."""
+RUNNING_STATES = {"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
+"""Endpoint states with instances up (DescribeEndpoint then reports current weights, counts and images)."""
+ROLLED_BACK = (
+    "Failed to update endpoint: the new production variant {variant} did not pass the ping health check; "
+    "the endpoint was rolled back to endpoint configuration {config}."
+)
+"""The FailureReason of a rolled-back update (wording not verifiable: SageMaker's text is not documented)."""
+INJECTED_REASONS = {
+    "RollingBack": "Failed to update the instance count of production variant {variant}: rolling back to the "
+    "previous capacity.",
+    "UpdateRollbackFailed": "The rolling deployment and its automatic rollback both failed: the endpoint serves a "
+    "mix of the old and the new endpoint configuration.",
+}
+"""FailureReasons of the states SageMaker enters by itself (wording not verifiable)."""
 QUOTA_EXCEEDED = (
     "The account-level service limit '{instance_type} for endpoint usage' is {quota} Instances, with current "
     "utilization of {used} Instances and a request delta of {delta} Instances. Please use AWS Service Quotas to "
@@ -39,6 +60,34 @@ QUOTA_EXCEEDED = (
 
 class SageMakerExtensionBackend(InferenceComponentOperations):
     """Endpoint configs, endpoints and tags, beside the inference components it inherits."""
+
+    def settle(self) -> None:
+        """Apply the state changes due, then the states `endpoint_states` injects into InService endpoints."""
+        super().settle()
+        for name in list(self.moto.endpoints):
+            state = self.endpoint_state(name)
+            found = CURRENT.config.injected_state(name)
+            if found is None or found in state.injected or state.status != "InService" or state.pending:
+                continue
+            state.injected.add(found)
+            self._enter(name, state, found[1])
+
+    def _enter(self, name: str, state: EndpointState, status: str) -> None:
+        """An InService endpoint goes to `status` by SageMaker's own doing (maintenance, capacity, rollback)."""
+        fake = self.moto.endpoints[name]
+        variant = (fake.production_variants or [{}])[0].get("VariantName", "AllTraffic")
+        reason = INJECTED_REASONS.get(status, "").format(variant=variant) or None
+        state.status, state.failure_reason, state.modified = status, reason, now()
+        fake.endpoint_status, fake.failure_reason = state.status, state.failure_reason
+        if status in {"SystemUpdating", "RollingBack"}:
+
+            def back_in_service() -> None:
+                state.status, state.modified = "InService", now()
+                if status == "SystemUpdating" or not CURRENT.config.rollback_failure_reason:
+                    state.failure_reason = None
+                fake.endpoint_status, fake.failure_reason = state.status, state.failure_reason
+
+            state.pending = self._later(back_in_service)
 
     # --- endpoint configs -------------------------------------------------------------------------------
     def create_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +248,7 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
 
     def _variant_summary(self, variant: dict[str, Any], state: EndpointState) -> dict[str, Any]:
         count = int(variant.get("InitialInstanceCount") or 1)
-        running = state.status in {"InService", "Updating"}
+        running = state.status in RUNNING_STATES
         summary: dict[str, Any] = {
             "VariantName": variant["VariantName"],
             "CurrentWeight": float(variant.get("InitialVariantWeight", 1.0)) if running else None,
@@ -239,8 +288,8 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
         state = self.endpoint_state(name)
         fake = self.moto.endpoints[name]
-        if state.status != "InService":
-            raise validation_exception(f'Cannot update in-progress endpoint "{fake.arn}".')
+        if state.status != "InService":  # for Failed, OutOfService, ... the wording is not verifiable
+            raise validation_exception(IN_PROGRESS.format(arn=fake.arn))
         config = self._config(config_name)
         old = self._config(state.config_name) if state.config_name in self.moto.endpoint_configs else None
         if old is not None and old.component_based != config.component_based:
@@ -255,14 +304,25 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
         failure = self._start_containers(name, config)
 
         def finish() -> None:
-            state.status, state.modified = "InService", now()
-            if failure is None:
-                state.config_name = fake.endpoint_config_name = config_name
-            else:  # blue/green: the new fleet failed, traffic stays on the old one
-                state.failure_reason = failure
+            state.modified = now()
             state.pending_config = state.update_started = None
+            if failure is None:
+                state.status = "InService"
+                state.config_name = fake.endpoint_config_name = config_name
+            else:  # blue/green: the new fleet failed; SageMaker rolls back, traffic stays on the old one
+                state.status, state.failure_reason = "RollingBack", failure
+                state.pending = self._later(rolled_back)
             fake.endpoint_status, fake.failure_reason = state.status, state.failure_reason
 
+        def rolled_back() -> None:
+            state.status, state.modified = "InService", now()
+            if not CURRENT.config.rollback_failure_reason:
+                state.failure_reason = None
+            fake.endpoint_status, fake.failure_reason = state.status, state.failure_reason
+
+        if failure is not None:
+            variant = config.production_variants[0]["VariantName"]
+            failure = ROLLED_BACK.format(variant=variant, config=state.config_name)
         state.pending = self._later(finish)
         return {"EndpointArn": fake.arn}
 
@@ -272,6 +332,8 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
         fake = self.moto.endpoints[name]
         if state.status == "Deleting":
             raise validation_exception(f'Cannot delete endpoint "{fake.arn}": it is already being deleted.')
+        if state.status in IN_PROGRESS_STATES:
+            raise validation_exception(IN_PROGRESS.format(arn=fake.arn))
         attached = sorted(component.name for component in self.components.values() if component.endpoint_name == name)
         if attached:
             raise validation_exception(
@@ -280,6 +342,7 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
             )
         state.status = fake.endpoint_status = "Deleting"
         state.modified = now()
+        self._deregister_variants(name)
 
         def finish() -> None:
             self.moto.endpoints.pop(name, None)
@@ -287,6 +350,19 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
 
         state.pending = self._later(finish)
         return {}
+
+    def _deregister_variants(self, name: str) -> None:
+        """ "If you delete an endpoint, Application Auto Scaling checks to see whether any of the models on that
+        endpoint are targets for auto scaling. If any are and you have permission to deregister the model,
+        Application Auto Scaling deregisters those models as scalable targets" (SageMaker Developer Guide,
+        "Delete endpoints configured for auto scaling"); deregistering deletes their scaling policies."""
+        scaling = applicationautoscaling_backends[self.account_id][self.region_name]
+        prefix = f"endpoint/{name}/variant/"
+        for targets in scaling.targets.values():
+            for resource_id in [resource_id for resource_id in targets if resource_id.startswith(prefix)]:
+                del targets[resource_id]
+        for key in [key for key, policy in scaling.policies.items() if policy.resource_id.startswith(prefix)]:
+            del scaling.policies[key]
 
     # --- tags -------------------------------------------------------------------------------------------
     def _taggable(self, arn: str) -> Any:

@@ -18,27 +18,35 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
+from botocore.model import OperationModel
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import managed_policies, quotas, runtime, sagemaker
+from llm_engineering.local import iam_simulation, managed_policies, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
     account_for,
     check_input,
     error_for,
+    is_describe,
     json_error,
     json_response,
+    omit_absent,
     operation,
+    query_error,
+    query_params,
+    query_response,
     rest_json_error,
+    service_model,
     signing_scope,
 )
+from llm_engineering.local.request_log import RequestLog, logged
 
 CONFIG_PATH = "/_emulator/config"
 RESET_PATH = "/moto-api/reset"
@@ -56,11 +64,22 @@ class EmulatorError(UserFacingError):
 class EmulatorApp:
     """WSGI application: the extensions first, moto's dispatcher for everything else."""
 
-    def __init__(self, moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        request_log: RequestLog | None = None,
+    ) -> None:
         self.moto_app = moto_app
+        self.request_log = request_log
         self.lock = threading.RLock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.request_log is not None:
+            return logged(self.serve, environ, start_response, self.request_log)
+        return self.serve(environ, start_response)
+
+    def serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one request: the extension's answer, else moto's."""
         request = Request(environ)
         try:
             response = self.route(request)
@@ -71,11 +90,8 @@ class EmulatorApp:
         if response is None:
             try:
                 return self.moto_app(environ, start_response)
-            except NotImplementedError as error:  # an API neither moto nor the extension emulates
-                LOG.warning("Not emulated: %s", error)
-                response = error_for(
-                    request.headers, AwsError("NotImplemented", f"The emulator lacks it: {error}", 501)
-                )
+            except NotImplementedError as error:
+                response = _not_emulated(request, error)
         return response(environ, start_response)
 
     def route(self, request: Request) -> Response | None:
@@ -96,6 +112,8 @@ class EmulatorApp:
             if target.startswith("SageMaker."):
                 return self._sagemaker(request, target.removeprefix("SageMaker."), account, region)
             return self._runtime(request, account, region)
+        if service == "iam" and request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return self._iam(request)
         if service == "servicequotas" and target.removeprefix("ServiceQuotasV20190624.") in quotas.OPERATIONS:
             return self._quotas(request, target.removeprefix("ServiceQuotasV20190624."), access_key, region)
         return None
@@ -110,7 +128,8 @@ class EmulatorApp:
             backend.settle()
             if handler is None:
                 _rewind(request)
-                return None
+                op = operation("sagemaker", name) if name in service_model("sagemaker").operation_names else None
+                return self._moto_described(request, op) if op is not None and is_describe(op) else None
             op = operation("sagemaker", name)
             try:
                 params = _json_body(request)
@@ -118,6 +137,23 @@ class EmulatorApp:
                 return json_response(op, handler(backend, params))
             except AwsError as error:
                 return json_error(error)
+
+    def _moto_described(self, request: Request, op: OperationModel) -> Response:
+        """moto's answer to a Describe call, without the members it fills with nothing (`"VpcConfig": {}`)."""
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            answer.update(status=status, headers=headers)
+            return lambda data: None
+
+        try:
+            body = b"".join(self.moto_app(request.environ, capture))
+        except NotImplementedError as error:
+            return _not_emulated(request, error)
+        headers = [(key, value) for key, value in answer["headers"] if key.lower() != "content-length"]
+        if answer["status"].startswith("200"):
+            body = json.dumps(omit_absent(json.loads(body or b"{}"), op.output_shape)).encode("utf-8")
+        return Response(body, status=answer["status"], headers=headers)
 
     # --- SageMaker runtime ------------------------------------------------------------------------------
     def _runtime(self, request: Request, account: str, region: str) -> Response | None:
@@ -141,6 +177,23 @@ class EmulatorApp:
                 )
         except AwsError as error:
             return rest_json_error(error)
+
+    # --- IAM's policy simulator -------------------------------------------------------------------------
+    def _iam(self, request: Request) -> Response | None:
+        form = {key: values[0] for key, values in parse_qs(request.get_data().decode("utf-8", "replace")).items()}
+        handler = iam_simulation.OPERATIONS.get(form.get("Action", ""))
+        if handler is None:
+            _rewind(request)
+            return None
+        op = operation("iam", form["Action"])
+        try:
+            params = query_params(form, op.input_shape)
+            check_input(op, params)
+            return query_response(op, handler(params))
+        except AwsError as error:
+            if error.code == "ValidationException":  # the query protocol's name for it
+                error = AwsError("ValidationError", error.message, error.status)
+            return query_error(error)
 
     # --- Service Quotas ---------------------------------------------------------------------------------
     def _quotas(self, request: Request, name: str, access_key: str, region: str) -> Response | None:
@@ -171,6 +224,12 @@ class EmulatorApp:
         elif request.method != "GET":
             return _json({"error": "Use GET to read or POST to change the emulator configuration."}, 405)
         return _json(CURRENT.config.model_dump(), 200)
+
+
+def _not_emulated(request: Request, error: NotImplementedError) -> Response:
+    """An API neither moto nor the extension emulates: an AWS error in the caller's protocol, not a traceback."""
+    LOG.warning("Not emulated: %s", error)
+    return error_for(request.headers, AwsError("NotImplemented", f"The emulator lacks it: {error}", 501))
 
 
 def _json_body(request: Request) -> Any:
@@ -205,8 +264,9 @@ class _Server(ThreadedMotoServer):
     print and exit the server thread, leaving `start()` waiting forever).
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, request_log: RequestLog | None = None) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
+        self._request_log = request_log
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -218,7 +278,7 @@ class _Server(ThreadedMotoServer):
             raise
 
     def _server_entry(self) -> None:
-        app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
+        app = EmulatorApp(DomainDispatcherApplication(create_backend_app), self._request_log)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=_RequestHandler, fd=self._socket.fileno()
         )
@@ -238,8 +298,11 @@ class Emulator:
         port: int = 0,
         host: str = "127.0.0.1",
         config: EmulatorConfig | Mapping[str, Any] | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
+        """`request_log` is called with a `RequestRecord` for every AWS request, once it is answered."""
         self.host = host
+        self.request_log = request_log
         self.requested_port = port
         self.start_config = config if isinstance(config, EmulatorConfig) else parse_config(config)
         self._server: _Server | None = None
@@ -266,7 +329,7 @@ class Emulator:
         managed_policies.install()
         CURRENT.start(self.start_config)
         try:
-            server = _Server(self.host, self.requested_port)
+            server = _Server(self.host, self.requested_port, self.request_log)
         except OSError as error:
             self._restore_variable()
             raise EmulatorError(

@@ -15,7 +15,7 @@ from huggingface_hub import HfApi
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.container import hub_token
 from llm_engineering.hosting.instances import GPU_INSTANCES, GpuInstance, gpu_instance
-from llm_engineering.hosting.observe import observe
+from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Call, Plan, build_plan
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
@@ -121,12 +121,14 @@ class Target:
         )
 
 
-def plan_for_preflight(spec: DeploymentSpec, aws: Aws) -> Plan | None:
-    """The deploy's plan, or None when the execution role is missing (the role check then says so)."""
+def plan_for_preflight(spec: DeploymentSpec, aws: Aws) -> tuple[Plan | None, Observed | None]:
+    """The deploy's plan and what it was built from, or None twice when the execution role is missing (the role
+    check then says so)."""
     try:
-        return build_plan(spec, observe(spec, aws))
+        observed = observe(spec, aws)
     except ExecutionRoleMissingError:
-        return None
+        return None, None
+    return build_plan(spec, observed), observed
 
 
 def check_identity(aws: Aws) -> tuple[CheckResult, Identity | None]:
@@ -167,18 +169,29 @@ def _unknown_because(lookup: HubLookup) -> str:
 
 
 def run_preflight(
-    spec: DeploymentSpec, aws: Aws, plan: Plan | None, *, deployer_profile: str, hub: HfApi | None = None
+    spec: DeploymentSpec,
+    aws: Aws,
+    plan: Plan | None,
+    *,
+    deployer_profile: str,
+    hub: HfApi | None = None,
+    observed: Observed | None = None,
 ) -> Report:
     """Run every check for the deploy `plan` describes (None: the one the spec describes).
 
     `deployer_profile` is where make create-sagemaker-role stores the deployer's key (for advice); `hub` is
-    the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
+    the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE); `observed`
+    is what the plan was built from: the role and endpoint it read are not read again.
     """
     target = Target.from_plan(plan, spec) if plan is not None else Target.from_spec(spec, aws.region)
     identity_row, identity = check_identity(aws)
-    role_row, role_arn = check_execution_role(aws, RoleRef.of(spec.role_name, spec.role_arn), identity)
+    role_ref = RoleRef.of(spec.role_name, spec.role_arn)
+    role_row, role_arn = check_execution_role(aws, role_ref, identity, observed.role if observed else None)
     pass_row = check_pass_role(aws, identity, role_arn, deployer_profile)
-    quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new)
+    known = {}
+    if observed is not None and observed.endpoint is not None:
+        known[observed.endpoint.name] = (observed.endpoint.description, observed.endpoint.config)
+    quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new, known)
 
     token = hub_token(spec.model.token)
     lookup = look_up(hub or HfApi(), target.model_id, target.revision, token)

@@ -7,6 +7,7 @@ instances in use (ListEndpoints + DescribeEndpoint) turns that into the exact in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,21 +61,24 @@ def _variant_count(variant: dict[str, Any]) -> int:
     return 0
 
 
-def instances_in_use(client: Any, instance_type: str) -> Usage:
+Known = Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]]
+"""Endpoint name -> (DescribeEndpoint's answer, its config's) already read by the caller."""
+
+
+def instances_in_use(client: Any, instance_type: str, known: Known | None = None) -> Usage:
     """Instances of `instance_type` each endpoint holds, counting both fleets of an update in progress.
 
     DescribeEndpoint gives the counts per variant, its endpoint config the variants' instance types (an
-    endpoint outlives a deleted config: then only the counts' own InstanceType, if any, is known).
+    endpoint outlives a deleted config: then only the counts' own InstanceType, if any, is known). Endpoints
+    in `known` are not described again.
     """
     usage = Usage()
     for summary in paginate(client, "list_endpoints", "Endpoints"):
         if summary.get("EndpointStatus") not in HOLDING_INSTANCES:
             continue
-        endpoint = get_or_none(client.describe_endpoint, EndpointName=summary["EndpointName"])
+        endpoint, config = _described(client, summary["EndpointName"], known or {})
         if endpoint is None:
             continue
-        config_name = endpoint.get("EndpointConfigName")
-        config = get_or_none(client.describe_endpoint_config, EndpointConfigName=config_name) if config_name else None
         types = {v["VariantName"]: v.get("InstanceType") for v in (config or {}).get("ProductionVariants", [])}
         count = sum(
             _variant_count(variant)
@@ -86,6 +90,15 @@ def instances_in_use(client: Any, instance_type: str) -> Usage:
         if count:
             usage.by_endpoint[summary["EndpointName"]] = count
     return usage
+
+
+def _described(client: Any, name: str, known: Known) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    if name in known:
+        return known[name]
+    endpoint = get_or_none(client.describe_endpoint, EndpointName=name)
+    config_name = (endpoint or {}).get("EndpointConfigName")
+    config = get_or_none(client.describe_endpoint_config, EndpointConfigName=config_name) if config_name else None
+    return endpoint, config
 
 
 def increase_command(code: str, desired: int, region: str) -> str:
@@ -119,10 +132,10 @@ def _quota_unknown(aws: Aws, name: str, reason: str, error: Exception | None) ->
     )
 
 
-def _usage_note(aws: Aws, instance_type: str, details: dict[str, Any]) -> tuple[Usage | None, str]:
+def _usage_note(aws: Aws, instance_type: str, details: dict[str, Any], known: Known) -> tuple[Usage | None, str]:
     """The instances in use (None when they cannot be counted) and how the evidence says it."""
     try:
-        usage = instances_in_use(aws.client("sagemaker"), instance_type)
+        usage = instances_in_use(aws.client("sagemaker"), instance_type, known)
     except AWS_FAILURES as error:
         return None, f"in use unknown ({describe_failure(error)})"
     in_use = ", ".join(f"{endpoint} {count}" for endpoint, count in sorted(usage.by_endpoint.items()))
@@ -130,10 +143,13 @@ def _usage_note(aws: Aws, instance_type: str, details: dict[str, Any]) -> tuple[
     return usage, f"in use {usage.total}" + (f" ({in_use})" if in_use else "")
 
 
-def check_quota(aws: Aws, instance_type: str, new_instances: int, reason: str) -> CheckResult:
+def check_quota(
+    aws: Aws, instance_type: str, new_instances: int, reason: str, known: Known | None = None
+) -> CheckResult:
     """The quota row: blocked when in-use plus `new_instances` would exceed the quota.
 
-    `reason` says why this deploy starts `new_instances` (e.g. "a blue/green update starts 1 new instance").
+    `reason` says why this deploy starts `new_instances` (e.g. "a blue/green update starts 1 new instance");
+    `known` are endpoints the caller has read already.
     """
     name = quota_name(instance_type)
     try:
@@ -150,7 +166,7 @@ def check_quota(aws: Aws, instance_type: str, new_instances: int, reason: str) -
         "new_instances": new_instances,
     }
     source = "" if quota.applied else " (AWS default; the account list lacks it)"
-    usage, note = _usage_note(aws, instance_type, details)
+    usage, note = _usage_note(aws, instance_type, details, known or {})
     needed = (usage.total if usage else 0) + new_instances
     evidence = f"'{name}' ({quota.code}) is {quota.value:g}{source}; {note}; {reason}"
     if needed > quota.value:

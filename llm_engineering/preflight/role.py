@@ -195,8 +195,11 @@ def _permission_findings(iam: Any, ref: RoleRef, arn: str, findings: _Findings) 
             listed.append(f"it cannot {what}: {', '.join(missing)} not allowed")
 
 
-def check_execution_role(aws: Aws, ref: RoleRef, identity: Identity | None) -> tuple[CheckResult, str | None]:
-    """The role row, and the role's ARN when it exists (for the PassRole check)."""
+def check_execution_role(
+    aws: Aws, ref: RoleRef, identity: Identity | None, known: Mapping[str, Any] | None = None
+) -> tuple[CheckResult, str | None]:
+    """The role row, and the role's ARN when it exists (for the PassRole check). `known` is the role as already
+    read (by the deploy's observation), when it was."""
     if identity is not None and ref.account and ref.account != identity.account_id:
         evidence = (
             f"{ref.arn} is in account {ref.account}, not {identity.account_id}: its trust and policies "
@@ -206,7 +209,7 @@ def check_execution_role(aws: Aws, ref: RoleRef, identity: Identity | None) -> t
         return CheckResult(ROLE_CHECK, "warning", evidence, fix), ref.arn
     iam = aws.client("iam")
     try:
-        role = get_role(iam, ref.name)
+        role = dict(known) if known is not None and known.get("RoleName") == ref.name else get_role(iam, ref.name)
     except AWS_FAILURES as error:
         return _unreadable(ref, error), ref.arn
     if role is None:

@@ -21,6 +21,8 @@ TAGS = [
     {"Key": "llm-engineering:endpoint", "Value": "llm-engineering-endpoint"},
     {"Key": "llm-engineering:model-id", "Value": "Qwen/Qwen2.5-7B-Instruct"},
 ]
+RUNNING_STAMPED = [*TAGS, {"Key": "llm-engineering:runs", "Value": STAMPED}]
+"""The tags of an endpoint or component this tool set to run the config or model named STAMPED."""
 ENV = {
     "HF_MODEL_ID": "Qwen/Qwen2.5-7B-Instruct",
     "SM_NUM_GPUS": "1",

@@ -97,19 +97,3 @@ def test_foreign_endpoint_is_refused_unless_forced(moto_aws):
     report = delete_deployment(aws, ENDPOINT, force=True, poller=FAST)
     assert len(report.deleted) == 3
     assert sagemaker_state() == ([], [], [])
-
-
-def test_autoscaling_registration_is_removed_before_the_endpoint(deployed):
-    aws, _plan = deployed
-    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
-    resource_id = f"endpoint/{ENDPOINT}/variant/AllTraffic"
-    scaling.register_scalable_target(
-        ServiceNamespace="sagemaker",
-        ResourceId=resource_id,
-        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
-        MinCapacity=1,
-        MaxCapacity=2,
-    )
-    report = delete_deployment(aws, ENDPOINT, poller=FAST)
-    assert report.deleted[0] == f"autoscaling target {resource_id}"
-    assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []

@@ -5,7 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from plan_factories import ENV, IMAGE, ROLE, STAMPED, TAGS, TIMEOUTS, existing_endpoint, observed, settings
+from plan_factories import (
+    ENV,
+    IMAGE,
+    ROLE,
+    RUNNING_STAMPED,
+    STAMPED,
+    TAGS,
+    TIMEOUTS,
+    existing_endpoint,
+    observed,
+    settings,
+)
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
@@ -39,7 +50,7 @@ def test_model_based_create_is_model_config_endpoint_then_wait():
         ),
         Call(
             "CreateEndpoint",
-            {"EndpointName": "llm-engineering-endpoint", "EndpointConfigName": STAMPED, "Tags": TAGS},
+            {"EndpointName": "llm-engineering-endpoint", "EndpointConfigName": STAMPED, "Tags": RUNNING_STAMPED},
             creates=Resource("endpoint", "llm-engineering-endpoint"),
         ),
         Wait(Resource("endpoint", "llm-engineering-endpoint")),
@@ -91,7 +102,7 @@ def test_inference_component_create_waits_for_endpoint_before_the_component():
             },
         },
         "RuntimeConfig": {"CopyCount": 1},
-        "Tags": TAGS,
+        "Tags": RUNNING_STAMPED,
     }
     assert component.creates == Resource("inference-component", "llm-engineering-endpoint-ic")
 
@@ -122,6 +133,7 @@ def test_model_based_redeploy_updates_the_endpoint_and_retires_the_old_config_an
     assert update.params == {"EndpointName": "llm-engineering-endpoint", "EndpointConfigName": STAMPED}
     assert update.creates is None
     assert plan.steps[3] == Wait(Resource("endpoint", "llm-engineering-endpoint"), expect=STAMPED)
+    assert plan.steps[4] == Call("AddTags", {"ResourceArn": endpoint.arn, "Tags": RUNNING_STAMPED})
     assert plan.retire == [
         Call("DeleteEndpointConfig", {"EndpointConfigName": "llm-engineering-endpoint-old"}),
         Call("DeleteModel", {"ModelName": "llm-engineering-endpoint-old"}),
@@ -149,6 +161,7 @@ def test_component_redeploy_updates_the_component_and_retires_its_old_model():
     assert calls[1].params["Specification"]["ModelName"] == STAMPED
     assert calls[1].params["RuntimeConfig"] == {"CopyCount": 1}
     assert Wait(Resource("inference-component", "llm-engineering-endpoint-ic"), expect=STAMPED) in plan.steps
+    assert calls[2].params == {"ResourceArn": component.arn, "Tags": RUNNING_STAMPED}
     assert plan.retire == [Call("DeleteModel", {"ModelName": "old-model"})]
 
 

@@ -66,7 +66,7 @@ def generate_events(tokens: list[str], finish_reason: str = "length", special_la
 
 
 def chat_events(tokens: list[str], finish_reason: str = "stop", usage: bool = False) -> list[dict | str]:
-    """TGI chat stream events for `tokens`, ending with `[DONE]`."""
+    """TGI chat stream events for `tokens`, ending with `[DONE]`; with `usage`, TGI's usage chunk before it."""
     events: list[dict | str] = []
     for index, text in enumerate(tokens):
         last = index == len(tokens) - 1
@@ -85,9 +85,10 @@ def chat_events(tokens: list[str], finish_reason: str = "stop", usage: bool = Fa
                 }
             ],
         }
-        if last and usage:
-            chunk["usage"] = {"prompt_tokens": 9, "completion_tokens": len(tokens), "total_tokens": 9 + len(tokens)}
         events.append(chunk)
+    if usage:
+        counts = {"prompt_tokens": 9, "completion_tokens": len(tokens), "total_tokens": 9 + len(tokens)}
+        events.append({**events[-1], "choices": [], "usage": counts})  # type: ignore[dict-item]
     events.append("[DONE]")
     return events
 

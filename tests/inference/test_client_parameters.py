@@ -174,7 +174,20 @@ def test_greedy_chat_asks_for_temperature_zero() -> None:
         "max_tokens": 256,
         "temperature": 0,
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
+
+
+def test_the_client_asks_for_the_token_counts_tgi_sends_only_when_asked() -> None:
+    """Without `details` a generate stream has no finish reason or count; without `include_usage` a chat stream
+    has no usage (TGI's defaults): the figures of every answer depend on asking."""
+    params = GenerationParameters()
+    assert generate_request("Hi", params, stream=True)["parameters"]["details"] is True
+    assert generate_request("Hi", params, stream=False)["parameters"]["details"] is True
+    assert chat_request([{"role": "user", "content": "Hi"}], params, stream=True)["stream_options"] == {
+        "include_usage": True
+    }
+    assert "stream_options" not in chat_request([{"role": "user", "content": "Hi"}], params, stream=False)
 
 
 @pytest.mark.parametrize(

@@ -133,6 +133,7 @@ def test_one_shot_chat_json_streamed_to_a_named_component(
         "temperature": 0.7,
         "top_p": 0.9,
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
 
 
@@ -398,6 +399,7 @@ def test_piped_conversation(
         "temperature": 0.7,
         "top_p": 0.9,
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
 
 

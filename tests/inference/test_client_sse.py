@@ -155,7 +155,7 @@ def test_chat_stops_at_done_and_prefers_the_reported_usage() -> None:
     assert list(tokens) == ["a", "b"]
     assert (tokens.stats.tokens, tokens.stats.finish_reason) == (2, "stop")
     events = chat_events(["a", "b"], usage=True)
-    events[1]["usage"]["completion_tokens"] = 5
+    events[2]["usage"]["completion_tokens"] = 5  # TGI's usage chunk, after the last token's
     reported = _token_stream(sse(*events))
     list(reported)
     assert reported.stats.tokens == 5

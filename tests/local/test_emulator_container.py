@@ -145,3 +145,72 @@ def test_the_answer_contains_multi_byte_characters_to_exercise_utf8_splits() -> 
     assert "東京" in text
     assert len(text.encode()) > len(text)
     assert tokenize(" a  b\nc") == [" a", "  b", "\nc"]
+
+
+# --- TGI's stream exactly: details and usage only when asked ----------------------------------------------
+
+
+def stream_events(body: dict[str, Any]) -> list[Any]:
+    status, content_type, raw = call({**body, "stream": True})
+    assert (status, content_type) == (200, "text/event-stream")
+    data = [chunk.removeprefix(b"data:").strip() for chunk in raw.split(b"\n\n") if chunk]
+    return [item.decode() if item == b"[DONE]" else json.loads(item) for item in data]
+
+
+@pytest.mark.parametrize("asked", [True, False, None])
+def test_the_last_generate_event_carries_details_only_when_asked(asked: bool | None) -> None:
+    parameters: dict[str, Any] = {"max_new_tokens": 3}
+    if asked is not None:
+        parameters["details"] = asked
+    events = stream_events({"inputs": "Hello", "parameters": parameters})
+    _, _, plain = call({"inputs": "Hello", "parameters": parameters})
+
+    assert [event["details"] for event in events[:-1]] == [None, None]
+    assert events[-1]["generated_text"] is not None
+    if asked:
+        assert events[-1]["details"] == {
+            "finish_reason": "length",
+            "generated_tokens": 3,
+            "seed": None,
+            "input_length": 0,
+        }
+        assert json.loads(plain)[0]["details"]["generated_tokens"] == 3
+    else:
+        assert events[-1]["details"] is None
+        assert json.loads(plain) == [{"generated_text": json.loads(plain)[0]["generated_text"]}]
+
+
+@pytest.mark.parametrize("options", [None, {}, {"include_usage": False}])
+def test_a_chat_stream_has_no_usage_unless_asked(options: dict[str, Any] | None) -> None:
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    if options is not None:
+        body["stream_options"] = options
+    events = stream_events(body)
+
+    assert events[-1] == "[DONE]"
+    assert all("usage" not in event for event in events[:-1])
+    assert events[-2]["choices"][0]["finish_reason"] == "length"
+
+
+def test_a_chat_stream_asked_for_usage_reports_it_in_a_last_chunk_without_choices() -> None:
+    body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "stream_options": {"include_usage": True}}
+    events = stream_events(body)
+    _, _, plain = call({key: value for key, value in body.items() if key != "stream_options"})
+
+    assert events[-1] == "[DONE]"
+    usage_chunk = events[-2]
+    assert usage_chunk["choices"] == [] and usage_chunk["object"] == "chat.completion.chunk"
+    assert usage_chunk["usage"] == json.loads(plain)["usage"]
+    assert usage_chunk["usage"]["completion_tokens"] == 4
+    assert events[-3]["choices"][0]["finish_reason"] == "length"
+    assert all("usage" not in event for event in events[:-2])
+
+
+def test_stream_options_of_the_wrong_type_are_refused_like_tgi() -> None:
+    message = refusal({"messages": [{"role": "user", "content": "Hi"}], "stream": True, "stream_options": True})
+    assert message == (
+        "Failed to deserialize the JSON body into the target type: stream_options: invalid type: true, "
+        "expected struct StreamOptions"
+    )
+    message = refusal({"messages": [{"role": "user", "content": "Hi"}], "stream_options": {"include_usage": 1}})
+    assert message.endswith("stream_options.include_usage: invalid type: 1, expected bool")

@@ -61,7 +61,8 @@ def test_generate_answers_with_details_and_honours_max_new_tokens(aws: Aws) -> N
 def test_generate_streams_token_events_in_payload_parts_that_ignore_event_boundaries(aws: Aws) -> None:
     aws.deploy()
 
-    answer, parts = stream(aws, {"inputs": "Name a city.", "parameters": {"max_new_tokens": 5}, "stream": True})
+    request = {"inputs": "Name a city.", "parameters": {"max_new_tokens": 5, "details": True}, "stream": True}
+    answer, parts = stream(aws, request)
 
     raw = b"".join(parts)
     data = [json.loads(item) for item in events(raw)]
@@ -247,3 +248,29 @@ def test_a_stream_can_break_mid_way_with_sagemakers_error_events(aws: Aws, kind:
     assert [json.loads(item)["index"] for item in events(received)] == [1, 2]
     assert excinfo.value.response["Error"]["Code"] == kind
     assert excinfo.value.response["Error"]["Message"] == message
+
+
+def test_the_clients_figures_are_the_ones_tgi_reports_because_it_asks(aws: Aws) -> None:
+    """The emulated TGI sends details and usage only when asked: the client's token counts and finish reasons
+    come from them (a client that stopped asking would count chunks instead and lose the finish reason)."""
+    from llm_engineering.inference.client import InferenceClient
+    from llm_engineering.inference.parameters import GenerationParameters
+
+    aws.deploy()
+    client = InferenceClient(runtime=aws.runtime, endpoint_name="endpoint")
+    params = GenerationParameters(max_new_tokens=400, do_sample=False)
+    plain = client.generate("Name a city.", params)
+    messages = [{"role": "user", "content": "Name a city."}]
+    plain_chat = client.chat(messages, params)
+
+    streamed = client.stream_text("Name a city.", params)
+    text = "".join(streamed)
+    chat = client.stream_chat(messages, params)
+    pieces = list(chat)
+
+    assert text == plain.text and "".join(pieces) == plain_chat.text
+    assert streamed.stats is not None and chat.stats is not None
+    assert (streamed.stats.finish_reason, streamed.stats.tokens) == ("eos_token", plain.stats.tokens)
+    # TGI counts the end-of-sequence token, which no chunk shows: the count is usage's, not the chunks'.
+    assert (chat.stats.finish_reason, chat.stats.tokens) == ("stop", plain_chat.stats.tokens)
+    assert chat.stats.tokens == len(pieces) + 1

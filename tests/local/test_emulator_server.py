@@ -207,8 +207,6 @@ def test_a_bug_in_the_emulator_is_an_internal_failure_not_a_dropped_connection(
 def test_an_api_nobody_emulates_is_an_aws_error_not_a_traceback(server_env: dict[str, str]) -> None:
     iam = boto3.client("iam", endpoint_url=server_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
     with pytest.raises(ClientError) as refused:
-        iam.simulate_principal_policy(
-            PolicySourceArn="arn:aws:iam::123456789012:user/moto", ActionNames=["iam:PassRole"]
-        )
+        iam.generate_service_last_accessed_details(Arn="arn:aws:iam::123456789012:user/moto")
     assert refused.value.response["Error"]["Code"] == "NotImplemented"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -86,3 +86,48 @@ def test_make_preflight_json_with_the_quota_available(env):
     assert statuses["Execution role"] == "ok"
     assert report["blocked"] is False
     assert sagemaker_is_empty(env["AWS_ENDPOINT_URL"])
+
+
+def _pass_role_row(stdout: str) -> dict[str, object]:
+    report = json.loads(stdout)
+    return next(check for check in report["checks"] if check["check"] == "Pass role")
+
+
+def test_pass_role_is_simulated_ok_for_the_deployer_and_blocks_a_user_without_it(env, offline_env):
+    done = run_make("create-sagemaker-role", env, *NO_REINSTALL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    deployer = {**env, "AWS_PROFILE": "sagemaker-deployer"}  # as make create-sagemaker-role advises
+
+    done = run_make("preflight", deployer, *NO_REINSTALL, "ARGS=--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = _pass_role_row(done.stdout)
+    assert row["status"] == "ok"
+    assert row["details"] == {
+        "principal": f"arn:aws:iam::{ACCOUNT}:user/sagemaker-deployer",
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",
+        "decision": "allowed",
+    }
+
+    # A user who may use SageMaker but not pass the role: preflight blocks, and the deploy creates nothing.
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"])
+    iam.create_user(UserName="intern")
+    everything_but_pass_role = {"Effect": "Allow", "NotAction": "iam:PassRole", "Resource": "*"}
+    document = json.dumps({"Version": "2012-10-17", "Statement": [everything_but_pass_role]})
+    iam.put_user_policy(UserName="intern", PolicyName="no-pass-role", PolicyDocument=document)
+    key = iam.create_access_key(UserName="intern")["AccessKey"]
+    with open(env["AWS_SHARED_CREDENTIALS_FILE"], "a", encoding="utf-8") as credentials:
+        credentials.write(
+            f"\n[intern]\naws_access_key_id = {key['AccessKeyId']}\naws_secret_access_key = {key['SecretAccessKey']}\n"
+        )
+    intern = {**env, "AWS_PROFILE": "intern"}
+
+    done = run_make("preflight", intern, *NO_REINSTALL)
+    assert done.returncode == 2, done.stdout + done.stderr
+    shown = " ".join(done.stdout.split())  # the table wraps its evidence column
+    assert (
+        f"Pass role blocked arn:aws:iam::{ACCOUNT}:user/intern may not pass arn:aws:iam::{ACCOUNT}:role/{ROLE} to "
+        "sagemaker.amazonaws.com (iam:PassRole simulated: implicitDeny): CreateModel would be refused" in shown
+    )
+    done = run_make("deploy-inference-endpoint", intern, *NO_REINSTALL, "ARGS=--yes")
+    assert done.returncode == 2 and "Nothing was created." in done.stderr
+    assert sagemaker_is_empty(env["AWS_ENDPOINT_URL"])

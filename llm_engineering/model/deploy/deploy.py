@@ -9,7 +9,7 @@ from llm_engineering.aws import Aws
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
-from llm_engineering.hosting.observe import observe
+from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Plan, build_plan, render
 from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.spec import DeploymentSpec
@@ -46,10 +46,10 @@ def _confirm(plan: Plan) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
-def _preflight_blocks(spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str) -> bool:
+def _preflight_blocks(spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str, observed: Observed) -> bool:
     from llm_engineering.preflight import render_report, run_preflight
 
-    report = run_preflight(spec, aws, plan, deployer_profile=deployer_profile)
+    report = run_preflight(spec, aws, plan, deployer_profile=deployer_profile, observed=observed)
     echo(render_report(report))
     if report.blocked:
         fail("Preflight found a blocking problem (above): fix it, or pass --skip-preflight. Nothing was created.")
@@ -93,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     spec = DeploymentSpec.from_settings(settings)
     aws = aws_factory.from_settings(settings)
-    plan = build_plan(spec, observe(spec, aws))
+    observed = observe(spec, aws)
+    plan = build_plan(spec, observed)
     echo(render(plan))
-    if not args.skip_preflight and _preflight_blocks(spec, aws, plan, settings.deployer_profile):
+    if not args.skip_preflight and _preflight_blocks(spec, aws, plan, settings.deployer_profile, observed):
         return 1
     if args.dry_run:
         echo("Dry run: nothing was created.")

@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     spec = DeploymentSpec.from_settings(settings)
     aws = aws_factory.from_settings(settings)
-    plan = plan_for_preflight(spec, aws)
-    report = run_preflight(spec, aws, plan, deployer_profile=settings.deployer_profile)
+    plan, observed = plan_for_preflight(spec, aws)
+    report = run_preflight(spec, aws, plan, deployer_profile=settings.deployer_profile, observed=observed)
     echo(report_json(report) if args.json else render_report(report))
     if report.blocked:
         fail("Preflight found a blocking problem: apply the fix shown for it, then run make preflight again.")

@@ -11,6 +11,7 @@ from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.hosting.inventory import managed_endpoints
 from llm_engineering.hosting.prices import PRICE_SOURCE
 from llm_engineering.settings import load_settings
+from llm_engineering.statuses import Status, described
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
             if item.cost is not None and item.usd_so_far is not None
             else "price unknown"
         )
-        echo(f"  {item.name}: {item.status}, {item.kind}, {item.model_id} on {item.instances}")
+        echo(f"  {item.name}: {described(Status(item.status))}, {item.kind}, {item.model_id} on {item.instances}")
         echo(f"    up {item.hours:.1f} h, {cost}")
         for component in item.components:
             echo(f"    component {component}")
