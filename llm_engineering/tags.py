@@ -10,17 +10,21 @@ MANAGED_BY = f"{TOOL_NAME}:managed-by"
 VERSION = f"{TOOL_NAME}:version"
 ENDPOINT = f"{TOOL_NAME}:endpoint"
 MODEL_ID = f"{TOOL_NAME}:model-id"
+ENGINE = f"{TOOL_NAME}:engine"
+"""The serving engine (tgi, vllm, sglang): how the test client learns which API the container speaks."""
 
 Tag = dict[str, str]
 
 
-def tool_tags(*, endpoint: str | None = None, model_id: str | None = None) -> list[Tag]:
-    """The tags every resource gets: the tool and its version, plus what it belongs to."""
+def tool_tags(*, endpoint: str | None = None, model_id: str | None = None, engine: str | None = None) -> list[Tag]:
+    """The tags every resource gets: the tool and its version, plus what it belongs to and what serves it."""
     pairs = {MANAGED_BY: TOOL_NAME, VERSION: __version__}
     if endpoint:
         pairs[ENDPOINT] = endpoint
     if model_id:
         pairs[MODEL_ID] = model_id
+    if engine:
+        pairs[ENGINE] = engine
     return [{"Key": key, "Value": value} for key, value in pairs.items()]
 
 

@@ -14,8 +14,10 @@ from pydantic import SecretStr
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
+from llm_engineering.hosting.ami import HostAmi, host_ami
 from llm_engineering.hosting.container import hub_token
-from llm_engineering.hosting.image import tgi_image_uri
+from llm_engineering.hosting.engines import engine
+from llm_engineering.hosting.image import Image, engine_image
 from llm_engineering.hosting.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.resources import InferenceComponent, Resource
@@ -65,6 +67,10 @@ class Observed:
     unused: tuple[Resource, ...] = ()
     """This endpoint's tagged configs and models that nothing runs any more (left by earlier runs)."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # --- the serving engine's image (`hosting.engines`, `hosting.image`, `hosting.ami`) ---
+    engine_version: str | None = None
+    """The version the image holds (None for an IMAGE_URI given as is)."""
+    ami: HostAmi = field(default_factory=lambda: HostAmi(None, ""))
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -113,7 +119,8 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
     """Gather what the plan needs, offline checks first so bad settings fail before any AWS call."""
     instance = gpu_instance(spec.instance_type, aws.region)
     gpus = gpus_per_copy(spec, instance)
-    image_uri = tgi_image_uri(aws.region, instance.name, spec.model.image_version, spec.model.image_uri)
+    image = _image(spec, aws.region, instance.name)
+    ami = host_ami(image.uri, spec.engine.inference_ami_version)
     token = hub_token(spec.model.token)
     role_arn = resolve_execution_role_arn(aws, spec.role_name, spec.role_arn)
     client = aws.client("sagemaker")
@@ -121,11 +128,26 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
     return Observed(
         region=aws.region,
         role_arn=role_arn,
-        image_uri=image_uri,
+        image_uri=image.uri,
         token=token,
         instance=instance,
         gpus_per_copy=gpus,
         endpoint=_existing_endpoint(inventory),
         component=_existing_component(client, spec.component_name),
         unused=_unused(inventory),
+        engine_version=image.version,
+        ami=ami,
+    )
+
+
+def _image(spec: DeploymentSpec, region: str, instance_type: str) -> Image:
+    settings = spec.engine
+    return engine_image(
+        engine(settings.name),
+        region,
+        instance_type,
+        settings.version,
+        settings.image_uri,
+        version_setting=settings.version_setting,
+        uri_setting=settings.image_setting,
     )
