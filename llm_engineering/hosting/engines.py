@@ -7,8 +7,9 @@ environment, the plan, preflight and the diagnosis all read the row. The module 
 import), so the deploy path pays nothing for it.
 
 The shared settings reach the container under TGI's names first (`hosting.container`, the tool's first
-engine and still its default); `Engine.environment` then renames each of them for the other engines, so a
-setting added there is mapped here or refused, never silently passed to an engine that does not read it.
+engine and still its default); `Engine.environment` then renames each of them for the other engines. The
+token (HF_TOKEN, which every engine's Hub client reads) keeps its name; a test keeps every other variable
+`hosting.container` can produce mapped or refused here, so none reaches an engine that does not read it.
 """
 
 from __future__ import annotations

@@ -286,3 +286,21 @@ def test_explicit_ami_values_are_checked_against_botocore():
     with pytest.raises(ConfigurationError, match="is not an AMI for NVIDIA GPUs"):
         host_ami(VLLM_IMAGE, "al2-ami-sagemaker-inference-neuron-2")
     assert host_ami(VLLM_IMAGE, CUDA_13_AMI) == HostAmi(CUDA_13_AMI, "as INFERENCE_AMI_VERSION sets")
+
+
+def test_every_variable_the_shared_environment_can_hold_is_mapped_or_refused_per_engine():
+    from llm_engineering.hosting.container import container_environment
+    from llm_engineering.hosting.spec import ModelSpec
+
+    everything = ModelSpec(
+        model_id=MODEL,
+        revision="main",
+        quantize="awq",
+        trust_remote_code=True,
+        max_batch_prefill_tokens=4096,
+        max_batch_total_tokens=8192,
+    )
+    names = set(container_environment(everything, 1, SecretStr("hf_x"))) - {"HF_TOKEN"}
+    for row in ENGINES.values():
+        if row.name != "tgi":
+            assert names <= set(row.environment) | set(row.refused), row.name
