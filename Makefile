@@ -89,7 +89,7 @@ status: install ## List the endpoints this tool created in the region, with what
 delete-inference-endpoint: install ## Delete the endpoint with its components, configs and models (ENDPOINT_NAME=...)
 	@$(DEPLOY).delete $(if $(ENDPOINT_NAME),--endpoint-name "$(ENDPOINT_NAME)") $(ARGS)
 
-demo: install ## Run the whole workflow twice (model-based, inference component) on the local AWS emulator
+demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo
 
 workflow: install ## Roles, deploy, test, delete against your AWS account; the delete runs even if a step failed

@@ -19,23 +19,15 @@ from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
 
 EndpointType = Literal["model-based", "inference-component"]
+EngineName = Literal["tgi", "vllm", "sglang"]
+"""The serving engines the tool deploys (their table: `hosting.engines`)."""
 
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
 # Hub repo ids: "name" or "owner/name", letters, digits, "-", "_", "." (no "--" or ".." in the Hub's rules).
 HF_MODEL_ID_PATTERN = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
-# TGI's `--quantize` values (text-generation-launcher --help).
-Quantization = Literal[
-    "awq",
-    "compressed-tensors",
-    "eetq",
-    "exl2",
-    "gptq",
-    "marlin",
-    "bitsandbytes",
-    "bitsandbytes-nf4",
-    "bitsandbytes-fp4",
-    "fp8",
-]
+# A quantization method's shape; which names an engine knows is checked against the chosen ENGINE when the
+# deployment spec is made (`hosting.engines`), so the error can give that engine's spelling.
+QUANTIZATION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -80,22 +72,34 @@ class Settings(BaseSettings):
     """Branch, tag or commit of the model; unset serves the default branch."""
     huggingface_access_token: SecretStr | None = None
     """Token for gated or private models; unset falls back to the token saved by `hf auth login`."""
-    hf_model_quantize: Quantization | None = None
-    """TGI quantization (e.g. bitsandbytes-nf4, awq, gptq); unset serves the model's own dtype."""
+    hf_model_quantize: str | None = None
+    """Quantization in ENGINE's spelling (tgi: bitsandbytes-nf4, awq; vllm: bitsandbytes, fp8); unset: as stored."""
     hf_model_trust_remote_code: bool = False
-    """Let TGI run custom modelling code from the model repository."""
+    """Let the engine run custom modelling code from the model repository."""
     tgi_image_version: str | None = None
-    """Hugging Face TGI container version (e.g. 3.3.6); unset picks the newest the SageMaker SDK knows."""
+    """Deprecated alias of ENGINE_VERSION for ENGINE=tgi (still honoured, with a warning)."""
     tgi_image_uri: str | None = None
-    """Full container image URI; overrides TGI_IMAGE_VERSION."""
+    """Deprecated alias of IMAGE_URI for ENGINE=tgi (still honoured, with a warning)."""
     max_input_tokens: PositiveInt = 2048
-    """Longest prompt TGI accepts, in tokens."""
+    """Longest prompt TGI accepts, in tokens (vLLM and SGLang bound prompts by MAX_TOTAL_TOKENS alone)."""
     max_total_tokens: PositiveInt = 4096
-    """Prompt plus generated tokens per request; must exceed MAX_INPUT_TOKENS."""
+    """Prompt plus generated tokens per request (vLLM's max_model_len); must exceed MAX_INPUT_TOKENS."""
     max_batch_prefill_tokens: PositiveInt | None = None
     """Tokens prefilled per batch; must be at least MAX_INPUT_TOKENS. Unset lets TGI decide."""
     max_batch_total_tokens: PositiveInt | None = None
-    """Tokens across a running batch; unset lets TGI size it from free GPU memory."""
+    """Tokens across a running batch (TGI; SGLang's max_total_tokens); unset sizes it from free GPU memory."""
+
+    # --- Serving engine --------------------------------------------------------------------------------
+    engine: EngineName = "tgi"
+    """Serving engine: tgi (default; in maintenance mode upstream), vllm (the maintained path) or sglang."""
+    engine_version: str | None = None
+    """Version of ENGINE's Hugging Face container (e.g. 0.29.0 for vllm); unset: the newest the SDK knows."""
+    image_uri: str | None = None
+    """Full container image URI; overrides ENGINE_VERSION (its repository must match ENGINE when recognisable)."""
+    inference_ami_version: str | None = None
+    """Host AMI of the instances (botocore's InferenceAmiVersion); unset derives it from the image's CUDA."""
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Share of GPU memory the engine may use (0-1; vLLM gpu_memory_utilization); unset: the engine's default."""
 
     # --- Endpoint --------------------------------------------------------------------------------------
     sagemaker_endpoint_inference: str = "llm-engineering-endpoint"
@@ -111,7 +115,7 @@ class Settings(BaseSettings):
     copy_count: PositiveInt = 1
     """Copies of the model an inference component runs."""
     gpus_per_copy: PositiveInt | None = None
-    """GPUs each model copy shards over (TGI's SM_NUM_GPUS); unset uses every GPU of the instance."""
+    """GPUs each model copy shards over (tensor parallelism); unset uses every GPU of the instance."""
     container_startup_health_check_timeout: Annotated[int, Field(ge=60, le=3600)] = 900
     """Seconds SageMaker waits for the container's /ping after start (60-3600)."""
     model_data_download_timeout: Annotated[int, Field(ge=60, le=3600)] = 1200
@@ -160,6 +164,13 @@ class Settings(BaseSettings):
         for bucket in value:
             if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket):
                 raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")
+        return value
+
+    @field_validator("hf_model_quantize")
+    @classmethod
+    def _quantization_shape(cls, value: str | None) -> str | None:
+        if value is not None and not QUANTIZATION_PATTERN.match(value):
+            raise ValueError("must be a quantization method name such as awq, gptq or bitsandbytes")
         return value
 
     @field_validator("hf_model_id")

@@ -14,17 +14,24 @@ RUNS = f"{TOOL_NAME}:runs"
 """On an endpoint, the endpoint config this tool pointed it at; on an inference component, the model this tool
 gave it. While the resource still runs that, whatever it runs is this tool's without reading its tags: the
 tool points its resources only at configs and models it created, and configs never change."""
+ENGINE = f"{TOOL_NAME}:engine"
+"""The serving engine (tgi, vllm, sglang): how the test client learns which API the container speaks."""
 
 Tag = dict[str, str]
 
 
-def tool_tags(*, endpoint: str | None = None, model_id: str | None = None, runs: str | None = None) -> list[Tag]:
-    """The tags every resource gets: the tool and its version, plus what it belongs to (and what it runs)."""
+def tool_tags(
+    *, endpoint: str | None = None, model_id: str | None = None, engine: str | None = None, runs: str | None = None
+) -> list[Tag]:
+    """The tags every resource gets: the tool and its version, plus what it belongs to, what serves it (and
+    what it runs)."""
     pairs = {MANAGED_BY: TOOL_NAME, VERSION: __version__}
     if endpoint:
         pairs[ENDPOINT] = endpoint
     if model_id:
         pairs[MODEL_ID] = model_id
+    if engine:
+        pairs[ENGINE] = engine
     if runs:
         pairs[RUNS] = runs
     return [{"Key": key, "Value": value} for key, value in pairs.items()]

@@ -16,7 +16,9 @@ from pydantic import SecretStr
 
 from llm_engineering.aws import Aws
 from llm_engineering.errors import UserFacingError
+from llm_engineering.hosting.ami import host_advice
 from llm_engineering.hosting.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
+from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.plan import Call, Plan, Wait
 from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Remote, Resource, ResourceFailed
 from llm_engineering.hosting.spec import DeploymentSpec
@@ -80,6 +82,11 @@ def diagnosis_context(plan: Plan, spec: DeploymentSpec) -> Context:
         startup_timeout=spec.startup_timeout,
         download_timeout=spec.download_timeout,
         secrets=(token.get_secret_value(),) if isinstance(token, SecretStr) else (),
+        engine=plan.engine,
+        release=" ".join(filter(None, (engine(plan.engine).label, plan.engine_version))),
+        budget=engine(plan.engine).budget(spec.engine.gpu_memory_utilization),
+        max_total_tokens=spec.model.max_total_tokens,
+        host_advice=host_advice(plan.image_uri, plan.ami),
     )
 
 

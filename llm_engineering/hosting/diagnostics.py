@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from llm_engineering.aws import Aws, paginate
+from llm_engineering.hosting.engines import advice_from_logs, engine
 from llm_engineering.redaction import scrub
 
 LOG_LINES = 20
@@ -33,6 +34,15 @@ class Context:
     startup_timeout: int
     download_timeout: int
     secrets: tuple[str, ...] = ()
+    # --- the serving engine, for its own failure lines (`hosting.engines`) ---
+    engine: str = "tgi"
+    release: str = "TGI"
+    """The engine and version as people name them ("TGI 3.3.6")."""
+    budget: float = 1.0
+    """The share of GPU memory the engine budgets (GPU_MEMORY_UTILIZATION or the engine's default)."""
+    max_total_tokens: int = 4096
+    host_advice: str | None = None
+    """What to do when the container wrote no log at all because the host AMI cannot run the image."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,6 @@ _GATED = re.compile(
     re.IGNORECASE,
 )
 _NOT_FOUND = re.compile(r"RepositoryNotFoundError|404 Client Error|Repository Not Found", re.IGNORECASE)
-_DOWNLOADING = re.compile(r"Download|Fetching|Starting download", re.IGNORECASE)
 _ROLE = re.compile(r"assume role|sts:AssumeRole|not authorized to perform: ecr|ecr:", re.IGNORECASE)
 _CAPACITY = re.compile(r"InsufficientInstanceCapacity|insufficient capacity", re.IGNORECASE)
 _HEALTH = re.compile(r"ping health check", re.IGNORECASE)
@@ -118,12 +127,14 @@ def advice_for(text: str, context: Context, quota_hint: str | None = None) -> li
             f"HF_MODEL_ID={context.model_id} was not found on the Hugging Face Hub: check the spelling, "
             "or set HUGGINGFACE_ACCESS_TOKEN for a private model."
         )
+    row = engine(context.engine)
     if _OOM.search(text):
         advice.append(
             f"The model does not fit the {context.gpu_memory_gib:.0f} GiB of GPU memory of {context.instance_type}: "
-            "choose a larger GPU_INSTANCE_TYPE, set HF_MODEL_QUANTIZE (bitsandbytes-nf4, or awq/gptq for "
-            "pre-quantized models), or lower MAX_TOTAL_TOKENS / MAX_BATCH_TOTAL_TOKENS."
+            f"choose a larger GPU_INSTANCE_TYPE, set HF_MODEL_QUANTIZE ({row.memory.suggested[-1]}, or awq/gptq for "
+            f"pre-quantized models), or lower {row.memory.knobs}."
         )
+    advice += advice_from_logs(row, text, _figures(context))
     if _ROLE.search(text):
         advice.append(
             "SageMaker could not use the execution role: run make create-sagemaker-execution-role to repair it."
@@ -134,13 +145,24 @@ def advice_for(text: str, context: Context, quota_hint: str | None = None) -> li
             "region or instance type."
         )
     if _HEALTH.search(text) and not advice:
-        slow = "still downloading the model; " if _DOWNLOADING.search(text) else ""
+        slow = "still downloading the model; " if row.loading.search(text) else ""
         advice.append(
             f"The container did not answer /ping within CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT="
             f"{context.startup_timeout} s ({slow}large models need longer): raise it (at most 3600), and "
             f"MODEL_DATA_DOWNLOAD_TIMEOUT={context.download_timeout} if the download is slow."
         )
     return advice
+
+
+def _figures(context: Context) -> dict[str, Any]:
+    """What the engines' advice templates may name."""
+    return {
+        "model_id": context.model_id,
+        "instance_type": context.instance_type,
+        "release": context.release,
+        "budget": context.budget,
+        "max_total_tokens": context.max_total_tokens,
+    }
 
 
 def quota_request_hint(aws: Aws, instance_type: str, wanted: int) -> str | None:
@@ -186,5 +208,6 @@ def diagnose_failure(aws: Aws, kind: str, name: str, status: str, reason: str | 
         log_group=group,
         log_lines=lines,
         log_note=note,
-        advice=advice_for("\n".join([reason_text, *lines]), context),
+        advice=([context.host_advice] if context.host_advice and not lines else [])
+        + advice_for("\n".join([reason_text, *lines]), context),
     )

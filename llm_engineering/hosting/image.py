@@ -1,4 +1,4 @@
-"""The Hugging Face TGI container image (Deep Learning Container) URI for a region.
+"""The serving engine's container image (a Hugging Face Deep Learning Container) URI for a region.
 
 The SageMaker SDK carries the table of published DLC images and resolves it offline. Importing it costs
 seconds and hundreds of MB, so it is imported here, inside the functions, and only the deploy path calls them.
@@ -7,60 +7,113 @@ seconds and hundreds of MB, so it is imported here, inside the functions, and on
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from llm_engineering.errors import ConfigurationError
-
-FRAMEWORK = "huggingface-llm"
-MINIMUM_VERSION = (2, 0)
-"""TGI 2.0 introduced MAX_INPUT_TOKENS and the messages (chat) API that the test client relies on."""
+from llm_engineering.hosting.engines import TGI, Engine, engine_of_image
 
 _IMAGE_URI = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$")
+
+
+@dataclass(frozen=True)
+class Image:
+    """The image a deployment runs, and the engine version it holds (None for an IMAGE_URI given as is)."""
+
+    uri: str
+    version: str | None = None
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
-def known_versions() -> list[str]:
-    """Full TGI versions the installed SDK knows, oldest first."""
+def _table(framework: str) -> dict:
     from sagemaker.core import image_uris
 
-    config = image_uris.config_for_framework(FRAMEWORK)["inference"]
-    return sorted(config["versions"], key=_version_tuple)
+    return image_uris.config_for_framework(framework)["inference"]
 
 
-def tgi_image_uri(region: str, instance_type: str, version: str | None = None, override: str | None = None) -> str:
-    """`override` as given, else the SDK's URI for `version` (default: the newest it knows) in `region`."""
-    if override:
-        if not _IMAGE_URI.match(override):
-            raise ConfigurationError(
-                f"TGI_IMAGE_URI={override!r} is not a container image URI: use <registry>/<repository>:<tag>."
-            )
-        return override
-    if version is not None and _version_tuple(version)[:2] < MINIMUM_VERSION:
+def known_versions(framework: str = TGI.framework) -> list[str]:
+    """Full versions of `framework` the installed SDK knows, oldest first."""
+    return sorted(_table(framework)["versions"], key=_version_tuple)
+
+
+def _check_override(row: Engine, override: str, setting: str) -> Image:
+    if not _IMAGE_URI.match(override):
         raise ConfigurationError(
-            f"TGI_IMAGE_VERSION={version!r} is older than 2.0, which this tool needs (MAX_INPUT_TOKENS, chat API): "
-            f"choose a newer one, e.g. {known_versions()[-1]}, or leave it unset."
+            f"{setting}={override!r} is not a container image URI: use <registry>/<repository>:<tag>."
         )
+    holder = engine_of_image(override)
+    if holder is not None and holder is not row:
+        raise ConfigurationError(
+            f"{setting}={override!r} is a {holder.label} image but ENGINE={row.name}: set ENGINE={holder.name}, "
+            f"or an image of {row.label}."
+        )
+    return Image(override)
+
+
+def _check_version(row: Engine, version: str, setting: str) -> str:
+    """The full version `version` names; one line listing the usable ones when the table lacks it.
+
+    The SDK itself would hand out its only image for any version of a single-version table (SGLang), so the
+    table's versions and aliases are checked here first.
+    """
+    table = _table(row.framework)
+    usable = [known for known in known_versions(row.framework) if _version_tuple(known)[:2] >= row.minimum_version]
+    if row.minimum_version and _version_tuple(version)[:2] < row.minimum_version:
+        wanted = ".".join(str(part) for part in row.minimum_version)
+        raise ConfigurationError(
+            f"{setting}={version!r} is older than {wanted}, which this tool needs ({row.minimum_reason}): "
+            f"choose a newer one, e.g. {usable[-1]}, or leave it unset."
+        )
+    full = table.get("version_aliases", {}).get(version, version)
+    if full not in table["versions"]:
+        raise ConfigurationError(
+            f"{setting}={version!r} is not a {row.label} version the installed SageMaker SDK knows: use one of "
+            f"{', '.join(usable)} (or leave it unset for the newest)."
+        )
+    return full
+
+
+def engine_image(
+    row: Engine,
+    region: str,
+    instance_type: str,
+    version: str | None = None,
+    override: str | None = None,
+    *,
+    version_setting: str = "ENGINE_VERSION",
+    uri_setting: str = "IMAGE_URI",
+) -> Image:
+    """`override` as given, else the SDK's image of `row` at `version` (default: the newest) in `region`.
+
+    The settings named in errors are the ones the user set (an alias keeps its own name).
+    """
+    if override:
+        return _check_override(row, override, uri_setting)
+    full = _check_version(row, version, version_setting) if version is not None else known_versions(row.framework)[-1]
     from sagemaker.core import image_uris
 
     try:
-        return image_uris.retrieve(
-            framework=FRAMEWORK,
-            region=region,
-            version=version,
-            image_scope="inference",
-            instance_type=instance_type,
+        uri = image_uris.retrieve(
+            framework=row.framework, region=region, version=full, image_scope="inference", instance_type=instance_type
         )
     except ValueError as error:
-        text = str(error)
-        if "region" in text.lower():
+        if "region" in str(error).lower():
             raise ConfigurationError(
-                f"AWS_REGION={region!r} has no published Hugging Face TGI image: choose another region "
-                "or set TGI_IMAGE_URI to an image you host."
+                f"AWS_REGION={region!r} has no published Hugging Face {row.label} image: choose another region "
+                f"or set {uri_setting} to an image you host."
             ) from None
-        recent = ", ".join(known_versions()[-5:])
         raise ConfigurationError(
-            f"TGI_IMAGE_VERSION={version!r} is not a TGI version the installed SageMaker SDK knows: "
-            f"use one of {recent} (or leave it unset for the newest)."
+            f"The installed SageMaker SDK has no {row.label} {full} image for {instance_type} ({error}): "
+            f"set {uri_setting}, or another GPU_INSTANCE_TYPE."
         ) from None
+    return Image(uri, full)
+
+
+def tgi_image_uri(region: str, instance_type: str, version: str | None = None, override: str | None = None) -> str:
+    """The TGI image URI, the settings named as their TGI aliases (TGI_IMAGE_VERSION, TGI_IMAGE_URI)."""
+    image = engine_image(
+        TGI, region, instance_type, version, override, version_setting="TGI_IMAGE_VERSION", uri_setting="TGI_IMAGE_URI"
+    )
+    return image.uri

@@ -180,6 +180,8 @@ class EndpointSummary:
     hours: float
     cost: Cost | None
     """None when an instance type is not in the price table."""
+    engine: str | None = None
+    """The serving engine its tags name (an inference-component endpoint's: its components' engines)."""
 
     @property
     def usd_so_far(self) -> float | None:
@@ -204,7 +206,16 @@ def _summary(client: Any, endpoint: Endpoint, tags: list[dict[str, str]], now: d
         components=components,
         hours=max((now - created).total_seconds() / 3600, 0.0),
         cost=fleet_cost(fleet) if fleet else None,
+        engine=_engine(tags, hosted),
     )
+
+
+def _engine(tags: list[dict[str, str]], hosted: list[InferenceComponent]) -> str | None:
+    """The engine tag of the endpoint, or of the components it hosts (they may have been updated since)."""
+    if not hosted:
+        return tool_tags.as_dict(tags).get(tool_tags.ENGINE)
+    engines = sorted({tool_tags.as_dict(component.tags()).get(tool_tags.ENGINE) or "?" for component in hosted})
+    return ", ".join(engines)
 
 
 def managed_endpoints(client: Any, now: datetime | None = None) -> list[EndpointSummary]:

@@ -15,8 +15,10 @@ from pydantic import SecretStr
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
+from llm_engineering.hosting.ami import HostAmi, host_ami
 from llm_engineering.hosting.container import hub_token
-from llm_engineering.hosting.image import tgi_image_uri
+from llm_engineering.hosting.engines import engine
+from llm_engineering.hosting.image import Image, engine_image
 from llm_engineering.hosting.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.resources import InferenceComponent, Resource
@@ -72,6 +74,10 @@ class Observed:
     role: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     """The execution role as IAM described it (None when AWS_ARN_ROLE named it): preflight reads its trust."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # --- the serving engine's image (`hosting.engines`, `hosting.image`, `hosting.ami`) ---
+    engine_version: str | None = None
+    """The version the image holds (None for an IMAGE_URI given as is)."""
+    ami: HostAmi = field(default_factory=lambda: HostAmi(None, ""))
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -130,7 +136,8 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
     """Gather what the plan needs, offline checks first so bad settings fail before any AWS call."""
     instance = gpu_instance(spec.instance_type, aws.region)
     gpus = gpus_per_copy(spec, instance)
-    image_uri = tgi_image_uri(aws.region, instance.name, spec.model.image_version, spec.model.image_uri)
+    image = _image(spec, aws.region, instance.name)
+    ami = host_ami(image.uri, spec.engine.inference_ami_version)
     token = hub_token(spec.model.token)
     role_arn, role = resolve_execution_role(aws, spec.role_name, spec.role_arn)
     client = aws.client("sagemaker")
@@ -138,7 +145,7 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
     return Observed(
         region=aws.region,
         role_arn=role_arn,
-        image_uri=image_uri,
+        image_uri=image.uri,
         token=token,
         instance=instance,
         gpus_per_copy=gpus,
@@ -146,4 +153,19 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
         component=_existing_component(client, spec.component_name, inventory),
         unused=_unused(inventory),
         role=role,
+        engine_version=image.version,
+        ami=ami,
+    )
+
+
+def _image(spec: DeploymentSpec, region: str, instance_type: str) -> Image:
+    settings = spec.engine
+    return engine_image(
+        engine(settings.name),
+        region,
+        instance_type,
+        settings.version,
+        settings.image_uri,
+        version_setting=settings.version_setting,
+        uri_setting=settings.image_setting,
     )

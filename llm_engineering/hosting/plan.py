@@ -15,7 +15,9 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.hosting.ami import DEFAULT_AMI
 from llm_engineering.hosting.container import container_environment
+from llm_engineering.hosting.engines import engine, engine_environment
 from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.hosting.observe import ExistingComponent, ExistingEndpoint, Observed
 from llm_engineering.hosting.prices import PRICE_SOURCE, Cost, instances_cost
@@ -24,7 +26,7 @@ from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
 from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
-from llm_engineering.tags import Tag, tool_tags
+from llm_engineering.tags import RUNS, Tag, tool_tags
 
 VARIANT_NAME = "AllTraffic"
 
@@ -70,6 +72,14 @@ class Plan:
     steps: list[Step]
     retire: list[Call]
     """Calls that remove what the new deployment superseded, once it is InService."""
+    # --- the serving engine (`hosting.engines`) ---
+    engine: str = "tgi"
+    engine_version: str | None = None
+    ami: str | None = None
+    """The production variant's InferenceAmiVersion (None: SageMaker's default)."""
+    ami_reason: str = ""
+    notes: tuple[str, ...] = ()
+    """What the plan should say about the engine: its status upstream, settings it does not use."""
 
     @property
     def cost(self) -> Cost:
@@ -163,7 +173,7 @@ class _Parts:
 
     def tags_running(self, name: str) -> list[Tag]:
         """The tags of an endpoint or component, naming the config or model it is set to run (`tags.RUNS`)."""
-        return tool_tags(endpoint=self.spec.endpoint_name, model_id=self.spec.model.model_id, runs=name)
+        return [*self.tags, {"Key": RUNS, "Value": name}]
 
     @property
     def timeouts(self) -> dict[str, int]:
@@ -192,6 +202,8 @@ class _Parts:
             "InstanceType": self.observed.instance.name,
             "InitialInstanceCount": self.spec.instance_count,
         }
+        if self.observed.ami.version:  # the host AMI the image's CUDA needs (`hosting.ami`)
+            base["InferenceAmiVersion"] = self.observed.ami.version
         variants = [{**base, **variant}]
         params = {"EndpointConfigName": self.name, "ProductionVariants": variants, **extra, "Tags": self.tags}
         return Call("CreateEndpointConfig", params, creates=Resource("endpoint-config", self.name))
@@ -264,12 +276,18 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         _check_endpoint(spec, observed.endpoint)
         if observed.component is not None:
             _check_component(spec.endpoint_name, observed.component)
+    row = engine(spec.engine.name)
+    served = engine_environment(
+        row,
+        container_environment(spec.model, observed.gpus_per_copy, observed.token),
+        spec.engine.gpu_memory_utilization,
+    )
     parts = _Parts(
         spec=spec,
         observed=observed,
         name=stamped_name(spec.endpoint_name, observed.now),
-        tags=tool_tags(endpoint=spec.endpoint_name, model_id=spec.model.model_id),
-        environment=container_environment(spec.model, observed.gpus_per_copy, observed.token),
+        tags=tool_tags(endpoint=spec.endpoint_name, model_id=spec.model.model_id, engine=row.name),
+        environment=served.variables,
     )
     steps, retire = _component_steps(parts) if spec.components else _model_based_steps(parts)
     retire += [
@@ -294,6 +312,11 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         tags=parts.tags,
         steps=steps,
         retire=retire,
+        engine=row.name,
+        engine_version=observed.engine_version,
+        ami=observed.ami.version,
+        ami_reason=observed.ami.reason,
+        notes=row.notes + served.notes,
     )
 
 
@@ -307,6 +330,18 @@ def _shown(value: Any) -> Any:
     if isinstance(value, list):
         return [_shown(item) for item in value]
     return hide(value)
+
+
+def _engine_lines(plan: Plan) -> list[str]:
+    """The engine, its image's host AMI, and the notes the engine comes with."""
+    row = engine(plan.engine)
+    version = f" {plan.engine_version}" if plan.engine_version else ""
+    lines = [
+        f"  engine         {row.label}{version} (ENGINE={row.name})",
+        f"  host AMI       {plan.ami or DEFAULT_AMI} ({plan.ami_reason})" if plan.ami_reason else "",
+    ]
+    lines += [f"  note           {note}" for note in plan.notes]
+    return [line for line in lines if line]
 
 
 def render(plan: Plan) -> str:
@@ -323,6 +358,7 @@ def render(plan: Plan) -> str:
         f"  cost           {cost.hourly()}, {cost.usd_per_day:.2f}/day "
         f"({PRICE_SOURCE}; billed from creation until deletion)",
         "  environment    " + ", ".join(f"{key}={hide(value)}" for key, value in plan.environment.items()),
+        *_engine_lines(plan),
         "Steps:",
     ]
     for number, step in enumerate(plan.steps, start=1):

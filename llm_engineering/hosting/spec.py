@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.hosting.engines import check_quantization, engine
 from llm_engineering.hosting.instances import GpuInstance
-from llm_engineering.settings import EndpointType, Settings
+from llm_engineering.settings import EndpointType, EngineName, Settings
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,62 @@ class ModelSpec:
     max_total_tokens: int = 4096
     max_batch_prefill_tokens: int | None = None
     max_batch_total_tokens: int | None = None
-    image_version: str | None = None
-    image_uri: str | None = None
     token: SecretStr | None = None
     """HUGGINGFACE_ACCESS_TOKEN as set (the login store is only consulted when observing)."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Which serving engine runs the model, in which image, on which host AMI, with how much GPU memory."""
+
+    name: EngineName = "tgi"
+    version: str | None = None
+    image_uri: str | None = None
+    version_setting: str = "ENGINE_VERSION"
+    """The setting `version` came from (TGI_IMAGE_VERSION when the alias was used), for error messages."""
+    image_setting: str = "IMAGE_URI"
+    inference_ami_version: str | None = None
+    gpu_memory_utilization: float | None = None
+    warnings: tuple[str, ...] = ()
+    """Deprecated settings in use: the scripts print them, the deploy goes on."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineSpec:
+        """ENGINE and its knobs; TGI_IMAGE_VERSION / TGI_IMAGE_URI still work for TGI, with a warning."""
+        check_quantization(engine(settings.engine), settings.hf_model_quantize)
+        version, version_setting, version_warning = _alias(
+            settings.engine, "ENGINE_VERSION", settings.engine_version, "TGI_IMAGE_VERSION", settings.tgi_image_version
+        )
+        image, image_setting, image_warning = _alias(
+            settings.engine, "IMAGE_URI", settings.image_uri, "TGI_IMAGE_URI", settings.tgi_image_uri
+        )
+        return cls(
+            name=settings.engine,
+            version=version,
+            image_uri=image,
+            version_setting=version_setting,
+            image_setting=image_setting,
+            inference_ami_version=settings.inference_ami_version,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
+            warnings=tuple(warning for warning in (version_warning, image_warning) if warning),
+        )
+
+
+def _alias(
+    engine_name: str, name: str, value: str | None, alias: str, aliased: str | None
+) -> tuple[str | None, str, str | None]:
+    """(value, the setting it came from, a deprecation warning) for a setting with a TGI-only alias."""
+    if aliased is None:
+        return value, name, None
+    if engine_name != "tgi":
+        raise ConfigurationError(f"{alias} is TGI's, but ENGINE={engine_name}: set {name} instead (same meaning).")
+    if value is not None and value != aliased:
+        raise ConfigurationError(
+            f"{name}={value!r} and its deprecated alias {alias}={aliased!r} disagree: keep {name} and unset {alias}."
+        )
+    if value is not None:
+        return value, name, f"{alias} is deprecated and repeats {name}: unset it."
+    return aliased, alias, f"{alias} is deprecated: rename it {name} (same meaning)."
 
 
 @dataclass(frozen=True)
@@ -55,6 +108,7 @@ class DeploymentSpec:
     role_name: str = "SageMakerExecutionRoleLLM"
     role_arn: str | None = None
     """AWS_ARN_ROLE when set; else the role is resolved from `role_name`."""
+    engine: EngineSpec = EngineSpec()
 
     @property
     def components(self) -> bool:
@@ -75,8 +129,6 @@ class DeploymentSpec:
                 max_total_tokens=settings.max_total_tokens,
                 max_batch_prefill_tokens=settings.max_batch_prefill_tokens,
                 max_batch_total_tokens=settings.max_batch_total_tokens,
-                image_version=settings.tgi_image_version,
-                image_uri=settings.tgi_image_uri,
                 token=settings.huggingface_access_token,
             ),
             instance_type=settings.gpu_instance_type,
@@ -90,6 +142,7 @@ class DeploymentSpec:
             poll_interval=settings.wait_poll_interval,
             role_name=settings.sagemaker_execution_role_name,
             role_arn=settings.aws_arn_role,
+            engine=EngineSpec.from_settings(settings),
         )
 
 

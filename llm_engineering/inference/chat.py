@@ -107,15 +107,19 @@ def format_stats(stats: GenerationStats) -> str:
     return f"[{', '.join(parts)}]"
 
 
-def format_params(params: GenerationParameters) -> list[str]:
-    """One line per parameter: name, value, what is allowed and usual."""
+def format_params(
+    params: GenerationParameters, chat_unsupported: Sequence[str] = CHAT_UNSUPPORTED, engine: str = "TGI"
+) -> list[str]:
+    """One line per parameter: name, value, what is allowed and usual; then what the engine's chat API lacks."""
     values = params.model_dump()
     lines = []
     for name, info in PARAMETERS.items():
         usual = f", usually {info.usual}" if info.usual else ""
         note = f"; {info.note}" if info.note else ""
         lines.append(f"  {name:<19} {show_value(values[name]):<8} {info.allowed}{usual}{note}")
-    lines.append(f"  (chat mode does not send {', '.join(CHAT_UNSUPPORTED)}: TGI's chat API has no such fields)")
+    if chat_unsupported:
+        missing = ", ".join(chat_unsupported)
+        lines.append(f"  (chat mode does not send {missing}: {engine}'s chat API has no such fields)")
     return lines
 
 
@@ -211,7 +215,7 @@ class ChatRepl:
         if command == "/help":
             self._write(HELP + "\n")
         elif command == "/params":
-            self._write("\n".join(format_params(self.params)) + "\n")
+            self._write("\n".join(self._params_lines()) + "\n")
         elif command == "/set":
             self._set(argument)
         elif command == "/reset":
@@ -234,6 +238,8 @@ class ChatRepl:
             self._error(str(error))
             return
         self._note(f"{name} = {show_value(getattr(self.params, name))}")
+        for note in self._engine_notes(chat=self.chat, names=[name], mode=False):
+            self._note(f"({note})")
 
     def _toggle(self, mode: str, argument: str) -> None:
         if argument.lower() not in {"on", "off"}:
@@ -241,6 +247,25 @@ class ChatRepl:
             return
         setattr(self, mode, argument.lower() == "on")
         self._note(f"{self._modes()}.")
+        if mode == "chat":
+            for note in self._engine_notes(chat=self.chat, names=(), mode=True):
+                self._note(f"({note})")
+
+    # --- the engine behind the client (clients that do not say are TGI's) ---
+
+    def _engine_notes(self, *, chat: bool, names: Sequence[str], mode: bool) -> list[str]:
+        """What the client says the engine does not send of `names`, and (`mode`) how it serves the mode."""
+        notes = getattr(self.client, "notes", None)
+        if notes is None:
+            return [f"TGI's chat API has no {name}: not sent" for name in names if chat and name in CHAT_UNSUPPORTED]
+        found = notes(chat=chat, names=names)
+        return found if mode else [note for note in found if any(name in note for name in names)]
+
+    def _params_lines(self) -> list[str]:
+        protocol = getattr(self.client, "protocol", None)
+        if protocol is None:
+            return format_params(self.params)
+        return format_params(self.params, protocol.unsupported(True), protocol.label)
 
     def _modes(self) -> str:
         chat = "chat mode" if self.chat else "text generation mode (no history, no chat template)"

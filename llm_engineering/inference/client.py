@@ -1,9 +1,13 @@
-"""Talk to a deployed endpoint: TGI generate and chat requests, plain or streamed, with precise errors.
+"""Talk to a deployed endpoint: generate and chat requests, plain or streamed, with precise errors.
 
 This is the light path of the tool: settings -> one `sagemaker-runtime` client -> request -> answer. It
 never imports the SageMaker SDK or the deploy side, so `python test.py` reaches the wire quickly. The
 `sagemaker` control-plane client is built only when needed: to find an endpoint's inference component,
-or to explain why SageMaker refused a request.
+to learn which engine serves the endpoint, or to explain why SageMaker refused a request.
+
+Each engine speaks its own API (`protocols.py`). The client speaks ENGINE's (TGI by default) and learns the
+endpoint's engine from the tag the tool put on it only when the container refuses a request in another
+engine's error format: a right guess costs nothing, a wrong one a DescribeEndpoint and one ListTags, once.
 """
 
 from __future__ import annotations
@@ -11,17 +15,20 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
+from llm_engineering import tags as tool_tags
 from llm_engineering.aws import from_settings as connect_aws
 from llm_engineering.aws import is_not_found, paginate
 from llm_engineering.errors import AwsRequestError, ConfigurationError
+from llm_engineering.inference import protocols
 from llm_engineering.inference.parameters import GenerationParameters
+from llm_engineering.inference.protocols import Protocol, checked_messages, error_text
 from llm_engineering.inference.streaming import GenerationStats, TokenStream, one_line
 from llm_engineering.statuses import Status
 
@@ -29,7 +36,6 @@ if TYPE_CHECKING:
     from llm_engineering.settings import Settings
 
 CONTENT_TYPE = "application/json"
-ROLES = ("system", "user", "assistant")
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 COMPONENT_HEADER_REQUIRED = "Inference Component Name header is required"
 _UNKNOWN_COMPONENT = re.compile(r"Inference Component (\S+?)\.? not found", re.IGNORECASE)
@@ -49,6 +55,13 @@ class EndpointNotReadyError(AwsRequestError):
 
 class ModelInvocationError(AwsRequestError):
     """The model container refused or failed the request (SageMaker `ModelError`)."""
+
+    def __init__(self, message: str, status: int | None = None, body: object = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The container's own HTTP status."""
+        self.body = body
+        """The container's answer, parsed as JSON when it is JSON."""
 
 
 class InferenceComponentError(ConfigurationError):
@@ -84,20 +97,18 @@ def chat_request(messages: Sequence[Message], params: GenerationParameters, *, s
     A streamed chat asks for `stream_options.include_usage`: without it TGI (like OpenAI) sends no token
     counts, and the figures would have to guess them from the chunks.
     """
-    checked = []
-    for message in messages:
-        role, content = message.get("role"), message.get("content")
-        if role not in ROLES or not isinstance(content, str):
-            raise ConfigurationError(
-                f"Chat message {dict(message)!r} is not {{'role': 'system'|'user'|'assistant', 'content': str}}."
-            )
-        checked.append({"role": role, "content": content})
-    if not checked:
-        raise ConfigurationError("A chat request needs at least one message.")
-    body = {"messages": checked, **params.chat_fields(), "stream": stream}
+    body = {"messages": checked_messages(messages), **params.chat_fields(), "stream": stream}
     if stream:
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "tgi": protocols.tgi_protocol(generate_request, chat_request),
+    "vllm": protocols.VLLM,
+    "sglang": protocols.SGLANG,
+}
+"""Each engine's API (TGI's requests are the two functions above; the others are in `protocols`)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,10 @@ class InferenceClient:
     control: Callable[[], Any] | None = field(default=None, repr=False)
     read_timeout: float | None = None
     clock: Callable[[], float] = field(default=time.perf_counter, repr=False)
+    engine: str = "tgi"
+    """The engine whose API the client speaks: ENGINE, until the endpoint's tags say otherwise."""
+    engine_confirmed: bool = False
+    """True once the endpoint's tags were read (or the engine was given for certain): never read them again."""
     _discovered: bool = field(default=False, init=False, repr=False)
 
     @classmethod
@@ -151,6 +166,7 @@ class InferenceClient:
             discover_component=component is None and settings.endpoint_type == "inference-component",
             control=lambda: aws.client("sagemaker"),
             read_timeout=settings.inference_request_timeout,
+            engine=settings.engine,
         )
 
     @property
@@ -160,57 +176,51 @@ class InferenceClient:
             return f"inference component '{self.component_name}' on endpoint '{self.endpoint_name}'"
         return f"endpoint '{self.endpoint_name}'"
 
+    @property
+    def protocol(self) -> Protocol:
+        """The API of the engine the client speaks."""
+        return PROTOCOLS[self.engine]
+
+    def notes(self, *, chat: bool, names: Iterable[str] = ()) -> list[str]:
+        """Which of the parameters `names` the engine's API for that mode does not send, and how it serves it."""
+        return self.protocol.notes(chat, names)
+
     # Plain requests.
 
     def generate_text(self, prompt: str, params: GenerationParameters | None = None) -> str:
-        """The model's continuation of `prompt` (TGI generate, no chat template)."""
+        """The model's continuation of `prompt` (no chat template)."""
         return self.generate(prompt, params).text
 
     def generate(self, prompt: str, params: GenerationParameters | None = None) -> Completion:
-        """`generate_text` with the figures (token count from TGI's `details`)."""
-        body = generate_request(prompt, params or GenerationParameters(), stream=False)
-        started = self.clock()
-        answer = self._json(self._invoke(body, stream=False))
-        item = answer[0] if isinstance(answer, list) and answer else answer
-        if not isinstance(item, dict) or not isinstance(item.get("generated_text"), str):
-            raise self._unexpected(answer)
-        details = item.get("details") or {}
-        tokens = details.get("generated_tokens")
-        stats = GenerationStats(
-            tokens if isinstance(tokens, int) else 0, self.clock() - started, None, details.get("finish_reason")
-        )
-        return Completion(item["generated_text"], stats)
+        """`generate_text` with the figures (token count and finish reason from the engine's own fields)."""
+        return self._complete(False, prompt, params or GenerationParameters())
 
     def chat(self, messages: Sequence[Message], params: GenerationParameters | None = None) -> Completion:
-        """The assistant's reply to `messages` (TGI messages API: the model's own chat template)."""
-        body = chat_request(messages, params or GenerationParameters(), stream=False)
+        """The assistant's reply to `messages` (the container applies the model's own chat template)."""
+        return self._complete(True, messages, params or GenerationParameters())
+
+    def _complete(self, chat: bool, request: Any, params: GenerationParameters) -> Completion:
         started = self.clock()
-        answer = self._json(self._invoke(body, stream=False))
-        try:
-            choice = answer["choices"][0]
-            text = choice["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError):
-            raise self._unexpected(answer) from None
-        usage = answer.get("usage") or {}
-        tokens = usage.get("completion_tokens")
-        stats = GenerationStats(
-            tokens if isinstance(tokens, int) else 0, self.clock() - started, None, choice.get("finish_reason")
-        )
-        return Completion(text, stats)
+        response, protocol = self._exchange(chat, request, params, stream=False)
+        answer = self._json(response)
+        reply = protocol.read(chat, answer)
+        if reply is None:
+            raise self._unexpected(answer)
+        return Completion(reply.text, GenerationStats(reply.tokens, self.clock() - started, None, reply.finish_reason))
 
     # Streamed requests.
 
     def stream_text(self, prompt: str, params: GenerationParameters | None = None) -> TokenStream:
         """Like `generate`, delivered token by token."""
-        return self._stream(generate_request(prompt, params or GenerationParameters(), stream=True))
+        return self._stream(False, prompt, params or GenerationParameters())
 
     def stream_chat(self, messages: Sequence[Message], params: GenerationParameters | None = None) -> TokenStream:
         """Like `chat`, delivered token by token."""
-        return self._stream(chat_request(messages, params or GenerationParameters(), stream=True))
+        return self._stream(True, messages, params or GenerationParameters())
 
-    def _stream(self, body: dict[str, Any]) -> TokenStream:
+    def _stream(self, chat: bool, request: Any, params: GenerationParameters) -> TokenStream:
         started = self.clock()
-        response = self._invoke(body, stream=True)
+        response, _ = self._exchange(chat, request, params, stream=True)
         events = response["Body"]
         return TokenStream(
             events,
@@ -220,6 +230,50 @@ class InferenceClient:
             clock=self.clock,
             close=getattr(events, "close", None),
         )
+
+    # The engine: ENGINE's API until a container answers in another engine's words.
+
+    def _exchange(
+        self, chat: bool, request: Any, params: GenerationParameters, *, stream: bool
+    ) -> tuple[Any, Protocol]:
+        """Send the request in the engine's shape; when another engine's container refused it, learn the
+        endpoint's engine from its tags (once) and send it again in that engine's shape."""
+        protocol = self.protocol
+        try:
+            return self._invoke(protocol.build(chat, request, params, stream=stream), stream=stream), protocol
+        except ModelInvocationError as refusal:
+            if not self._learn_engine(refusal):
+                raise
+        protocol = self.protocol
+        return self._invoke(protocol.build(chat, request, params, stream=stream), stream=stream), protocol
+
+    def _learn_engine(self, refusal: ModelInvocationError) -> bool:
+        """True when the endpoint's tags name another engine than the one spoken (which becomes the one)."""
+        if self.engine_confirmed or self.control is None or not (refusal.status and 400 <= refusal.status < 500):
+            return False
+        if self.protocol.own_error(refusal.body) is not None:
+            return False  # the engine spoken to refused the request itself: a genuine refusal
+        self.engine_confirmed = True
+        tagged = self._tagged_engine()
+        if tagged is None or tagged == self.engine:
+            return False
+        self.engine = tagged
+        return True
+
+    def _tagged_engine(self) -> str | None:
+        """The engine tag of the component (or the endpoint) invoked: one Describe call and one ListTags."""
+        try:
+            control = self._control()
+            if self.component_name:
+                arn = control.describe_inference_component(InferenceComponentName=self.component_name)
+                arn = arn["InferenceComponentArn"]
+            else:
+                arn = control.describe_endpoint(EndpointName=self.endpoint_name)["EndpointArn"]
+            found = control.list_tags(ResourceArn=arn, MaxResults=100).get("Tags", [])
+        except (ClientError, KeyError):
+            return None
+        engine = tool_tags.as_dict(found).get(tool_tags.ENGINE)
+        return engine if engine in PROTOCOLS else None
 
     # Sending, with the component resolved and errors translated.
 
@@ -310,7 +364,11 @@ class InferenceClient:
         message = details.get("Message", "") or ""
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code == "ModelError":
-            return ModelInvocationError(self._model_error(error.response, message))
+            original = error.response.get("OriginalMessage")
+            status = error.response.get("OriginalStatusCode")
+            return ModelInvocationError(
+                self._model_error(error.response, message), status if isinstance(status, int) else None, _json(original)
+            )
         if code in THROTTLING_CODES or status == 429:
             return ThrottledError(
                 f"SageMaker throttled every attempt to invoke {self.target} ({code}): wait a minute and retry, "
@@ -389,9 +447,10 @@ class InferenceClient:
         )
 
     def _unexpected(self, answer: object) -> UnexpectedResponseError:
+        label = self.protocol.label
         return UnexpectedResponseError(
-            f"{self.target[0].upper()}{self.target[1:]} answered something that is not a TGI response "
-            f"({str(answer)[:80]!r}): check that it runs the Hugging Face TGI container."
+            f"{self.target[0].upper()}{self.target[1:]} answered something that is not a {label} response "
+            f"({str(answer)[:80]!r}): check that it runs the Hugging Face {label} container."
         )
 
 
@@ -418,11 +477,20 @@ def _is_component_required(error: ClientError) -> bool:
 
 
 def _container_message(original: str) -> str:
-    """TGI's `{"error": ..., "error_type": ...}` body as its error text; any other body as one line."""
+    """An engine's error body (TGI's `{"error": ...}`, vLLM's, SGLang's) as its error text; any other as one line."""
     try:
         body = json.loads(original)
     except (json.JSONDecodeError, TypeError):
         return one_line(str(original))[:300]
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return one_line(body["error"])
+    text = error_text(body)
+    if text is not None:
+        return one_line(text)
     return one_line(str(original))[:300]
+
+
+def _json(original: object) -> object:
+    """`original` parsed as JSON, else as it is."""
+    try:
+        return json.loads(original) if isinstance(original, str | bytes) else original
+    except json.JSONDecodeError:
+        return original

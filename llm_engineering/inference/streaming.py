@@ -287,7 +287,7 @@ class TokenStream:
             self._finish_reason = choice["finish_reason"]
         delta = choice.get("delta")
         content = delta.get("content") if isinstance(delta, dict) else choice.get("text")  # chat, completion
-        if not isinstance(content, str):
+        if not isinstance(content, str) or not content:  # vLLM's first chunk: the role with empty content
             return ""
         self._token_events += 1
         return content

@@ -61,7 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="PATTERN=KIND",
-        help="fail the health check of endpoints/components/models matching PATTERN (KIND: oom, gated, timeout)",
+        help="fail the health check of endpoints/components/models matching PATTERN "
+        "(KIND: oom, gated, timeout, kv-cache, unsupported-model)",
     )
     parser.add_argument(
         "--quota", type=_pair, action="append", default=[], metavar="TYPE=N", help="instances allowed of TYPE"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_engineering.local import container_logs
+from llm_engineering.local import container_logs, engines
 from llm_engineering.local.base import EndpointState, HostingBackend, InferenceComponent
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.instances import spec
@@ -91,17 +91,20 @@ class InferenceComponentOperations(HostingBackend):
     def _start_component(self, component: InferenceComponent, specification: dict[str, Any]) -> str | None:
         model = self._model(specification["ModelName"]) if specification.get("ModelName") else None
         environment = model_environment(model) if model else {}
-        model_id = environment.get("HF_MODEL_ID", model.model_name if model else component.name)
+        image = (model.primary_container or {}).get("Image") if model else None
+        model_id = engines.model_id_of(image, environment, model.model_name if model else component.name)
         failure = CURRENT.config.failure_for(component.name, component.endpoint_name, model_id)
         state = self.endpoint_state(component.endpoint_name)
         config = self._config(state.config_name)
         variant = next(v for v in config.production_variants if v["VariantName"] == component.variant_name)
-        for copy in range(component.copy_count):
+        silent = engines.fails_before_logging(image, variant.get("InferenceAmiVersion"))  # no driver for its CUDA
+        for copy in range(0 if silent else component.copy_count):
             stream = container_logs.stream_name(component.variant_name, component.name, copy)
-            lines = container_logs.startup_lines(model_id, environment, variant.get("InstanceType", ""), failure)
+            lines = engines.startup_lines(image, model_id, environment, variant.get("InstanceType", ""), failure)
             group = container_logs.component_log_group(component.name)
             container_logs.write(self.account_id, self.region_name, group, stream, lines)
-        return COMPONENT_HEALTH_CHECK_FAILURE.format(component=component.name) if failure else None
+        failed = failure is not None or silent
+        return COMPONENT_HEALTH_CHECK_FAILURE.format(component=component.name) if failed else None
 
     def create_inference_component(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["InferenceComponentName"]

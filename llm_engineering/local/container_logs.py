@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -126,6 +127,31 @@ def _oom_lines(instance_type: str) -> list[str]:
     ]
 
 
+def model_type_of(model_id: str) -> str:
+    """A plausible config.json `model_type` for a model id (`Qwen/Qwen3-Next-80B-A3B` -> `qwen3_next`)."""
+    words = []
+    for word in model_id.rsplit("/", 1)[-1].lower().split("-"):
+        if re.fullmatch(r"\d+(\.\d+)?[bm]|a\d+b|instruct|chat|base|it|hf", word):
+            break
+        words.append(word)
+    return "_".join(words) or "unknown"
+
+
+def _unsupported_lines(model_id: str) -> list[str]:
+    """A shard that does not know the architecture: TGI's `get_model` raising, then the launcher giving up."""
+    return [
+        "ERROR text_generation_launcher: Error when initializing model",
+        "Traceback (most recent call last):",
+        '  File "/usr/src/server/text_generation_server/models/__init__.py", line 1697, in get_model',
+        '    raise ValueError(f"Unsupported model type {model_type}")',
+        f"ValueError: Unsupported model type {model_type_of(model_id)}",
+        "ERROR shard-manager: text_generation_launcher: Shard complete standard error output:",
+        "ERROR text_generation_launcher: Shard 0 failed to start",
+        "INFO text_generation_launcher: Shutting down shards",
+        "Error: ShardCannotStart",
+    ]
+
+
 READY_LINES = [
     "INFO text_generation_router_v3: backends/v3/src/lib.rs:137: Setting max batch total tokens to 86784",
     "INFO text_generation_router::server: router/src/server.rs:1850: Using config Some(Qwen2)",
@@ -139,14 +165,20 @@ def startup_lines(
     instance_type: str,
     failure: FailureKind | None,
 ) -> list[str]:
-    """What TGI prints while starting (without timestamps), ending the way `failure` says."""
+    """What TGI prints while starting (without timestamps), ending the way `failure` says.
+
+    A KV cache too small shows in TGI as running out of memory while warming up.
+    """
     lines = _launcher_lines(model_id, environment)
     if failure == "gated":
         return lines + _gated_lines(model_id)
     lines += _download_lines(model_id, stop_after=2 if failure == "timeout" else None)
     if failure == "timeout":
         return lines  # still downloading when SageMaker's health check gives up
-    return lines + (_oom_lines(instance_type) if failure == "oom" else READY_LINES)
+    if failure == "unsupported-model":  # the shard starts, then cannot build the model
+        started = next(i for i, line in enumerate(lines) if "Starting shard" in line)
+        return lines[: started + 1] + _unsupported_lines(model_id)
+    return lines + (_oom_lines(instance_type) if failure in ("oom", "kv-cache") else READY_LINES)
 
 
 def _option(value: str | None, quoted: bool = True) -> str:

@@ -1,4 +1,4 @@
-"""`make demo`: the whole workflow, twice, against the local emulator, with a summary of every step.
+"""`make demo`: the whole workflow against the local emulator (TGI twice, then vLLM), with a summary of every step.
 
 The steps are the real Make targets, run as subprocesses exactly as against AWS; only AWS_ENDPOINT_URL,
 dummy credentials and throwaway credential/config files differ. The user's `.env`, AWS files and Hugging
@@ -65,6 +65,7 @@ def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
     """(label, make arguments, extra environment, runs even after a failure) in order."""
     model_based = {"ENDPOINT_TYPE": "model-based", **AS_DEPLOYER}
     components = {"ENDPOINT_TYPE": "inference-component", **AS_DEPLOYER}
+    vllm = {**model_based, "ENGINE": "vllm"}
     one_shot = ["ARGS=--json"]
     return [
         ("create deployer user", ["create-sagemaker-role"], {}, False),
@@ -75,6 +76,10 @@ def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("deploy (inference component)", ["deploy-inference-endpoint", "ARGS=--yes"], components, False),
         ("test, one-shot JSON (component)", ["test-inference", *one_shot], components, False),
         ("delete (inference component)", ["delete-inference-endpoint"], components, True),
+        # --- ENGINE=vllm: the maintained engine; the test client learns it from the endpoint's tags ---
+        ("deploy (vLLM, model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], vllm, False),
+        ("test, JSON (vLLM, engine from tags)", ["test-inference", *one_shot], model_based, False),
+        ("delete (vLLM)", ["delete-inference-endpoint"], model_based, True),
         ("delete execution role", ["delete-sagemaker-execution-role"], {}, True),
         ("delete deployer user", ["delete-sagemaker-role"], {}, True),
     ]

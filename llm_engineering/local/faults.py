@@ -23,8 +23,9 @@ from llm_engineering.errors import ConfigurationError
 CONFIG_VARIABLE = "LLM_ENGINEERING_EMULATOR_CONFIG"
 """Environment variable with the start configuration as JSON."""
 
-FailureKind = Literal["oom", "gated", "timeout"]
-"""How a container fails its health check: GPU out of memory, gated model without token, slow download."""
+FailureKind = Literal["oom", "gated", "timeout", "kv-cache", "unsupported-model"]
+"""How a container fails its health check: GPU out of memory, gated model without token, slow download, a KV
+cache too small for one full-length sequence (vLLM's and SGLang's refusal), an architecture the engine lacks."""
 StreamErrorKind = Literal["ModelStreamError", "InternalStreamFailure"]
 """The error events SageMaker sends in the middle of a response stream."""
 InjectedState = Literal["SystemUpdating", "RollingBack", "OutOfService", "UpdateRollbackFailed"]

@@ -1,9 +1,10 @@
 """SageMaker runtime: InvokeEndpoint and InvokeEndpointWithResponseStream in front of the emulated container.
 
 It refuses what SageMaker refuses (unknown or not-InService endpoint, missing or unknown inference
-component), finds the model behind the endpoint or component, runs the emulated TGI container with that
-model's environment, and frames the answer as SageMaker does: the body as is, a container error as
-`ModelError` (424), or a stream of `PayloadPart` events whose boundaries ignore the server-sent events.
+component), finds the model behind the endpoint or component, runs the emulated container of its image (TGI,
+vLLM or SGLang: `local.engines`) with that model's environment, and frames the answer as SageMaker does: the
+body as is, a container error as `ModelError` (424), or a stream of `PayloadPart` events whose boundaries
+ignore the server-sent events.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from llm_engineering.local import container_logs, eventstream
-from llm_engineering.local.container import ContainerReply, EmulatedTgi
+from llm_engineering.local import container_logs, engines, eventstream
+from llm_engineering.local.container import ContainerReply
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError
 from llm_engineering.local.records import model_environment
@@ -50,9 +51,8 @@ def invoke(
     variant, model, log_group = _target(backend, endpoint_name, component_name)
     environment = model_environment(model)
     config = CURRENT.config
-    container = EmulatedTgi(
-        environment.get("HF_MODEL_ID", model.model_name), environment, token_delay=config.token_delay_seconds
-    )
+    image = (model.primary_container or {}).get("Image")
+    container = engines.container(image, environment, model.model_name, token_delay=config.token_delay_seconds)
     reply = container.invoke(body)
     if reply.status != 200:
         raise _model_error(backend, reply, log_group)

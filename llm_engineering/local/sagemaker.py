@@ -18,7 +18,7 @@ from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.base_backend import BackendDict
 from moto.sagemaker.models import FakeEndpoint
 
-from llm_engineering.local import container_logs
+from llm_engineering.local import container_logs, engines
 from llm_engineering.local.base import EndpointConfig, EndpointState
 from llm_engineering.local.components import InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
@@ -179,16 +179,18 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
                 continue  # components bring their own containers
             model = self._model(variant["ModelName"])
             environment = model_environment(model)
-            model_id = environment.get("HF_MODEL_ID", model.model_name)
+            image = (model.primary_container or {}).get("Image")
+            model_id = engines.model_id_of(image, environment, model.model_name)
             failure = CURRENT.config.failure_for(endpoint_name, model_id)
+            silent = engines.fails_before_logging(image, variant.get("InferenceAmiVersion"))
             instance_type = variant.get("InstanceType", "")
-            for index in range(int(variant.get("InitialInstanceCount") or 1)):
+            for index in range(0 if silent else int(variant.get("InitialInstanceCount") or 1)):
                 stream = container_logs.stream_name(variant["VariantName"], endpoint_name, index)
-                lines = container_logs.startup_lines(model_id, environment, instance_type, failure)
+                lines = engines.startup_lines(image, model_id, environment, instance_type, failure)
                 container_logs.write(
                     self.account_id, self.region_name, container_logs.endpoint_log_group(endpoint_name), stream, lines
                 )
-            if failure is not None and failure_reason is None:
+            if (failure is not None or silent) and failure_reason is None:
                 failure_reason = ENDPOINT_HEALTH_CHECK_FAILURE.format(variant=variant["VariantName"])
         return failure_reason
 

@@ -14,12 +14,14 @@ from huggingface_hub import HfApi
 
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.container import hub_token
+from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.instances import GPU_INSTANCES, GpuInstance, gpu_instance
 from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Call, Plan, build_plan
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
 from llm_engineering.preflight import memory as memory_fit
+from llm_engineering.preflight.architecture import check_engine_support
 from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up
 from llm_engineering.preflight.price import check_price
 from llm_engineering.preflight.quota import check_quota
@@ -204,8 +206,19 @@ def run_preflight(
         region=target.region,
         weights=weights,
     )
-    report = Report((identity_row, role_row, pass_row, quota_row, access_row, memory_row, price_row), target.subject)
+    model = lookup.model
+    support_row = check_engine_support(
+        engine(spec.engine.name), target.model_id, model.config if model else None, _config_note(lookup)
+    )
+    rows = (identity_row, role_row, pass_row, quota_row, access_row, memory_row, price_row, support_row)
+    report = Report(rows, target.subject)
     return report.redacted([token.get_secret_value()] if token is not None else [])
+
+
+def _config_note(lookup: HubLookup) -> str | None:
+    if lookup.model is None:
+        return "the Hub was not consulted" if lookup.problem in ("offline", "unreachable") else "the model is unknown"
+    return lookup.model.config_note
 
 
 def _memory_and_weights(
@@ -214,6 +227,7 @@ def _memory_and_weights(
     """The memory-fit row, and the weights as served (the price row's decoding ceiling needs their size)."""
     model = lookup.model
     parameters = model.parameters if model else None
+    budget = memory_fit.Budget.of(engine(spec.engine.name), spec.engine.gpu_memory_utilization)
     row = memory_fit.check_memory_fit(
         parameters=parameters,
         config=model.config if model else None,
@@ -224,7 +238,8 @@ def _memory_and_weights(
         max_total_tokens=spec.model.max_total_tokens,
         table=GPU_INSTANCES.values(),
         unknown_because=_unknown_because(lookup),
+        budget=budget,
     )
     shape = memory_fit.ModelShape.from_config(model.config) if model and model.config else None
-    weights = memory_fit.weights(parameters, spec.model.quantize, shape) if parameters else None
+    weights = memory_fit.weights(parameters, spec.model.quantize, shape, budget.rule) if parameters else None
     return row, weights

@@ -3,7 +3,9 @@
 Inputs are what the Hub tells without downloading weights: parameter counts per stored dtype (safetensors
 metadata) and config.json (layers, KV heads, head size). The figures are estimates meant to catch the
 failures that cost an hour of GPU time: a model that cannot load, or one that loads but leaves no room for
-a single full-length request.
+a single full-length request. Each engine budgets memory its own way (`hosting.engines.MemoryRule`): TGI
+takes the whole GPU, vLLM `gpu_memory_utilization` of it for weights, activations and KV cache (and refuses
+to start when one MAX_TOTAL_TOKENS sequence does not fit), SGLang `mem_fraction_static` for weights and KV.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from llm_engineering.hosting.engines import TGI, Engine, MemoryRule
 from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.preflight.report import CheckResult
 
@@ -54,18 +57,11 @@ STORED_BYTES: dict[str, float] = {
 FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16"})
 """Dtypes TGI casts to 16 bits (or quantizes on the fly); everything else is counted as stored."""
 
-# HF_MODEL_QUANTIZE values that quantize 16-bit weights while loading, with the bits each weight then takes
-# (4-bit bitsandbytes keeps one float32 scale per block of 64 weights: 4 + 32/64 bits).
-ON_THE_FLY_BITS: dict[str, float] = {
-    "bitsandbytes": 8,
-    "eetq": 8,
-    "fp8": 8,
-    "bitsandbytes-nf4": 4.5,
-    "bitsandbytes-fp4": 4.5,
-}
-# HF_MODEL_QUANTIZE values that read a checkpoint already quantized: its packed tensors count as stored.
-PRE_QUANTIZED = frozenset({"awq", "gptq", "marlin", "exl2", "compressed-tensors"})
-SUGGESTED_QUANTIZATIONS: tuple[str, ...] = ("bitsandbytes", "bitsandbytes-nf4")
+# TGI's HF_MODEL_QUANTIZE values that quantize 16-bit weights while loading, with the bits each weight then
+# takes; every other value reads a checkpoint already quantized, whose packed tensors count as stored. Other
+# engines' values are in their `MemoryRule`.
+ON_THE_FLY_BITS = TGI.memory.on_the_fly_bits
+SUGGESTED_QUANTIZATIONS = TGI.memory.suggested
 """What to suggest, gentlest first, for a model stored in 16-bit floats."""
 
 Verdict = Literal["fits", "thin", "too-large"]
@@ -166,20 +162,23 @@ def _float_label(parameters: Mapping[str, int]) -> str:
     return {"BF16": "bf16", "F16": "fp16"}.get(dominant, f"16-bit (stored as {dominant})")
 
 
-def weights(parameters: Mapping[str, int], quantize: str | None, shape: ModelShape | None = None) -> Weights:
+def weights(
+    parameters: Mapping[str, int], quantize: str | None, shape: ModelShape | None = None, rule: MemoryRule = TGI.memory
+) -> Weights:
     """Bytes the weights take once loaded with HF_MODEL_QUANTIZE=`quantize` (None: the served 16-bit dtype)."""
     float_count = sum(count for dtype, count in parameters.items() if dtype in FLOAT_DTYPES)
     packed = {dtype: count for dtype, count in parameters.items() if dtype not in FLOAT_DTYPES}
     packed_bytes = sum(count * dtype_bytes(dtype) for dtype, count in packed.items())
     float_bytes = float_count * SERVED_FLOAT_BYTES
-    pre_quantized = packed_bytes > float_bytes or quantize in PRE_QUANTIZED or bool(shape and shape.quant_method)
-    bits = ON_THE_FLY_BITS.get(quantize or "")
+    stored = quantize is not None and quantize not in rule.on_the_fly_bits
+    pre_quantized = packed_bytes > float_bytes or stored or bool(shape and shape.quant_method)
+    bits = rule.on_the_fly_bits.get(quantize or "")
     if bits is not None and not pre_quantized:
         kept = min(float_count, shape.embedding_parameters if shape else 0)
         float_bytes = kept * SERVED_FLOAT_BYTES + (float_count - kept) * bits / 8
         precision = f"{math.floor(bits)}-bit ({quantize})"
     elif pre_quantized:
-        method = quantize if quantize in PRE_QUANTIZED else (shape.quant_method if shape else None)
+        method = quantize if stored else (shape.quant_method if shape else None)
         stored = ", ".join(sorted(packed)) or "floats"
         precision = f"{method} as stored" if method else f"as stored ({stored})"
     else:
@@ -200,15 +199,23 @@ class Fit:
     memory_bytes: int
     gpus: int
     kv_bytes_per_sequence: int | None
+    budget: float = 1.0
+    """The share of `memory_bytes` the engine budgets for weights and KV cache (`MemoryRule`)."""
+    overhead_in_budget: bool = True
 
     @property
     def overhead_bytes(self) -> int:
         return RUNTIME_OVERHEAD_BYTES_PER_GPU * self.gpus
 
     @property
+    def budget_bytes(self) -> int:
+        return int(self.memory_bytes * self.budget)
+
+    @property
     def free_bytes(self) -> int:
         """What is left for the KV cache once weights and runtime are in place (negative: does not load)."""
-        return self.memory_bytes - self.overhead_bytes - self.weights_bytes
+        overhead = self.overhead_bytes if self.overhead_in_budget else 0
+        return self.budget_bytes - overhead - self.weights_bytes
 
     @property
     def sequences(self) -> int | None:
@@ -231,14 +238,37 @@ def copy_memory_bytes(instance: GpuInstance, gpus: int) -> int:
     return instance.gpu_memory_mib * 1024 * 1024 // instance.gpus * gpus
 
 
-def fit(weights_bytes: int, instance: GpuInstance, gpus: int, shape: ModelShape | None, max_total_tokens: int) -> Fit:
+def fit(
+    weights_bytes: int,
+    instance: GpuInstance,
+    gpus: int,
+    shape: ModelShape | None,
+    max_total_tokens: int,
+    budget: Budget | None = None,
+) -> Fit:
     """How `weights_bytes` of weights, sharded over `gpus` GPUs of `instance`, leave room for the KV cache."""
+    share = budget or Budget()
     return Fit(
         weights_bytes=weights_bytes,
         memory_bytes=copy_memory_bytes(instance, gpus),
         gpus=gpus,
         kv_bytes_per_sequence=shape.kv_bytes_per_token * max_total_tokens if shape else None,
+        budget=share.fraction,
+        overhead_in_budget=share.rule.overhead_in_budget,
     )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An engine's memory rule with the share in force (GPU_MEMORY_UTILIZATION, else the engine's default)."""
+
+    rule: MemoryRule = TGI.memory
+    fraction: float = 1.0
+    label: str = "TGI"
+
+    @classmethod
+    def of(cls, engine: Engine, utilization: float | None) -> Budget:
+        return cls(engine.memory, engine.budget(utilization), engine.label)
 
 
 def max_tokens_for(fit_: Fit, kv_bytes_per_token: int, sequences: int = MIN_SEQUENCES) -> int:
@@ -274,20 +304,23 @@ def quantization_that_fits(
     instance: GpuInstance,
     gpus: int,
     max_total_tokens: int,
+    budget: Budget | None = None,
 ) -> Alternative | None:
-    """A gentler-first on-the-fly quantization that fits this instance, for models stored in floats."""
-    if weights(parameters, quantize, shape).pre_quantized:
+    """A gentler-first on-the-fly quantization (in the engine's spelling) that fits, for models stored in floats."""
+    share = budget or Budget()
+    rule = share.rule
+    if weights(parameters, quantize, shape, rule).pre_quantized:
         return None
-    current_bits = ON_THE_FLY_BITS.get(quantize or "", 16)
+    current_bits = rule.on_the_fly_bits.get(quantize or "", 16)
     candidates = []
-    for name in SUGGESTED_QUANTIZATIONS:
-        if ON_THE_FLY_BITS[name] >= current_bits:
+    for name in rule.suggested:
+        if rule.on_the_fly_bits[name] >= current_bits:
             continue
-        size = weights(parameters, name, shape)
+        size = weights(parameters, name, shape, rule)
         candidates.append(
             Alternative(
                 setting=f"HF_MODEL_QUANTIZE={name}",
-                fit=fit(size.bytes, instance, gpus, shape, max_total_tokens),
+                fit=fit(size.bytes, instance, gpus, shape, max_total_tokens, share),
                 text=f"HF_MODEL_QUANTIZE={name} (weights {size.bytes / GIB:.1f} GiB)",
             )
         )
@@ -295,13 +328,17 @@ def quantization_that_fits(
 
 
 def instance_that_fits(
-    weights_bytes: int, shape: ModelShape | None, max_total_tokens: int, table: Iterable[GpuInstance]
+    weights_bytes: int,
+    shape: ModelShape | None,
+    max_total_tokens: int,
+    table: Iterable[GpuInstance],
+    budget: Budget | None = None,
 ) -> Alternative | None:
     """The cheapest instance type of `table` whose GPUs, all sharded over, hold the model."""
     candidates = [
         Alternative(
             setting=f"GPU_INSTANCE_TYPE={row.name}",
-            fit=fit(weights_bytes, row, row.gpus, shape, max_total_tokens),
+            fit=fit(weights_bytes, row, row.gpus, shape, max_total_tokens, budget),
             text=(
                 f"GPU_INSTANCE_TYPE={row.name} ({row.gpus} x {row.gpu}, {row.gpu_memory_mib // 1024} GiB, "
                 f"about USD {row.usd_per_hour:.2f}/hour)"
@@ -319,19 +356,34 @@ def _gib(value: int) -> str:
 CHECK = "Memory fit"
 
 
-def _evidence(
-    size: Weights,
-    result: Fit,
-    instance: GpuInstance,
-    gpus_per_copy: int,
-    shape: ModelShape | None,
-    config_note: str | None,
-    max_total_tokens: int,
-) -> str:
-    gpus = f"{gpus_per_copy} x {instance.gpu}" if gpus_per_copy > 1 else f"one {instance.gpu}"
+@dataclass(frozen=True)
+class _Case:
+    """One memory-fit question: the model, where it goes, and the engine's budget."""
+
+    parameters: Mapping[str, int]
+    quantize: str | None
+    shape: ModelShape | None
+    instance: GpuInstance
+    gpus_per_copy: int
+    max_total_tokens: int
+    budget: Budget
+
+    def fit(self, weights_bytes: int, gpus: int | None = None) -> Fit:
+        gpus = gpus or self.gpus_per_copy
+        return fit(weights_bytes, self.instance, gpus, self.shape, self.max_total_tokens, self.budget)
+
+
+def _evidence(case: _Case, size: Weights, result: Fit, config_note: str | None) -> str:
+    instance, shape = case.instance, case.shape
+    gpus = f"{case.gpus_per_copy} x {instance.gpu}" if case.gpus_per_copy > 1 else f"one {instance.gpu}"
+    share = ""
+    if result.budget < 1:
+        name = case.budget.rule.budget_name
+        share = f"; {case.budget.label} budgets {name}={result.budget:g}: {_gib(result.budget_bytes)}"
+    overhead = "" if result.overhead_in_budget else " (outside that budget)"
     parts = [
         f"{size.size_label} in {size.precision}: weights {_gib(size.bytes)} on {gpus} "
-        f"({_gib(result.memory_bytes)}); runtime overhead ~{_gib(result.overhead_bytes)}; "
+        f"({_gib(result.memory_bytes)}{share}); runtime overhead ~{_gib(result.overhead_bytes)}{overhead}; "
         f"free after both {_gib(result.free_bytes)}"
     ]
     if shape is None:
@@ -340,53 +392,74 @@ def _evidence(
     else:
         kv = (
             f"KV cache {shape.kv_bytes_per_token // 1024} KiB/token, "
-            f"{_gib(result.kv_bytes_per_sequence or 0)} per MAX_TOTAL_TOKENS={max_total_tokens} sequence"
+            f"{_gib(result.kv_bytes_per_sequence or 0)} per MAX_TOTAL_TOKENS={case.max_total_tokens} sequence"
         )
         parts.append(kv if result.verdict == "too-large" else f"{kv}: room for {result.sequences}")
     return "; ".join(parts)
 
 
-def _alternatives(
-    parameters: Mapping[str, int],
-    quantize: str | None,
-    shape: ModelShape | None,
-    size: Weights,
-    instance: GpuInstance,
-    gpus_per_copy: int,
-    max_total_tokens: int,
-    table: Iterable[GpuInstance],
-) -> list[Alternative]:
+def _alternatives(case: _Case, size: Weights, table: Iterable[GpuInstance]) -> list[Alternative]:
     """Changes that make the model at least load: all GPUs per copy, a quantization, a larger instance."""
     options: list[Alternative] = []
-    if gpus_per_copy < instance.gpus:
-        all_gpus = fit(size.bytes, instance, instance.gpus, shape, max_total_tokens)
+    instance = case.instance
+    if case.gpus_per_copy < instance.gpus:
+        all_gpus = case.fit(size.bytes, instance.gpus)
         text = f"GPUS_PER_COPY={instance.gpus} (shard each copy over all {instance.gpus} GPUs)"
         options.append(Alternative(f"GPUS_PER_COPY={instance.gpus}", all_gpus, text))
-    quantized = quantization_that_fits(parameters, quantize, shape, instance, gpus_per_copy, max_total_tokens)
-    larger = instance_that_fits(size.bytes, shape, max_total_tokens, table)
+    quantized = quantization_that_fits(
+        case.parameters, case.quantize, case.shape, instance, case.gpus_per_copy, case.max_total_tokens, case.budget
+    )
+    larger = instance_that_fits(size.bytes, case.shape, case.max_total_tokens, table, case.budget)
     options += [option for option in (quantized, larger) if option is not None]
     return [option for option in options if option.fit.verdict != "too-large"]
 
 
+def _kv_suggestions(case: _Case, result: Fit, sequences: int) -> list[str]:
+    """Lower MAX_TOTAL_TOKENS, or (where the engine budgets less than the whole GPU) a larger budget."""
+    suggestions = []
+    if case.shape is None:
+        return suggestions
+    tokens = max_tokens_for(result, case.shape.kv_bytes_per_token, sequences)
+    if tokens > 0:
+        suggestions.append(f"lower MAX_TOTAL_TOKENS to {tokens} or less (keep MAX_INPUT_TOKENS below it)")
+    most = case.budget.rule.max_fraction
+    if result.budget < most and (replace(result, budget=most).sequences or 0) >= sequences:
+        suggestions.append(f"raise GPU_MEMORY_UTILIZATION to {most:g}")
+    return suggestions
+
+
 def _thin_row(
-    evidence: str, result: Fit, shape: ModelShape | None, options: list[Alternative], details: dict[str, Any]
+    case: _Case, evidence: str, result: Fit, options: list[Alternative], details: dict[str, Any]
 ) -> CheckResult:
     """A model that loads but leaves little room for the KV cache: a warning with the settings that help."""
-    suggestions = []
-    if shape is not None:
-        tokens = max_tokens_for(result, shape.kv_bytes_per_token)
-        if tokens > 0:
-            suggestions.append(f"lower MAX_TOTAL_TOKENS to {tokens} or less (keep MAX_INPUT_TOKENS below it)")
+    suggestions = _kv_suggestions(case, result, MIN_SEQUENCES)
     suggestions += [option.text for option in options if option.fit.verdict == "fits"]
     details["suggestions"] = suggestions
-    if shape is None:
+    if case.shape is None:
         thin = "little memory is left for the KV cache"
     elif result.sequences == 0:
-        thin = "not even one full-length request fits, TGI's warm-up would likely fail"
+        thin = f"not even one full-length request fits, {case.budget.label}'s warm-up would likely fail"
     else:
         thin = f"fewer than {MIN_SEQUENCES} full-length requests fit at once"
     fix = "; or ".join(suggestions) if suggestions else "choose a larger GPU_INSTANCE_TYPE or a smaller model"
     return CheckResult(CHECK, "warning", f"{evidence}: thin headroom, {thin}", fix, details)
+
+
+def _refused_row(
+    case: _Case, evidence: str, result: Fit, options: list[Alternative], details: dict[str, Any]
+) -> CheckResult:
+    """An engine that will not start unless one full-length sequence fits its KV cache (vLLM)."""
+    suggestions = _kv_suggestions(case, result, 1) + [option.text for option in options if option.fit.sequences]
+    details["suggestions"] = suggestions
+    fix = "; or ".join(suggestions) if suggestions else "choose a larger GPU_INSTANCE_TYPE or a smaller model"
+    label = case.budget.label
+    return CheckResult(
+        CHECK,
+        "blocked",
+        f"{evidence}: {label} would refuse to start, its KV cache cannot hold one MAX_TOTAL_TOKENS sequence",
+        fix,
+        details,
+    )
 
 
 def check_memory_fit(
@@ -400,10 +473,11 @@ def check_memory_fit(
     max_total_tokens: int,
     table: Iterable[GpuInstance],
     unknown_because: str = "the Hub has no safetensors metadata for it",
+    budget: Budget | None = None,
 ) -> CheckResult:
-    """The memory-fit row: blocked when the weights cannot load, a warning when the KV headroom is thin.
-
-    `unknown_because` says why `parameters` is None, when it is.
+    """The memory-fit row: blocked when the weights cannot load (or the engine would refuse to start), a warning
+    when the KV headroom is thin. `budget` is the engine's memory rule (default TGI's); `unknown_because` says
+    why `parameters` is None, when it is.
     """
     if parameters is None:
         return CheckResult(
@@ -414,14 +488,16 @@ def check_memory_fit(
             f"{_gib(copy_memory_bytes(instance, gpus_per_copy))} of GPU memory per copy",
         )
     shape = ModelShape.from_config(config) if config else None
-    size = weights(parameters, quantize, shape)
-    result = fit(size.bytes, instance, gpus_per_copy, shape, max_total_tokens)
-    evidence = _evidence(size, result, instance, gpus_per_copy, shape, config_note, max_total_tokens)
+    case = _Case(parameters, quantize, shape, instance, gpus_per_copy, max_total_tokens, budget or Budget())
+    size = weights(parameters, quantize, shape, case.budget.rule)
+    result = case.fit(size.bytes)
+    evidence = _evidence(case, size, result, config_note)
     details: dict[str, Any] = {
         "parameters": size.parameters,
         "precision": size.precision,
         "weights_bytes": size.bytes,
         "gpu_memory_bytes": result.memory_bytes,
+        "budget": result.budget,
         "overhead_bytes": result.overhead_bytes,
         "free_bytes": result.free_bytes,
         "kv_bytes_per_token": shape.kv_bytes_per_token if shape else None,
@@ -430,14 +506,16 @@ def check_memory_fit(
     }
     if result.verdict == "fits":
         return CheckResult(CHECK, "ok", evidence, details=details)
-    options = _alternatives(parameters, quantize, shape, size, instance, gpus_per_copy, max_total_tokens, table)
+    options = _alternatives(case, size, table)
+    if result.verdict == "thin" and result.sequences == 0 and case.budget.rule.refuses_without_one_sequence:
+        return _refused_row(case, evidence, result, options, details)
     if result.verdict == "thin":
-        return _thin_row(evidence, result, shape, options, details)
+        return _thin_row(case, evidence, result, options, details)
     details["suggestions"] = [option.setting for option in options]
     fix = (
         "set " + ", or ".join(option.text for option in options)
         if options
         else "no instance type this tool knows holds it: choose a smaller model (HF_MODEL_ID)"
     )
-    evidence += ": the weights do not fit, TGI would fail while loading"
+    evidence += f": the weights do not fit, {case.budget.label} would fail while loading"
     return CheckResult(CHECK, "blocked", evidence, fix, details)

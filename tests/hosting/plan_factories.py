@@ -20,6 +20,7 @@ TAGS = [
     {"Key": "llm-engineering:version", "Value": __version__},
     {"Key": "llm-engineering:endpoint", "Value": "llm-engineering-endpoint"},
     {"Key": "llm-engineering:model-id", "Value": "Qwen/Qwen2.5-7B-Instruct"},
+    {"Key": "llm-engineering:engine", "Value": "tgi"},
 ]
 RUNNING_STAMPED = [*TAGS, {"Key": "llm-engineering:runs", "Value": STAMPED}]
 """The tags of an endpoint or component this tool set to run the config or model named STAMPED."""
@@ -43,7 +44,7 @@ def observed(instance: str = "ml.g5.2xlarge", spec: DeploymentSpec | None = None
     return Observed(
         region="us-east-1",
         role_arn=ROLE,
-        image_uri=IMAGE,
+        image_uri=values.pop("image_uri", IMAGE),  # type: ignore[arg-type]
         token=values.pop("token", None),  # type: ignore[arg-type]
         instance=row,
         gpus_per_copy=gpus_per_copy(spec or settings(), row),

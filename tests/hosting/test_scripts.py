@@ -53,6 +53,29 @@ def role(moto_aws):
         ({"SAGEMAKER_ENDPOINT_INFERENCE": "bad.name"}, "SAGEMAKER_ENDPOINT_INFERENCE='bad.name' is invalid"),
         ({"TGI_IMAGE_VERSION": "0.9.3"}, "TGI_IMAGE_VERSION='0.9.3' is older than 2.0"),
         ({"SAGEMAKER_EXECUTION_ROLE_NAME": "NoSuchRole"}, "The SageMaker execution role 'NoSuchRole' does not exist"),
+        # --- serving engines (ENGINE=tgi|vllm|sglang) ---
+        ({"ENGINE": "tensorrt"}, "ENGINE='tensorrt' is invalid: Input should be 'tgi', 'vllm' or 'sglang'"),
+        ({"ENGINE": "vllm", "ENGINE_VERSION": "0.99.0"}, "ENGINE_VERSION='0.99.0' is not a vLLM version the installed"),
+        ({"ENGINE": "sglang", "ENGINE_VERSION": "0.4"}, "ENGINE_VERSION='0.4' is not a SGLang version"),
+        (
+            {"ENGINE": "vllm", "HF_MODEL_QUANTIZE": "bitsandbytes-nf4"},
+            "HF_MODEL_QUANTIZE='bitsandbytes-nf4' is not a quantization vLLM knows (ENGINE=vllm): use bitsandbytes",
+        ),
+        ({"ENGINE": "tgi", "HF_MODEL_QUANTIZE": "int4"}, "HF_MODEL_QUANTIZE='int4' is not a quantization TGI knows"),
+        ({"ENGINE": "vllm", "MAX_BATCH_TOTAL_TOKENS": "8192"}, "MAX_BATCH_TOTAL_TOKENS is set, but ENGINE=vllm"),
+        ({"ENGINE": "vllm", "TGI_IMAGE_VERSION": "3.3.6"}, "TGI_IMAGE_VERSION is TGI's, but ENGINE=vllm: set"),
+        (
+            {"ENGINE_VERSION": "3.3.4", "TGI_IMAGE_VERSION": "3.3.6"},
+            "ENGINE_VERSION='3.3.4' and its deprecated alias TGI_IMAGE_VERSION='3.3.6' disagree",
+        ),
+        (
+            {"IMAGE_URI": "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-sglang:0.5.8"},
+            "is a SGLang image but ENGINE=tgi: set ENGINE=sglang",
+        ),
+        (
+            {"INFERENCE_AMI_VERSION": "al2-ami-sagemaker-inference-gpu-9"},
+            "INFERENCE_AMI_VERSION='al2-ami-sagemaker-inference-gpu-9' is not an InferenceAmiVersion SageMaker knows",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_created(role, monkeypatch, capsys, variables, message):
@@ -74,6 +97,16 @@ def test_dry_run_prints_the_plan_with_the_token_redacted_and_creates_nothing(rol
     assert "1. CreateModel" in out and "3. CreateEndpoint" in out and "4. wait until endpoint" in out
     assert out.rstrip().endswith("Dry run: nothing was created.")
     assert "hf_dry_run_secret" not in out + err
+    assert nothing_in_sagemaker()
+
+
+def test_the_tgi_aliases_still_work_with_a_deprecation_warning(role, monkeypatch, capsys):
+    monkeypatch.setenv("TGI_IMAGE_VERSION", "3.3.4")
+    code, out, err = invoke(deploy.main, "--dry-run", "--skip-preflight", capsys=capsys)
+    assert code == 0, err
+    assert err == "warning: TGI_IMAGE_VERSION is deprecated: rename it ENGINE_VERSION (same meaning).\n"
+    assert "huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.4-gpu-py311-cu124-ubuntu22.04" in out
+    assert "  engine         TGI 3.3.4 (ENGINE=tgi)" in out
     assert nothing_in_sagemaker()
 
 

@@ -92,6 +92,7 @@ def test_one_shot_json_without_streaming(fake: FakeSageMaker, capsys: pytest.Cap
         "answer": " Paris.",
         "endpoint": ENDPOINT,
         "component": None,
+        "engine": "tgi",
         "mode": "generate",
         "parameters": {
             "max_new_tokens": 256,

@@ -107,7 +107,7 @@ def test_flags_file_and_environment_make_the_start_configuration(offline_env: Pa
         (
             ["--fail-health", "endpoint=boom"],
             "error: Emulator configuration health_check_failures.endpoint='boom' is invalid: "
-            "Input should be 'oom', 'gated' or 'timeout'. Allowed keys: ",
+            "Input should be 'oom', 'gated', 'timeout', 'kv-cache' or 'unsupported-model'. Allowed keys: ",
         ),
         (["--config", "missing.json"], "error: Cannot read the emulator configuration missing.json (No such file"),
     ],

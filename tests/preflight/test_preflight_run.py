@@ -37,6 +37,7 @@ CHECKS = [
     "Model access",
     "Memory fit",
     "Price",
+    "Engine support",
 ]
 STOPPED = "error: Preflight found a blocking problem (above): fix it, or pass --skip-preflight. Nothing was created.\n"
 GATED = "meta-llama/Llama-3.1-8B-Instruct"
@@ -106,7 +107,7 @@ def test_everything_fine_is_ok_in_the_table_and_exit_0(scenario, capsys):
         f"Preflight: {MODEL} on 1 x ml.g5.2xlarge in us-east-1 (endpoint llm-engineering-endpoint)"
     )
     assert table_rows(out) == dict.fromkeys(CHECKS, "ok")
-    assert out.rstrip().endswith("Preflight result: ok (0 blocked, 0 warning(s), 7 ok).")
+    assert out.rstrip().endswith("Preflight result: ok (0 blocked, 0 warning(s), 8 ok).")
     assert "7.6B in bf16 on one NVIDIA A10G (600 GB/s): at most ~39 tokens/s per stream" in flat(out)
     assert scenario.made("service-quotas", "ListServiceQuotas") == [{"ServiceCode": "sagemaker"}]
     assert scenario.made("iam", "SimulatePrincipalPolicy")[0]["PolicySourceArn"] == DEPLOYER_ARN
@@ -263,6 +264,7 @@ def test_warnings_do_not_stop_a_deploy(answers, deployer, execution_role, capsys
         "Endpoint quota": "warning",
         "Model access": "warning",
         "Memory fit": "warning",
+        "Engine support": "warning",
     }
     assert "skipped: offline mode is on (HF_HUB_OFFLINE); model access and memory fit were not checked" in flat(out)
     assert "skipped: the model's parameter count is unknown (the Hub was not consulted)" in flat(out)

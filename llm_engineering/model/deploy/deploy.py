@@ -19,7 +19,7 @@ from llm_engineering.settings import load_settings
 
 def _parser() -> ArgumentParser:
     parser = ArgumentParser(
-        prog="deploy", description="Deploy HF_MODEL_ID on a SageMaker endpoint with the Hugging Face TGI container."
+        prog="deploy", description="Deploy HF_MODEL_ID on a SageMaker endpoint in the Hugging Face container of ENGINE."
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the AWS calls; create nothing")
     parser.add_argument("--no-wait", action="store_true", help="return once the endpoint is being created")
@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     observed = observe(spec, aws)
     plan = build_plan(spec, observed)
     echo(render(plan))
+    for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line
+        warn(warning)
     if not args.skip_preflight and _preflight_blocks(spec, aws, plan, settings.deployer_profile, observed):
         return 1
     if args.dry_run:

@@ -6,7 +6,7 @@ Exit code 0 when everything is ok or only warns, 1 when a check is blocked, 2 fo
 from __future__ import annotations
 
 from llm_engineering import aws as aws_factory
-from llm_engineering.cli import ArgumentParser, echo, fail, run
+from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.preflight import plan_for_preflight, render_report, report_json, run_preflight
 from llm_engineering.settings import load_settings
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = DeploymentSpec.from_settings(settings)
     aws = aws_factory.from_settings(settings)
     plan, observed = plan_for_preflight(spec, aws)
+    for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line
+        warn(warning)
     report = run_preflight(spec, aws, plan, deployer_profile=settings.deployer_profile, observed=observed)
     echo(report_json(report) if args.json else render_report(report))
     if report.blocked:

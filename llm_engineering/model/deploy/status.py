@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         echo(f"  {item.name}: {described(Status(item.status))}, {item.kind}, {item.model_id} on {item.instances}")
         echo(f"    up {item.hours:.1f} h, {cost}")
+        if item.engine:
+            echo(f"    engine {item.engine}")
         for component in item.components:
             echo(f"    component {component}")
         echo(f"    delete: make delete-inference-endpoint ENDPOINT_NAME={item.name}")

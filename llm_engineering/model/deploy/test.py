@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.prompt is not None and not args.prompt.strip():
         raise ConfigurationError('--prompt is empty: pass the text to send, e.g. --prompt "What is TGI?".')
     settings = load_settings()
-    params = GenerationParameters.from_settings(settings).updated(parse_assignments(args.param))
+    assigned = parse_assignments(args.param)
+    params = GenerationParameters.from_settings(settings).updated(assigned)
     client = InferenceClient.from_settings(settings, endpoint_name=args.endpoint_name, component_name=args.component)
     if args.prompt is None:
         repl = ChatRepl(
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     completion = answer(
         client, args.prompt, params, chat=args.chat, stream=not args.no_stream, write=_ignore if args.json else _show
     )
+    for note in client.notes(chat=args.chat, names=assigned):  # what the engine's API could not take
+        print(f"note: {note}.", file=sys.stderr, flush=True)
     if args.json:
         echo(
             json.dumps(
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                     "answer": completion.text,
                     "endpoint": client.endpoint_name,
                     "component": client.component_name,
+                    "engine": client.engine,
                     "mode": "chat" if args.chat else "generate",
                     "parameters": params.model_dump(),
                     "stats": completion.stats.as_dict(),

@@ -1,0 +1,104 @@
+"""Every engine end to end on the emulator, for both hosting types: deploy, `python test.py` (chat and text
+generation, streamed and not, the engine learnt from the endpoint's tags), status and delete; and each
+engine's failures explained in its own words."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from helpers import REPO
+from test_endpoint_workflow import EMPTY, ENDPOINT, client, failed_with, make, ok, state
+
+from llm_engineering.local.server import configure
+
+MODEL = "Qwen/Qwen2.5-7B-Instruct"
+CONVERSATION = "Say one\n/chat off\nSay two\n/stream off\nSay three\n/chat on\nSay four\n"
+"""Four prompts: chat streamed, text generation streamed, text generation whole, chat whole."""
+EXPECTED = {
+    "tgi": ("huggingface-pytorch-tgi-inference", "HF_MODEL_ID", None),
+    "vllm": ("huggingface-vllm", "SM_VLLM_MODEL", "al2023-ami-sagemaker-inference-gpu-4-1"),
+    "sglang": ("huggingface-sglang", "SM_SGLANG_MODEL_PATH", None),
+}
+
+
+@pytest.fixture
+def env(server_env: dict[str, str]) -> dict[str, str]:
+    server_env = {**server_env, "WAIT_POLL_INTERVAL": "0.1"}
+    ok(make("create-sagemaker-execution-role", server_env))
+    return server_env
+
+
+def talk(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python test.py` from the repository root, prompts piped in, with no ENGINE setting."""
+    return subprocess.run(
+        [sys.executable, "test.py"], input=CONVERSATION, cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("engine", "endpoint_type"),
+    [
+        # TGI's deploy, status and delete for both hosting types are test_endpoint_workflow's: here its four modes.
+        ("tgi", "model-based"),
+        ("vllm", "model-based"),
+        ("vllm", "inference-component"),
+        ("sglang", "model-based"),
+        ("sglang", "inference-component"),
+    ],
+)
+def test_deploy_talk_status_delete(env, engine, endpoint_type):
+    repository, model_variable, ami = EXPECTED[engine]
+    hosting = {**env, "ENDPOINT_TYPE": endpoint_type}
+    deployed = ok(make("deploy-inference-endpoint", {**hosting, "ENGINE": engine}, "ARGS=--yes --skip-preflight"))
+    assert f"ENGINE={engine})" in deployed.stdout
+    sagemaker = client(env)
+    config_name = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
+    variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]
+    assert variant.get("InferenceAmiVersion") == ami
+    [model_name] = state(env)["models"]
+    container = sagemaker.describe_model(ModelName=model_name)["PrimaryContainer"]
+    assert f"/{repository}:" in container["Image"] and container["Environment"][model_variable] == MODEL
+    tagged = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=sagemaker.describe_model(
+        ModelName=model_name)["ModelArn"])["Tags"]}  # fmt: skip
+    assert tagged["llm-engineering:engine"] == engine
+
+    talked = talk(hosting)
+    assert talked.returncode == 0, talked.stdout + talked.stderr
+    answers = [line for line in talked.stdout.splitlines() if line]
+    assert len(answers) == 4 and all(answer.startswith(f"[emulated {MODEL}]") for answer in answers), talked.stdout
+    stats = [line for line in talked.stderr.splitlines() if line.startswith("[")]
+    assert len(stats) == 4 and all(not line.startswith("[0 tokens") for line in stats), talked.stderr
+
+    listed = ok(make("status", env)).stdout
+    assert f"{ENDPOINT}: InService, {endpoint_type}, {MODEL} on 1 x ml.g5.2xlarge" in listed
+    assert f"    engine {engine}" in listed
+    ok(make("delete-inference-endpoint", env))
+    assert state(env) == EMPTY
+
+
+def test_vllm_refusing_its_max_model_len_is_diagnosed_with_the_setting_to_lower(env):
+    configure(env["AWS_ENDPOINT_URL"], health_check_failures={ENDPOINT: "kv-cache"})
+    err = failed_with(make("deploy-inference-endpoint", {**env, "ENGINE": "vllm"}, "ARGS=--yes"), 1)
+    assert "To serve at least one request with the model's max seq len (4096)" in err
+    assert "What to do: vLLM's KV cache cannot hold one MAX_TOTAL_TOKENS=4096 sequence in gpu_memory_utilization" in err
+    assert "lower MAX_TOTAL_TOKENS to 24064 or less (vLLM's estimate: 24224)" in err
+    assert state(env) == EMPTY
+
+
+def test_a_cuda_13_image_on_a_host_without_its_driver_fails_without_logs_and_names_the_ami(env):
+    values = {**env, "ENGINE": "vllm", "INFERENCE_AMI_VERSION": "al2-ami-sagemaker-inference-gpu-2"}
+    err = failed_with(make("deploy-inference-endpoint", values, "ARGS=--yes --skip-preflight"), 1)
+    assert f"No log group /aws/sagemaker/Endpoints/{ENDPOINT}: the container never started" in err
+    assert "What to do: The image is built on CUDA 13.0 and the host AMI (al2-ami-sagemaker-inference-gpu-2) " in err
+    assert "Set INFERENCE_AMI_VERSION=al2023-ami-sagemaker-inference-gpu-4-1" in err
+    assert state(env) == EMPTY
+
+
+def test_tgi_without_the_models_architecture_advises_vllm(env):
+    configure(env["AWS_ENDPOINT_URL"], health_check_failures={ENDPOINT: "unsupported-model"})
+    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"), 1)
+    assert "ValueError: Unsupported model type qwen2.5" in err
+    assert "does not know the architecture `qwen2.5` of HF_MODEL_ID=Qwen/Qwen2.5-7B-Instruct: set ENGINE=vllm" in err
+    assert state(env) == EMPTY
