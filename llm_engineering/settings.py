@@ -12,11 +12,13 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
+from llm_engineering.redaction import looks_like_token
+from llm_engineering.setting_sources import check_sources
 
 EndpointType = Literal["model-based", "inference-component"]
 
@@ -53,6 +55,8 @@ class Settings(BaseSettings):
         case_sensitive=False,
         env_ignore_empty=True,  # `.env.example` lists optional settings as `NAME=`
         env_file_encoding="utf-8",
+        allow_inf_nan=False,  # `inf` and `nan` would pass every range check and reach AWS or TGI as non-JSON
+        populate_by_name=True,  # aliases (ENDPOINT_NAME) beside the field names
     )
 
     # --- AWS -------------------------------------------------------------------------------------------
@@ -98,8 +102,10 @@ class Settings(BaseSettings):
     """Tokens across a running batch; unset lets TGI size it from free GPU memory."""
 
     # --- Endpoint --------------------------------------------------------------------------------------
-    sagemaker_endpoint_inference: str = "llm-engineering-endpoint"
-    """Name of the SageMaker endpoint to create, test and delete."""
+    sagemaker_endpoint_inference: str = Field(
+        "llm-engineering-endpoint", validation_alias=AliasChoices("endpoint_name", "sagemaker_endpoint_inference")
+    )
+    """Name of the SageMaker endpoint to create, test and delete; ENDPOINT_NAME, when set, wins (every target)."""
     endpoint_type: EndpointType = "model-based"
     """`model-based` (one model per endpoint) or `inference-component` (models as components)."""
     gpu_instance_type: str = "ml.g5.2xlarge"
@@ -134,6 +140,15 @@ class Settings(BaseSettings):
     """Penalty for repeated tokens (> 0; 1.0-2.0 is usual); unset disables it."""
     inference_request_timeout: PositiveInt = 120
     """Seconds one request to the endpoint may take before the client gives up."""
+
+    # --- Token-shaped values outside HUGGINGFACE_ACCESS_TOKEN ------------------------------------------------
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_token_in_plain_settings(cls, value: object, info: ValidationInfo) -> object:
+        """A token pasted into a plain setting would be echoed in plans, tags and errors: refuse it unseen."""
+        if info.field_name != "huggingface_access_token" and isinstance(value, str) and looks_like_token(value):
+            raise ValueError("looks like a Hugging Face access token; tokens belong in HUGGINGFACE_ACCESS_TOKEN only")
+        return value
 
     @field_validator("gpu_instance_type")
     @classmethod
@@ -215,7 +230,8 @@ def describe_validation_error(error: ValidationError) -> str:
         return f"Invalid settings: {message}. Fix them in .env or the environment."
     name = names[0]
     value = first.get("input")
-    shown = "<hidden>" if "TOKEN" in name or isinstance(value, SecretStr) else repr(value)
+    hidden = "TOKEN" in name or isinstance(value, SecretStr) or looks_like_token(str(value))
+    shown = "<hidden>" if hidden else repr(value)
     return f"{name}={shown} is invalid: {message}. Fix it in .env or the environment."
 
 
@@ -223,10 +239,24 @@ ENV_FILE_VARIABLE = "LLM_ENGINEERING_ENV_FILE"
 """Points at another settings file than `./.env` (tests use it to ignore the developer's own)."""
 
 
+def setting_names() -> list[str]:
+    """Every name a setting is read under (field names and their aliases), upper-case."""
+    names: list[str] = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias or name]
+        names += [str(choice).upper() for choice in choices]
+    return names
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read and validate the settings, raising `ConfigurationError` with one readable line."""
-    env_file = os.environ.get(ENV_FILE_VARIABLE, ".env")
+    """Read and validate the settings, raising `ConfigurationError` with one readable line.
+
+    `.env` is checked first: a line python-dotenv cannot parse stops here (it would otherwise be dropped
+    with a logged warning), and names close to a setting's produce a `SettingsWarning`.
+    """
+    env_file = check_sources(setting_names(), os.environ.get(ENV_FILE_VARIABLE, ".env"))
     try:
-        return Settings(_env_file=env_file if os.path.isfile(env_file) else None, **overrides)
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None
