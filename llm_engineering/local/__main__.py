@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from llm_engineering.cli import echo, run
+from llm_engineering.cli import echo, run, script_arguments
 from llm_engineering.local.faults import EmulatorConfig, EmulatorConfigError, load_config
 from llm_engineering.local.server import Emulator
 
@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--default-quota", type=int, help="instances allowed of every other type")
     parser.add_argument("--throttle-rate", type=float, help="fraction of SageMaker calls to throttle (0-1)")
     parser.add_argument("--throttle-seed", type=int, help="seed of the throttling draw")
-    return parser.parse_args(argv)
+    return parser.parse_args(script_arguments(argv))
 
 
 def config_from(args: argparse.Namespace) -> EmulatorConfig:
