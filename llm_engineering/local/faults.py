@@ -25,8 +25,11 @@ CONFIG_VARIABLE = "LLM_ENGINEERING_EMULATOR_CONFIG"
 
 FailureKind = Literal["oom", "gated", "timeout"]
 """How a container fails its health check: GPU out of memory, gated model without token, slow download."""
-StreamErrorKind = Literal["ModelStreamError", "InternalStreamFailure"]
-"""The error events SageMaker sends in the middle of a response stream."""
+StreamErrorKind = Literal["ModelStreamError", "InternalStreamFailure", "Truncated", "CutMidFrame", "NotEventStream"]
+"""How a broken stream ends: with one of the error events SageMaker sends mid-stream, or the way a lost or
+tampered connection looks to the client: `Truncated` (the body just ends, no final event), `CutMidFrame` (it
+ends inside an event-stream message), `NotEventStream` (bytes without event-stream framing, as a proxy that
+rewrites the body would send)."""
 
 
 class EmulatorConfigError(ConfigurationError):
@@ -59,7 +62,7 @@ class EmulatorConfig(BaseModel):
     stream_error_after_tokens: Annotated[int, Field(ge=0)] | None = None
     """Break every response stream after this many token events with `stream_error` (unset: never)."""
     stream_error: StreamErrorKind = "ModelStreamError"
-    """The event a broken stream ends with: `ModelStreamError` or `InternalStreamFailure`."""
+    """How a broken stream ends (see `StreamErrorKind`)."""
 
     def failure_for(self, *names: str | None) -> FailureKind | None:
         """The failure configured for the first pattern matching any of `names`, else None."""

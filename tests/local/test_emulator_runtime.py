@@ -247,3 +247,25 @@ def test_a_stream_can_break_mid_way_with_sagemakers_error_events(aws: Aws, kind:
     assert [json.loads(item)["index"] for item in events(received)] == [1, 2]
     assert excinfo.value.response["Error"]["Code"] == kind
     assert excinfo.value.response["Error"]["Message"] == message
+
+
+@pytest.mark.parametrize(
+    ("kind", "raised"),
+    [("Truncated", None), ("CutMidFrame", None), ("NotEventStream", "ChecksumMismatch")],
+)
+def test_a_stream_can_end_as_a_lost_or_tampered_connection_does(aws: Aws, kind: str, raised: str | None) -> None:
+    aws.deploy()
+    configure(aws.url, stream_error_after_tokens=2, stream_error=kind)
+    answer = aws.runtime.invoke_endpoint_with_response_stream(
+        EndpointName="endpoint", Body=json.dumps({"inputs": "Hi", "stream": True}), ContentType="application/json"
+    )
+    received = b""
+    try:
+        for event in answer["Body"]:
+            received += event["PayloadPart"]["Bytes"]
+    except Exception as error:  # botocore's event-stream parser errors
+        assert type(error).__name__ == raised
+    else:
+        assert raised is None
+        assert [json.loads(item)["index"] for item in events(received)] == [1, 2]  # and no final event
+        assert all(json.loads(item)["details"] is None for item in events(received))

@@ -6,6 +6,7 @@ With --prompt it prints one answer (or, with --json, one JSON object) and exits.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 
@@ -16,6 +17,7 @@ from llm_engineering.inference.client import InferenceClient
 from llm_engineering.inference.parameters import PARAMETERS, GenerationParameters, parse_assignments
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.settings import load_settings
+from llm_engineering.terminal import TerminalText
 
 
 def build_parser() -> ArgumentParser:
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.prompt is not None and not args.prompt.strip():
         raise ConfigurationError('--prompt is empty: pass the text to send, e.g. --prompt "What is TGI?".')
     settings = load_settings()
+    if isinstance(sys.stdin, io.TextIOWrapper):  # bytes that are not UTF-8 become U+FFFD, never a traceback
+        sys.stdin.reconfigure(errors="replace")
     params = GenerationParameters.from_settings(settings).updated(parse_assignments(args.param))
     client = InferenceClient.from_settings(settings, endpoint_name=args.endpoint_name, component_name=args.component)
     if args.prompt is None:
@@ -57,17 +61,34 @@ def main(argv: list[str] | None = None) -> int:
             stream=not args.no_stream,
         )
         return repl.run()
-    completion = answer(
-        client, args.prompt, params, chat=args.chat, stream=not args.no_stream, write=_ignore if args.json else _show
-    )
-    if args.json:
+    return _one_shot(client, args.prompt, params, chat=args.chat, stream=not args.no_stream, as_json=args.json)
+
+
+def _one_shot(
+    client: InferenceClient, prompt: str, params: GenerationParameters, *, chat: bool, stream: bool, as_json: bool
+) -> int:
+    """One answer: text as it streams (without the model's escape sequences), or one JSON object that keeps them."""
+    screen = TerminalText()
+    try:
+        completion = answer(
+            client,
+            prompt,
+            params,
+            chat=chat,
+            stream=stream,
+            write=_ignore if as_json else lambda p: _show(screen.feed(p)),
+        )
+    except BaseException:  # a broken or incomplete stream: the partial answer stays as it arrived
+        _show(screen.finish())
+        raise
+    if as_json:
         echo(
             json.dumps(
                 {
                     "answer": completion.text,
                     "endpoint": client.endpoint_name,
                     "component": client.component_name,
-                    "mode": "chat" if args.chat else "generate",
+                    "mode": "chat" if chat else "generate",
                     "parameters": params.model_dump(),
                     "stats": completion.stats.as_dict(),
                 },
@@ -75,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
+        _show(screen.finish())
         echo()
         print(format_stats(completion.stats), file=sys.stderr, flush=True)
     return 0
