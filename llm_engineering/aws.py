@@ -22,6 +22,7 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.parsers import ResponseParserError
 
 from llm_engineering import TOOL_NAME, __version__
 from llm_engineering.errors import ConfigurationError
@@ -138,6 +139,20 @@ def from_settings(settings: Settings) -> Aws:
 
 
 # --- Answers every caller reads the same way ---------------------------------------------------------------
+
+AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
+"""What an AWS call can raise: refused (throttling that outlived the retries included), unreachable, cut off
+(EndpointConnectionError, ConnectionClosedError, ReadTimeoutError) or unparsable."""
+
+
+def describe_failure(error: Exception) -> str:
+    """`<Operation> refused: <Code>: <message>` for AWS refusals, the error's type and text otherwise."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{error.operation_name} refused: {details.get('Code', 'Unknown')}: {details.get('Message', '')}"
+    first = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {first[0] if first else ''}".rstrip(": ")
+
 
 _NOT_FOUND_CODES = frozenset({"NoSuchEntity", "ResourceNotFoundException", "ResourceNotFound", "NoSuchBucket"})
 _NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")

@@ -120,6 +120,8 @@ class Remote:
             timeout=timeout,
             on_progress=on_progress,
         )
+        if self.status == Status.DELETED:
+            raise ResourceFailed(self.kind, self.name, "gone", "it was deleted by something else while this run waited")
         if self.status != Status.IN_SERVICE:
             raise ResourceFailed(self.kind, self.name, self.status, self.failure_reason)
         if expect is not None and self.target != expect:

@@ -211,6 +211,20 @@ def test_throttling_is_survived_by_retries(env):
 def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env, tmp_path):
     configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
     errors = (tmp_path / "stderr").open("w+")  # a file, not a pipe: nothing can block on a full buffer
+    process = _deploy_until_waiting(env, errors, lambda running: running.send_signal(signal.SIGINT))
+    errors.seek(0)
+    err = errors.read()
+    assert process.returncode == 130, err
+    assert "error: interrupted: stopped waiting, nothing was deleted" in err
+    assert f"make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
+    assert state(env)["endpoints"] == [ENDPOINT]
+    deleted = ok(make("delete-inference-endpoint", env))  # lets the creation settle first, as SageMaker requires
+    assert f"waiting for Endpoint {ENDPOINT}: Creating" in deleted.stdout
+    assert state(env) == EMPTY
+
+
+def _deploy_until_waiting(env: dict[str, str], errors: Any, then: Any) -> subprocess.Popen[str]:
+    """Run the deploy script; once it waits for the endpoint, call `then(process)`; return the finished process."""
     process = subprocess.Popen(
         [sys.executable, "-m", "llm_engineering.model.deploy.deploy", "--yes", "--skip-preflight"],
         cwd=REPO,
@@ -225,17 +239,29 @@ def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env, tmp_p
         assert process.stdout is not None
         for line in process.stdout:
             if line.startswith("  waiting for Endpoint"):
-                process.send_signal(signal.SIGINT)
+                then(process)
                 break
         process.communicate(timeout=60)
     finally:
         watchdog.cancel()
+    return process
+
+
+def test_resources_that_vanish_while_waiting_are_not_reported_as_still_existing(env, tmp_path):
+    import urllib.request
+
+    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    errors = (tmp_path / "stderr").open("w+")
+
+    def reset_the_emulator(_process: object) -> None:  # AWS (or an emulator restart) lost what this run created
+        request = urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request).close()
+
+    process = _deploy_until_waiting(env, errors, reset_the_emulator)
     errors.seek(0)
     err = errors.read()
-    assert process.returncode == 130, err
-    assert "error: interrupted: stopped waiting, nothing was deleted" in err
-    assert f"make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
-    assert state(env)["endpoints"] == [ENDPOINT]
-    deleted = ok(make("delete-inference-endpoint", env))  # lets the creation settle first, as SageMaker requires
-    assert f"waiting for Endpoint {ENDPOINT}: Creating" in deleted.stdout
+    assert process.returncode == 1, err
+    assert f"error: Endpoint {ENDPOINT} is gone: it was deleted by something else while this run waited" in err
+    assert "rolled back: endpoint llm-engineering-endpoint, endpoint-config" in err
+    assert "still exists" not in err and "remove it with" not in err
     assert state(env) == EMPTY

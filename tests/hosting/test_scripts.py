@@ -125,3 +125,33 @@ def test_usage_mistakes_are_one_line_and_exit_2_in_every_script(capsys):
         code, out, err = invoke(main, "--no-such-option", capsys=capsys)
         assert (code, out) == (2, "")
         assert err.count("\n") == 1 and "unrecognized arguments: --no-such-option (see --help)." in err
+
+
+def test_a_deploy_that_loses_aws_while_waiting_lists_what_exists_and_the_delete_command(role, monkeypatch, capsys):
+    from botocore.exceptions import EndpointConnectionError
+
+    from llm_engineering import aws as aws_module
+
+    def lose_aws_after_create_endpoint(session) -> None:
+        created: list[bool] = []
+
+        def fail(**_: object) -> None:
+            if created:
+                raise EndpointConnectionError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com/")
+
+        session.register("after-call.sagemaker.CreateEndpoint", lambda **_: created.append(True))
+        session.register("before-call.sagemaker.DescribeEndpoint", fail)
+
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [lose_aws_after_create_endpoint])
+    code, _out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0].startswith("error: stopped, AWS could not be reached or refused (EndpointConnectionError: ")
+    assert lines[1].startswith("error: still exists (may be billing): model llm-engineering-endpoint-")
+    assert "endpoint-config llm-engineering-endpoint-" in lines[1] and lines[1].endswith(
+        "endpoint llm-engineering-endpoint"
+    )
+    assert lines[2] == "error: remove it with: make delete-inference-endpoint ENDPOINT_NAME=llm-engineering-endpoint"
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [])
+    assert invoke(delete.main, capsys=capsys)[0] == 0
+    assert nothing_in_sagemaker()

@@ -33,9 +33,13 @@ def _delete_hint(endpoint_name: str) -> str:
     return f"make delete-inference-endpoint ENDPOINT_NAME={endpoint_name}"
 
 
-def _report_left(remaining: list[Resource], endpoint_name: str) -> None:
+def _report_left(remaining: list[Resource], endpoint_name: str, uncertain: Resource | None = None) -> None:
+    """What this run leaves behind and the command that removes it (it finds the leftovers by their tags)."""
     if remaining:
         fail("still exists (may be billing): " + ", ".join(str(item) for item in remaining))
+    if uncertain is not None:
+        fail(f"may exist (its create request was on its way when the run stopped): {uncertain}")
+    if remaining or uncertain is not None:
         fail(f"remove it with: {_delete_hint(endpoint_name)}")
 
 
@@ -71,7 +75,7 @@ def _apply(applier: Applier, plan: Plan, *, wait: bool, keep_failed: bool) -> Ou
     except DeploymentStopped as stopped:
         applier.reporter.finish()
         fail(str(stopped))
-        _report_left(stopped.remaining, plan.endpoint_name)
+        _report_left(stopped.remaining, plan.endpoint_name, stopped.uncertain)
         return stopped.exit_code
 
 
