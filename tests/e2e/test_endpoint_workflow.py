@@ -265,3 +265,40 @@ def test_resources_that_vanish_while_waiting_are_not_reported_as_still_existing(
     assert "rolled back: endpoint llm-engineering-endpoint, endpoint-config" in err
     assert "still exists" not in err and "remove it with" not in err
     assert state(env) == EMPTY
+
+
+def test_ctrl_c_during_delete_says_what_is_left_and_running_delete_again_finishes(env, tmp_path):
+    env = {**env, "ENDPOINT_TYPE": "inference-component"}
+    ok(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"))
+    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    errors = (tmp_path / "stderr").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llm_engineering.model.deploy.delete"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+    )
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(f"  waiting for Endpoint {ENDPOINT}: Deleting"):
+                process.send_signal(signal.SIGINT)
+                break
+        process.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+    errors.seek(0)
+    err = errors.read().splitlines()
+    assert process.returncode == 130, err
+    assert err[0] == f"error: interrupted: stopped deleting {ENDPOINT}"
+    assert err[1] == f"error: deleted: inference component {COMPONENT}"
+    assert err[2].startswith(f"error: left: endpoint {ENDPOINT} (being deleted), endpoint config ")
+    assert err[3] == f"error: run it again to finish the job: make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}"
+
+    again = ok(make("delete-inference-endpoint", env))  # joins the deletion in progress, then removes the rest
+    assert f"deleting endpoint {ENDPOINT} (already being deleted)" in again.stdout
+    assert state(env) == EMPTY
