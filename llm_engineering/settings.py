@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     hf_model_revision: str | None = None
     """Branch, tag or commit of the model; unset serves the default branch."""
     huggingface_access_token: SecretStr | None = None
-    """Token for gated or private models; unset falls back to the token saved by `hf auth login`."""
+    """Token for gated or private models (sent only to those); unset falls back to the token `hf auth login` saved."""
     hf_model_quantize: Quantization | None = None
     """TGI quantization (e.g. bitsandbytes-nf4, awq, gptq); unset serves the model's own dtype."""
     hf_model_trust_remote_code: bool = False

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
-from llm_engineering.hosting.container import hub_token
+from llm_engineering.hosting.container import ModelAccess, choose_token
 from llm_engineering.hosting.image import tgi_image_uri
 from llm_engineering.hosting.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.inventory import Inventory, take_inventory
@@ -57,6 +57,7 @@ class Observed:
     role_arn: str
     image_uri: str
     token: SecretStr | None
+    """The token the container gets, if it needs one (`container.choose_token`)."""
     instance: GpuInstance
     gpus_per_copy: int
     """Checked against the instance once, here: the plan and preflight read it from here."""
@@ -65,6 +66,8 @@ class Observed:
     unused: tuple[Resource, ...] = ()
     """This endpoint's tagged configs and models that nothing runs any more (left by earlier runs)."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    token_note: str = ""
+    """Why the container gets a token or not, for the plan."""
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -109,12 +112,18 @@ def _unused(inventory: Inventory) -> tuple[Resource, ...]:
     )
 
 
-def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
-    """Gather what the plan needs, offline checks first so bad settings fail before any AWS call."""
+NOT_ASKED = ModelAccess.unknown("the Hub was not asked")
+
+
+def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> Observed:
+    """Gather what the plan needs, offline checks first so bad settings fail before any AWS call.
+
+    `access` is what the Hub said about the model (preflight's look-up): it decides whether a token is sent.
+    """
     instance = gpu_instance(spec.instance_type, aws.region)
     gpus = gpus_per_copy(spec, instance)
     image_uri = tgi_image_uri(aws.region, instance.name, spec.model.image_version, spec.model.image_uri)
-    token = hub_token(spec.model.token)
+    token = choose_token(spec.model.model_id, spec.model.token, access)
     role_arn = resolve_execution_role_arn(aws, spec.role_name, spec.role_arn)
     client = aws.client("sagemaker")
     inventory = take_inventory(client, spec.endpoint_name)
@@ -122,7 +131,8 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
         region=aws.region,
         role_arn=role_arn,
         image_uri=image_uri,
-        token=token,
+        token=token.token,
+        token_note=token.note,
         instance=instance,
         gpus_per_copy=gpus,
         endpoint=_existing_endpoint(inventory),

@@ -70,6 +70,8 @@ class Plan:
     steps: list[Step]
     retire: list[Call]
     """Calls that remove what the new deployment superseded, once it is InService."""
+    token_note: str = ""
+    """Whether the container gets a Hugging Face token, why, and who can read it there."""
 
     @property
     def cost(self) -> Cost:
@@ -288,6 +290,7 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         tags=parts.tags,
         steps=steps,
         retire=retire,
+        token_note=observed.token_note,
     )
 
 
@@ -317,6 +320,10 @@ def render(plan: Plan) -> str:
         f"  cost           {cost.hourly()}, {cost.usd_per_day:.2f}/day "
         f"({PRICE_SOURCE}; billed from creation until deletion)",
         "  environment    " + ", ".join(f"{key}={hide(value)}" for key, value in plan.environment.items()),
+    ]
+    if plan.token_note:
+        lines.append(f"  HF token       {plan.token_note}")
+    lines += [
         "Steps:",
     ]
     for number, step in enumerate(plan.steps, start=1):

@@ -20,7 +20,7 @@ from llm_engineering.hosting.plan import Call, Plan, build_plan
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
 from llm_engineering.preflight import memory as memory_fit
-from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up
+from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up, model_access
 from llm_engineering.preflight.price import check_price
 from llm_engineering.preflight.quota import check_quota
 from llm_engineering.preflight.report import (
@@ -38,6 +38,8 @@ __all__ = [
     "Report",
     "Target",
     "check_identity",
+    "look_up_model",
+    "model_access",
     "plan_for_preflight",
     "render_report",
     "report_json",
@@ -121,10 +123,18 @@ class Target:
         )
 
 
-def plan_for_preflight(spec: DeploymentSpec, aws: Aws) -> Plan | None:
+def look_up_model(spec: DeploymentSpec, hub: HfApi | None = None) -> HubLookup:
+    """Ask the Hub about the model once, with the token in use: the token decision and the access check share it.
+
+    `hub` is the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
+    """
+    return look_up(hub or HfApi(), spec.model.model_id, spec.model.revision, hub_token(spec.model.token))
+
+
+def plan_for_preflight(spec: DeploymentSpec, aws: Aws, lookup: HubLookup) -> Plan | None:
     """The deploy's plan, or None when the execution role is missing (the role check then says so)."""
     try:
-        return build_plan(spec, observe(spec, aws))
+        return build_plan(spec, observe(spec, aws, model_access(lookup)))
     except ExecutionRoleMissingError:
         return None
 
@@ -167,12 +177,18 @@ def _unknown_because(lookup: HubLookup) -> str:
 
 
 def run_preflight(
-    spec: DeploymentSpec, aws: Aws, plan: Plan | None, *, deployer_profile: str, hub: HfApi | None = None
+    spec: DeploymentSpec,
+    aws: Aws,
+    plan: Plan | None,
+    *,
+    deployer_profile: str,
+    hub: HfApi | None = None,
+    lookup: HubLookup | None = None,
 ) -> Report:
     """Run every check for the deploy `plan` describes (None: the one the spec describes).
 
-    `deployer_profile` is where make create-sagemaker-role stores the deployer's key (for advice); `hub` is
-    the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
+    `deployer_profile` is where make create-sagemaker-role stores the deployer's key (for advice); `lookup` is
+    what the Hub said (`look_up_model`), asked through `hub` when not given.
     """
     target = Target.from_plan(plan, spec) if plan is not None else Target.from_spec(spec, aws.region)
     identity_row, identity = check_identity(aws)
@@ -181,7 +197,7 @@ def run_preflight(
     quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new)
 
     token = hub_token(spec.model.token)
-    lookup = look_up(hub or HfApi(), target.model_id, target.revision, token)
+    lookup = lookup or look_up(hub or HfApi(), target.model_id, target.revision, token)
     access_row = check_model_access(lookup, target.model_id, target.revision, token is not None)
     memory_row, weights = _memory_and_weights(spec, target, lookup)
     price_row = check_price(

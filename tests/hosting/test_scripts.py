@@ -155,3 +155,14 @@ def test_a_deploy_that_loses_aws_while_waiting_lists_what_exists_and_the_delete_
     monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [])
     assert invoke(delete.main, capsys=capsys)[0] == 0
     assert nothing_in_sagemaker()
+
+
+def test_deploy_warns_when_the_clients_max_new_tokens_exceeds_what_it_deploys(role, monkeypatch, capsys):
+    monkeypatch.setenv("MAX_NEW_TOKENS_INFERENCE", "3000")
+    code, _, err = invoke(deploy.main, "--dry-run", "--skip-preflight", capsys=capsys)
+    assert code == 0
+    assert err == (
+        "warning: MAX_NEW_TOKENS_INFERENCE=3000 is more than this deploy allows for every prompt "
+        "(MAX_TOTAL_TOKENS=4096 - MAX_INPUT_TOKENS=2048 = 2048): TGI will refuse longer prompts with it; lower it "
+        "or raise MAX_TOTAL_TOKENS.\n"
+    )
