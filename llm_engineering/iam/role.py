@@ -11,7 +11,8 @@ from typing import Any
 
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, get_or_none, paginate
-from llm_engineering.errors import ConfigurationError
+from llm_engineering.errors import ConfigurationError, UserFacingError
+from llm_engineering.hosting.inventory import endpoints_using_role
 from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
 from llm_engineering.iam.policies import (
@@ -30,6 +31,10 @@ ROLE_DESCRIPTION = f"Assumed by SageMaker to run models deployed by {TOOL_NAME}:
 
 class ExecutionRoleMissingError(ConfigurationError):
     """The execution role named in the settings does not exist."""
+
+
+class RoleInUseError(UserFacingError):
+    """Live endpoints of this tool run as the role: deleting it would break their containers."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +141,13 @@ def describe_permissions(spec: ExecutionRoleSpec) -> str:
 def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> list[str]:
     """Delete the role with its policies and instance profiles; an empty list means there was nothing."""
     iam = aws.client("iam")
-    if get_role(iam, spec.name) is None:
+    role = get_role(iam, spec.name)
+    if role is None:
         return []
     tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
     check_ownership("role", spec.name, tags, force=force, action="delete it")
+    if not force:
+        _check_unused(aws, spec.name, role["Arn"])
     changes: list[str] = []
     for name in list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=spec.name)):
         iam.delete_role_policy(RoleName=spec.name, PolicyName=name)
@@ -159,6 +167,18 @@ def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
     iam.delete_role(RoleName=spec.name)
     changes.append(f"Deleted IAM role {spec.name}.")
     return changes
+
+
+def _check_unused(aws: Aws, name: str, arn: str) -> None:
+    """Refuse while live endpoints of this tool run as the role (in the region in use: endpoints are regional)."""
+    using = endpoints_using_role(aws.client("sagemaker"), arn)
+    if using:
+        raise RoleInUseError(
+            f"Not deleting IAM role {name}: live endpoint(s) of this tool in {aws.region} run as it "
+            f"({', '.join(using)}), and would lose their image pulls, logs and metrics: delete them first "
+            f"(make delete-inference-endpoint ENDPOINT_NAME={using[0]}), or pass --force "
+            "(make delete-sagemaker-execution-role ARGS=--force)."
+        )
 
 
 def resolve_execution_role_arn(aws: Aws, role_name: str, role_arn: str | None = None) -> str:

@@ -163,3 +163,37 @@ def test_resolve_explains_a_missing_role(iam):
         f"The SageMaker execution role '{ROLE}' does not exist: run make create-sagemaker-execution-role, "
         "or set AWS_ARN_ROLE."
     )
+
+
+def _endpoint(name: str, role_arn: str, tagged: bool, instance_type: str = "ml.m5.xlarge") -> None:
+    import boto3
+
+    from llm_engineering.tags import tool_tags
+
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    tags = tool_tags(endpoint=name, model_id="Qwen/Qwen2.5-7B-Instruct") if tagged else []
+    container = {"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tgi:1"}
+    sagemaker.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=role_arn, Tags=tags)
+    variant = {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": instance_type, "InitialInstanceCount": 1}
+    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags)
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
+
+
+def test_delete_refuses_while_live_endpoints_of_the_tool_run_as_the_role(iam, run_main):
+    run_main(main)
+    _endpoint("ours-b", ROLE_ARN, tagged=True)
+    _endpoint("ours-a", ROLE_ARN, tagged=True)
+    _endpoint("theirs", ROLE_ARN, tagged=False)  # not this tool's: not named
+    _endpoint("other-role", f"arn:aws:iam::{ACCOUNT}:role/Other", tagged=True)
+    before = snapshot(iam)
+    code, out, err = run_main(main, "--delete")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: Not deleting IAM role {ROLE}: live endpoint(s) of this tool in us-east-1 run as it (ours-a, ours-b), "
+        "and would lose their image pulls, logs and metrics: delete them first (make delete-inference-endpoint "
+        "ENDPOINT_NAME=ours-a), or pass --force (make delete-sagemaker-execution-role ARGS=--force).\n"
+    )
+    assert snapshot(iam) == before
+    code, out, err = run_main(main, "--delete", "--force")
+    assert (code, err) == (0, "")
+    assert out.endswith(f"Deleted IAM role {ROLE}.\n")
