@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     """Execution role ARN; unset resolves it from SAGEMAKER_EXECUTION_ROLE_NAME (iam:GetRole)."""
     execution_role_s3_buckets: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma-separated S3 buckets the execution role may read (model artifacts); empty grants none."""
+    deployer_instance_types: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated instance types the deployer user may host endpoints on; empty: all GPU types the tool knows."""
 
     # --- Model and container ---------------------------------------------------------------------------
     hf_model_id: str = "Qwen/Qwen2.5-7B-Instruct"
@@ -157,14 +159,22 @@ class Settings(BaseSettings):
             raise ValueError("must look like ml.<family>.<size>, for example ml.g5.2xlarge")
         return value
 
+    @field_validator("deployer_instance_types")
+    @classmethod
+    def _instance_type_list(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not INSTANCE_TYPE_PATTERN.match(item):
+                raise ValueError(f"{item!r} does not look like ml.<family>.<size>, for example ml.g5.2xlarge")
+        return value
+
     @field_validator("sagemaker_endpoint_inference", "sagemaker_inference_component_name")
     @classmethod
     def _sagemaker_name(cls, value: str | None) -> str | None:
         return None if value is None else sagemaker_name(value)
 
-    @field_validator("execution_role_s3_buckets", mode="before")
+    @field_validator("execution_role_s3_buckets", "deployer_instance_types", mode="before")
     @classmethod
-    def _bucket_list(cls, value: object) -> object:
+    def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [bucket.strip() for bucket in value.split(",") if bucket.strip()]
         return value

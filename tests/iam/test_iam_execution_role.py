@@ -34,10 +34,17 @@ EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action
 def expected_role(buckets: tuple[str, ...] = ()) -> dict:
     return {
         "arn": ROLE_ARN,
-        "trust": canonical(execution_role_trust_policy(ACCOUNT)),
+        "trust": canonical(execution_role_trust_policy(ACCOUNT, partition="aws", region="us-east-1")),
         "tags": TAGS,
         "inline": {
-            INLINE: canonical(execution_role_permissions(partition="aws", account_id=ACCOUNT, s3_buckets=buckets))
+            INLINE: canonical(
+                execution_role_permissions(
+                    partition="aws",
+                    account_id=ACCOUNT,
+                    image_repositories=["arn:aws:ecr:us-east-1:763104351884:repository/*"],
+                    s3_buckets=buckets,
+                )
+            )
         },
         "attached": [],
     }
@@ -50,9 +57,9 @@ def test_creates_the_role_with_its_trust_scoped_permissions_and_tags(iam, run_ma
     statements = snapshot(iam)["roles"][ROLE]["inline"][INLINE]["Statement"]
     assert not [s for s in statements if any(a.startswith("s3:") for a in s["Action"])]
     assert out == (
-        f"Created IAM role {ROLE}, assumable only by sagemaker.amazonaws.com for account {ACCOUNT}.\n"
-        f"Put inline policy {INLINE} on role {ROLE}: ECR image pull, CloudWatch Logs under /aws/sagemaker/*, "
-        "CloudWatch metrics, no S3 access.\n"
+        f"Created IAM role {ROLE}, assumable only by sagemaker.amazonaws.com for account {ACCOUNT} in us-east-1.\n"
+        f"Put inline policy {INLINE} on role {ROLE}: ECR image pull, CloudWatch Logs and metrics under "
+        "/aws/sagemaker/*, no S3 access.\n"
         f"Role ARN: {ROLE_ARN}\n"
     )
 
@@ -82,10 +89,10 @@ def test_drifted_trust_and_permissions_are_repaired_one_line_each(iam, run_main)
     code, out, err = run_main(main)
     assert (code, err) == (0, "")
     assert out == (
-        f"Repaired the trust policy of role {ROLE}: only sagemaker.amazonaws.com for account {ACCOUNT} may "
-        "assume it again.\n"
+        f"Repaired the trust policy of role {ROLE}: only sagemaker.amazonaws.com for account {ACCOUNT} in "
+        "us-east-1 may assume it again.\n"
         f"Repaired inline policy {INLINE} on role {ROLE}: its permissions had drifted and are again ECR image pull, "
-        "CloudWatch Logs under /aws/sagemaker/*, CloudWatch metrics, no S3 access.\n"
+        "CloudWatch Logs and metrics under /aws/sagemaker/*, no S3 access.\n"
         f"Removed inline policy extra from role {ROLE}: not part of its scoped set.\n"
         f"Detached policy {wide} from role {ROLE}: not part of its scoped set.\n"
         f"Role ARN: {ROLE_ARN}\n"
