@@ -69,8 +69,8 @@ def echo(message: str = "") -> None:
 
 def _safe(message: str) -> str:
     """Messages quote what came from elsewhere (AWS, a container, an argument): no control sequence and no
-    token-shaped value reaches the terminal through them."""
-    return mask_tokens(clean(message))
+    token-shaped value reaches the terminal through them, and each stays one line."""
+    return mask_tokens(" ".join(clean(message).splitlines()))
 
 
 def warn(message: str) -> None:

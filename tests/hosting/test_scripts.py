@@ -166,3 +166,35 @@ def test_deploy_warns_when_the_clients_max_new_tokens_exceeds_what_it_deploys(ro
         "(MAX_TOTAL_TOKENS=4096 - MAX_INPUT_TOKENS=2048 = 2048): TGI will refuse longer prompts with it; lower it "
         "or raise MAX_TOTAL_TOKENS.\n"
     )
+
+
+def test_a_malformed_region_is_one_line_in_every_script(monkeypatch, capsys):
+    from llm_engineering.model.deploy import create_sagemaker_execution_role, create_sagemaker_role, preflight, status
+    from llm_engineering.model.deploy import test as test_script
+
+    monkeypatch.setenv("AWS_REGION", "mars;1")
+    scripts = [
+        (deploy.main, ["--yes", "--skip-preflight"]),
+        (delete.main, []),
+        (status.main, []),
+        (preflight.main, []),
+        (test_script.main, ["--prompt", "Hi"]),
+        (create_sagemaker_role.main, []),
+        (create_sagemaker_execution_role.main, ["--delete"]),
+    ]
+    for main, argv in scripts:
+        code, out, err = invoke(main, *argv, capsys=capsys)
+        assert (code, out) == (2, ""), main.__module__
+        assert err == (
+            "error: AWS_REGION='mars;1' is not an AWS region (such as us-east-1 or eu-west-1): fix it in .env, the "
+            "environment or your AWS config.\n"
+        ), main.__module__
+
+
+def test_error_lines_carry_no_control_sequence_and_no_token(capsys):
+    from llm_engineering.cli import fail, warn
+
+    token = "hf_" + "Secret" * 6
+    fail(f"AWS said \x1b]0;title\x07no\x1b[2J for {token}\r")
+    warn(f"\x1b[31m{token}")
+    assert capsys.readouterr().err == "error: AWS said no for <redacted>\nwarning: <redacted>\n"
