@@ -11,13 +11,18 @@ which the test client's budget needs.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.parsers import ResponseParserError
 
 from llm_engineering import TOOL_NAME, __version__
 from llm_engineering.errors import ConfigurationError
@@ -57,6 +62,44 @@ class Aws:
         return self._clients[key]
 
 
+# --- Regions ----------------------------------------------------------------------------------------------
+
+
+@cache
+def _partitions() -> list[dict[str, Any]]:
+    """botocore's partitions (aws, aws-cn, aws-us-gov, ...) with each one's region pattern; read in about 1 ms."""
+    return botocore.loaders.create_loader().load_data("partitions")["partitions"]
+
+
+def region_partition(region: str) -> str | None:
+    """The partition whose region pattern `region` matches (`aws` for us-east-1), None when it matches none."""
+    for partition in _partitions():
+        if re.match(partition["regionRegex"], region):
+            return partition["id"]
+    return None
+
+
+def check_region(region: str, source: str) -> str:
+    """`region` when it has the shape of an AWS region, else one line naming where it came from.
+
+    botocore would otherwise raise InvalidRegionError from deep inside the first client (a traceback), or, for
+    a well-formed but foreign value, build an endpoint URL out of it.
+    """
+    if region_partition(region) is None:
+        raise ConfigurationError(
+            f"{source}={region!r} is not an AWS region (such as us-east-1 or eu-west-1): "
+            "fix it in .env, the environment or your AWS config."
+        )
+    return region
+
+
+def _region_source(session: botocore.session.Session) -> str:
+    """Where botocore found the region when AWS_REGION did not give one, for messages."""
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return "AWS_DEFAULT_REGION"
+    return f"AWS profile {session.profile or 'default'}: region"
+
+
 def connect(region: str | None = None, profile: str | None = None) -> Aws:
     """Open a session, failing with one actionable line when region or credentials are missing."""
     session = botocore.session.Session(profile=profile)
@@ -68,12 +111,14 @@ def connect(region: str | None = None, profile: str | None = None) -> Aws:
             "set AWS_PROFILE to an existing profile (see `aws configure list-profiles`) or unset it."
         ) from None
     if region:
-        session.set_config_variable("region", region)
+        session.set_config_variable("region", check_region(region, "AWS_REGION"))
     region_name = session.get_config_variable("region")
     if not region_name:
         raise ConfigurationError(
             "No AWS region is configured: set AWS_REGION in .env or the environment (e.g. AWS_REGION=us-east-1)."
         )
+    if not region:
+        check_region(region_name, _region_source(session))
     try:
         credentials = session.get_credentials()
     except BotoCoreError as error:
@@ -94,6 +139,20 @@ def from_settings(settings: Settings) -> Aws:
 
 
 # --- Answers every caller reads the same way ---------------------------------------------------------------
+
+AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
+"""What an AWS call can raise: refused (throttling that outlived the retries included), unreachable, cut off
+(EndpointConnectionError, ConnectionClosedError, ReadTimeoutError) or unparsable."""
+
+
+def describe_failure(error: Exception) -> str:
+    """`<Operation> refused: <Code>: <message>` for AWS refusals, the error's type and text otherwise."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{error.operation_name} refused: {details.get('Code', 'Unknown')}: {details.get('Message', '')}"
+    first = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {first[0] if first else ''}".rstrip(": ")
+
 
 _NOT_FOUND_CODES = frozenset({"NoSuchEntity", "ResourceNotFoundException", "ResourceNotFound", "NoSuchBucket"})
 _NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")

@@ -12,11 +12,13 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
+from llm_engineering.redaction import looks_like_token
+from llm_engineering.setting_sources import check_sources
 
 EndpointType = Literal["model-based", "inference-component"]
 EngineName = Literal["tgi", "vllm", "sglang"]
@@ -45,6 +47,8 @@ class Settings(BaseSettings):
         case_sensitive=False,
         env_ignore_empty=True,  # `.env.example` lists optional settings as `NAME=`
         env_file_encoding="utf-8",
+        allow_inf_nan=False,  # `inf` and `nan` would pass every range check and reach AWS or TGI as non-JSON
+        populate_by_name=True,  # aliases (ENDPOINT_NAME) beside the field names
     )
 
     # --- AWS -------------------------------------------------------------------------------------------
@@ -64,6 +68,8 @@ class Settings(BaseSettings):
     """Execution role ARN; unset resolves it from SAGEMAKER_EXECUTION_ROLE_NAME (iam:GetRole)."""
     execution_role_s3_buckets: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma-separated S3 buckets the execution role may read (model artifacts); empty grants none."""
+    deployer_instance_types: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated instance types the deployer user may host endpoints on; empty: all GPU types the tool knows."""
 
     # --- Model and container ---------------------------------------------------------------------------
     hf_model_id: str = "Qwen/Qwen2.5-7B-Instruct"
@@ -71,7 +77,7 @@ class Settings(BaseSettings):
     hf_model_revision: str | None = None
     """Branch, tag or commit of the model; unset serves the default branch."""
     huggingface_access_token: SecretStr | None = None
-    """Token for gated or private models; unset falls back to the token saved by `hf auth login`."""
+    """Token for gated or private models (sent only to those); unset falls back to the token `hf auth login` saved."""
     hf_model_quantize: str | None = None
     """Quantization in ENGINE's spelling (tgi: bitsandbytes-nf4, awq; vllm: bitsandbytes, fp8); unset: as stored."""
     hf_model_trust_remote_code: bool = False
@@ -102,8 +108,10 @@ class Settings(BaseSettings):
     """Share of GPU memory the engine may use (0-1; vLLM gpu_memory_utilization); unset: the engine's default."""
 
     # --- Endpoint --------------------------------------------------------------------------------------
-    sagemaker_endpoint_inference: str = "llm-engineering-endpoint"
-    """Name of the SageMaker endpoint to create, test and delete."""
+    sagemaker_endpoint_inference: str = Field(
+        "llm-engineering-endpoint", validation_alias=AliasChoices("endpoint_name", "sagemaker_endpoint_inference")
+    )
+    """Name of the SageMaker endpoint to create, test and delete; ENDPOINT_NAME, when set, wins (every target)."""
     endpoint_type: EndpointType = "model-based"
     """`model-based` (one model per endpoint) or `inference-component` (models as components)."""
     gpu_instance_type: str = "ml.g5.2xlarge"
@@ -139,6 +147,15 @@ class Settings(BaseSettings):
     inference_request_timeout: PositiveInt = 120
     """Seconds one request to the endpoint may take before the client gives up."""
 
+    # --- Token-shaped values outside HUGGINGFACE_ACCESS_TOKEN ------------------------------------------------
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_token_in_plain_settings(cls, value: object, info: ValidationInfo) -> object:
+        """A token pasted into a plain setting would be echoed in plans, tags and errors: refuse it unseen."""
+        if info.field_name != "huggingface_access_token" and isinstance(value, str) and looks_like_token(value):
+            raise ValueError("looks like a Hugging Face access token; tokens belong in HUGGINGFACE_ACCESS_TOKEN only")
+        return value
+
     @field_validator("gpu_instance_type")
     @classmethod
     def _instance_type_shape(cls, value: str) -> str:
@@ -146,14 +163,22 @@ class Settings(BaseSettings):
             raise ValueError("must look like ml.<family>.<size>, for example ml.g5.2xlarge")
         return value
 
+    @field_validator("deployer_instance_types")
+    @classmethod
+    def _instance_type_list(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not INSTANCE_TYPE_PATTERN.match(item):
+                raise ValueError(f"{item!r} does not look like ml.<family>.<size>, for example ml.g5.2xlarge")
+        return value
+
     @field_validator("sagemaker_endpoint_inference", "sagemaker_inference_component_name")
     @classmethod
     def _sagemaker_name(cls, value: str | None) -> str | None:
         return None if value is None else sagemaker_name(value)
 
-    @field_validator("execution_role_s3_buckets", mode="before")
+    @field_validator("execution_role_s3_buckets", "deployer_instance_types", mode="before")
     @classmethod
-    def _bucket_list(cls, value: object) -> object:
+    def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [bucket.strip() for bucket in value.split(",") if bucket.strip()]
         return value
@@ -226,7 +251,8 @@ def describe_validation_error(error: ValidationError) -> str:
         return f"Invalid settings: {message}. Fix them in .env or the environment."
     name = names[0]
     value = first.get("input")
-    shown = "<hidden>" if "TOKEN" in name or isinstance(value, SecretStr) else repr(value)
+    hidden = "TOKEN" in name or isinstance(value, SecretStr) or looks_like_token(str(value))
+    shown = "<hidden>" if hidden else repr(value)
     return f"{name}={shown} is invalid: {message}. Fix it in .env or the environment."
 
 
@@ -234,10 +260,24 @@ ENV_FILE_VARIABLE = "LLM_ENGINEERING_ENV_FILE"
 """Points at another settings file than `./.env` (tests use it to ignore the developer's own)."""
 
 
+def setting_names() -> list[str]:
+    """Every name a setting is read under (field names and their aliases), upper-case."""
+    names: list[str] = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias or name]
+        names += [str(choice).upper() for choice in choices]
+    return names
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read and validate the settings, raising `ConfigurationError` with one readable line."""
-    env_file = os.environ.get(ENV_FILE_VARIABLE, ".env")
+    """Read and validate the settings, raising `ConfigurationError` with one readable line.
+
+    `.env` is checked first: a line python-dotenv cannot parse stops here (it would otherwise be dropped
+    with a logged warning), and names close to a setting's produce a `SettingsWarning`.
+    """
+    env_file = check_sources(setting_names(), os.environ.get(ENV_FILE_VARIABLE, ".env"))
     try:
-        return Settings(_env_file=env_file if os.path.isfile(env_file) else None, **overrides)
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None

@@ -8,47 +8,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+from llm_engineering.local.make_environment import nested_make_environment
+from llm_engineering.settings import setting_names
+
 REPO = Path(__file__).resolve().parent.parent
 
 # Variables that could point a test at a real account, a real token or the developer's own setup.
 _LEAKY_PREFIXES = ("AWS_", "HF_", "HUGGING", "SAGEMAKER_", "LLM_ENGINEERING_")
-# Set when the suite itself runs under `make test`: a nested make would then report as `make[1]`.
-_MAKE_VARIABLES = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR"}
-_SETTINGS_NAMES = {
-    "ENDPOINT_TYPE",
-    "GPU_INSTANCE_TYPE",
-    "GPU_INSTANCE_COUNT",
-    "COPY_COUNT",
-    "MAX_INPUT_TOKENS",
-    "MAX_TOTAL_TOKENS",
-    "MAX_BATCH_PREFILL_TOKENS",
-    "MAX_BATCH_TOTAL_TOKENS",
-    "TGI_IMAGE_VERSION",
-    "TGI_IMAGE_URI",
-    "ENGINE",
-    "ENGINE_VERSION",
-    "IMAGE_URI",
-    "INFERENCE_AMI_VERSION",
-    "GPU_MEMORY_UTILIZATION",
-    "EXECUTION_ROLE_S3_BUCKETS",
-    "DEPLOY_TIMEOUT",
-    "CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT",
-    "MODEL_DATA_DOWNLOAD_TIMEOUT",
-    "MAX_NEW_TOKENS_INFERENCE",
-    "TEMPERATURE_INFERENCE",
-    "TOP_P_INFERENCE",
-    "TOP_K_INFERENCE",
-    "REPETITION_PENALTY_INFERENCE",
-    "INFERENCE_REQUEST_TIMEOUT",
-}
+# Every name a setting is read under (ENDPOINT_NAME included), and PYTEST_ADDOPTS, which `make test ARGS=...` sets.
+_SETTINGS_NAMES = {*setting_names(), "PYTEST_ADDOPTS"}
 
 
 def clean_environment(home: Path) -> dict[str, str]:
     """The process environment minus anything AWS/HF/settings related, plus dummy credentials."""
+    # make's own state and the Makefile's user variables (ARGS, PROMPT, ...): under `make test ARGS=...` they
+    # would otherwise reach every nested make of the end-to-end tests.
     env = {
         key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_LEAKY_PREFIXES) and key not in _SETTINGS_NAMES | _MAKE_VARIABLES
+        for key, value in nested_make_environment(os.environ).items()
+        if not key.startswith(_LEAKY_PREFIXES) and key.upper() not in _SETTINGS_NAMES
     }
     env.update(
         {

@@ -50,3 +50,37 @@ def test_profile_from_the_shared_credentials_file(offline_env):
     )
     aws = connect(region="us-east-1", profile="deployer")
     assert aws.session.get_credentials().access_key == "AKIAEXAMPLE"
+
+
+@pytest.mark.parametrize("region", ["mars;1", "us-east", "US-EAST-1", "us_east_1", "eu-west-1 ", "", "aws-global"])
+def test_a_malformed_region_is_one_line_naming_the_setting(monkeypatch, region):
+    monkeypatch.setenv("AWS_REGION", region)
+    if not region:
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "mars;2")
+    with pytest.raises(ConfigurationError) as error:
+        from_settings(load_settings())
+    expected = f"AWS_REGION={region!r}" if region else "AWS_DEFAULT_REGION='mars;2'"
+    assert str(error.value) == (
+        f"{expected} is not an AWS region (such as us-east-1 or eu-west-1): fix it in .env, the environment or your "
+        "AWS config."
+    )
+
+
+def test_the_region_rule_accepts_every_region_botocore_knows():
+    import botocore.loaders
+
+    from llm_engineering.aws import region_partition
+
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    for partition in endpoints["partitions"]:
+        for region in partition["regions"]:
+            assert region_partition(region) == partition["partition"], region
+    assert region_partition("cn-north-1") == "aws-cn" and region_partition("us-gov-west-1") == "aws-us-gov"
+
+
+def test_a_profile_region_is_checked_too(offline_env, monkeypatch):
+    monkeypatch.delenv("AWS_REGION")
+    (offline_env / "aws-config").write_text("[profile odd]\nregion = moon-1\n")
+    (offline_env / "aws-credentials").write_text("[odd]\naws_access_key_id = a\naws_secret_access_key = s\n")
+    with pytest.raises(ConfigurationError, match=r"^AWS profile odd: region='moon-1' is not an AWS region"):
+        connect(profile="odd")

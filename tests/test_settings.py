@@ -183,3 +183,110 @@ def test_version_matches_the_project_metadata():
     from llm_engineering import __version__
 
     assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"] == __version__
+
+
+# --- .env lines python-dotenv cannot read, and names that are close to a setting's -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("GPU_INSTANCE_TYPE ml.g4dn.xlarge", "the line starting with GPU_INSTANCE_TYPE"),
+        ('HF_MODEL_ID="Qwen/Qwen2.5-7B-Instruct', "the line starting with HF_MODEL_ID"),
+        ("HUGGINGFACE_ACCESS_TOKEN 'hf_" + "a" * 34, "the line starting with HUGGINGFACE_ACCESS_TOKEN"),
+        ("'unquoted", "the line"),
+    ],
+)
+def test_an_unreadable_env_line_stops_with_the_file_and_line(tmp_path, monkeypatch, line, shown):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text(f"# settings\nAWS_REGION=us-east-1\n{line}\nCOPY_COUNT=2\n")
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(env_file))
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    assert str(error.value) == (
+        f"{env_file}, line 3: {shown} cannot be read (python-dotenv expects NAME=value, with quotes closed on the "
+        "same line): fix or remove that line."
+    )
+    assert error.value.exit_code == 2
+
+
+def test_names_close_to_a_setting_are_reported_with_the_setting_meant(tmp_path, monkeypatch):
+    from llm_engineering.setting_sources import SettingsWarning
+
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("GPU_INSTANCE_TYPES=ml.g5.xlarge\nhf_modle_id=x/y\nOTHER_TOOL_URL=http://x\nHF_TOKEN=\n")
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(env_file))
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_INFERENCES", "typo")
+    monkeypatch.setenv("MAX_NEW_TOKEN_INFERENCE", "64")
+    for unrelated in ("AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "HF_HOME", "MAX_JOBS", "PATH_INFO", "HF_HUB_OFFLINE"):
+        monkeypatch.setenv(unrelated, "x")
+    with pytest.warns(SettingsWarning) as caught:
+        settings = load_settings()
+    assert sorted(str(warning.message) for warning in caught) == sorted(
+        [
+            f"{env_file}, line 1: GPU_INSTANCE_TYPES is not a setting of this tool and is ignored; did you mean "
+            "GPU_INSTANCE_TYPE?",
+            f"{env_file}, line 2: hf_modle_id is not a setting of this tool and is ignored; did you mean HF_MODEL_ID?",
+            "environment variable SAGEMAKER_ENDPOINT_INFERENCES is not a setting of this tool and is ignored; did you "
+            "mean SAGEMAKER_ENDPOINT_INFERENCE?",
+            "environment variable MAX_NEW_TOKEN_INFERENCE is not a setting of this tool and is ignored; did you mean "
+            "MAX_NEW_TOKENS_INFERENCE?",
+        ]
+    )
+    assert settings.gpu_instance_type == "ml.g5.2xlarge"  # the misspelt name changed nothing
+
+
+def test_a_warning_is_one_line_on_stderr_in_a_script(tmp_path, monkeypatch, capsys):
+    from llm_engineering.cli import run
+
+    monkeypatch.setenv("GPU_INSTANCE_TYPES", "ml.g5.xlarge")
+    with pytest.raises(SystemExit):
+        run(lambda: load_settings() and 0)
+    assert capsys.readouterr().err == (
+        "warning: environment variable GPU_INSTANCE_TYPES is not a setting of this tool and is ignored; did you mean "
+        "GPU_INSTANCE_TYPE?\n"
+    )
+
+
+def test_endpoint_name_is_an_alias_that_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("SAGEMAKER_ENDPOINT_INFERENCE=from-file\n")
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(env_file))
+    assert load_settings().sagemaker_endpoint_inference == "from-file"
+    monkeypatch.setenv("ENDPOINT_NAME", "from-make")
+    assert load_settings().sagemaker_endpoint_inference == "from-make"
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_INFERENCE", "from-environment")
+    assert load_settings().sagemaker_endpoint_inference == "from-make"
+    assert load_settings().inference_component_name == "from-make-ic"
+    monkeypatch.setenv("ENDPOINT_NAME", "bad.name")
+    with pytest.raises(ConfigurationError, match=r"^ENDPOINT_NAME='bad.name' is invalid: must be 1-63 letters"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "Infinity", "NaN"])
+@pytest.mark.parametrize("name", ["TEMPERATURE_INFERENCE", "REPETITION_PENALTY_INFERENCE", "WAIT_POLL_INTERVAL"])
+def test_non_finite_numbers_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    assert str(error.value).startswith(f"{name}={value!r} is invalid: ")
+    assert "finite number" in str(error.value) or "greater than" in str(error.value)
+
+
+TOKEN_SHAPED = "hf_" + "Ab1" * 12
+
+
+@pytest.mark.parametrize(
+    "name", ["HF_MODEL_ID", "HF_MODEL_REVISION", "TGI_IMAGE_VERSION", "SAGEMAKER_USER_NAME", "AWS_PROFILE"]
+)
+def test_a_token_in_a_plain_setting_is_refused_without_being_shown(monkeypatch, name):
+    monkeypatch.setenv(name, TOKEN_SHAPED)
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    assert str(error.value) == (
+        f"{name}=<hidden> is invalid: looks like a Hugging Face access token; tokens belong in "
+        "HUGGINGFACE_ACCESS_TOKEN only. Fix it in .env or the environment."
+    )
+    monkeypatch.delenv(name)
+    monkeypatch.setenv("HUGGINGFACE_ACCESS_TOKEN", TOKEN_SHAPED)
+    assert load_settings().huggingface_access_token.get_secret_value() == TOKEN_SHAPED

@@ -1,8 +1,10 @@
 """Carry out a plan's calls in order, waiting, diagnosing and rolling back.
 
-The rule this module keeps: whatever happens (a refused call, a Failed endpoint, a timeout, Ctrl-C), the
-caller learns exactly which resources this run created and which still exist. A failure rolls back what
-this run created (unless asked to keep it); a timeout or Ctrl-C never deletes anything silently.
+The rule this module keeps: whatever happens (a refused call, a Failed endpoint, a timeout, Ctrl-C, a lost
+connection, throttling that outlives the retries), the caller learns exactly which resources this run created
+and which still exist. A failure rolls back what this run created (unless asked to keep it); a timeout,
+Ctrl-C or losing AWS never deletes anything silently. A resource that vanished by itself is not reported as
+still there.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
-from llm_engineering.aws import Aws
+from llm_engineering.aws import AWS_FAILURES, Aws, delete_if_exists, describe_failure
 from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.ami import host_advice
 from llm_engineering.hosting.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
@@ -38,11 +40,17 @@ class DeploymentFailed(UserFacingError):
 
 
 class DeploymentStopped(UserFacingError):
-    """Waiting stopped (timeout or Ctrl-C) while resources exist; nothing was deleted."""
+    """The run stopped (timeout, Ctrl-C, AWS unreachable or refusing) while resources exist; nothing was deleted.
 
-    def __init__(self, reason: str, remaining: list[Resource], interrupted: bool) -> None:
+    `uncertain` is the resource whose create request was on its way: it may or may not exist.
+    """
+
+    def __init__(
+        self, reason: str, remaining: list[Resource], interrupted: bool, uncertain: Resource | None = None
+    ) -> None:
         super().__init__(reason)
         self.remaining = remaining
+        self.uncertain = uncertain
         self.exit_code = 130 if interrupted else 1
 
 
@@ -131,6 +139,13 @@ class Applier:
             raise DeploymentStopped(
                 f"gave up waiting after DEPLOY_TIMEOUT={self.spec.deploy_timeout} s: {error}", self.created, False
             ) from None
+        except AWS_FAILURES as error:  # the connection is gone, or AWS kept refusing (throttling, access) a wait
+            raise DeploymentStopped(
+                f"stopped, AWS could not be reached or refused ({describe_failure(error)}); nothing was deleted",
+                list(self.created),
+                False,
+                uncertain=in_flight,
+            ) from None
         outcome = Outcome(plan=plan, waited=wait)
         if wait:
             self._retire(plan, outcome)
@@ -175,20 +190,26 @@ class Applier:
         raise DeploymentFailed(diagnosis, rolled_back, remaining)
 
     def rollback(self) -> tuple[list[Resource], list[Resource]]:
-        """Delete what this run created, newest first; return (deleted, still there)."""
+        """Delete what this run created, newest first; return (gone now, still there).
+
+        The journal shrinks as each resource goes, so an interruption mid-rollback reports only what is left;
+        a resource that had already vanished counts as gone, not as "still exists".
+        """
         deleted: list[Resource] = []
         remaining: list[Resource] = []
-        for resource in reversed(self.created):
+        for resource in reversed(list(self.created)):
             self.reporter.step(f"rolling back {resource}")
             try:
                 self._delete(resource)
-                deleted.append(resource)
-            except (ClientError, WaitTimeout):
-                remaining.append(resource)
-        self.created = remaining
+            except (*AWS_FAILURES, WaitTimeout):
+                remaining.insert(0, resource)
+                continue
+            deleted.append(resource)
+            self.created.remove(resource)
         return deleted, remaining
 
     def _delete(self, resource: Resource) -> None:
+        """Delete one resource and wait until it is gone; one that does not exist (any more) is fine."""
         if resource.kind in ("endpoint", "inference-component"):
             handle = self.handle(resource)
             if handle.status == Status.UNKNOWN:  # created, never waited on: SageMaker may still be creating it
@@ -197,9 +218,9 @@ class Applier:
             handle.delete()
             handle.wait_deleted(self.poller, self.spec.deploy_timeout, self.reporter.progress)
         elif resource.kind == "endpoint-config":
-            self.client.delete_endpoint_config(EndpointConfigName=resource.name)
+            delete_if_exists(self.client.delete_endpoint_config, EndpointConfigName=resource.name)
         else:
-            self.client.delete_model(ModelName=resource.name)
+            delete_if_exists(self.client.delete_model, ModelName=resource.name)
 
     def _retire(self, plan: Plan, outcome: Outcome) -> None:
         """Remove what the new deployment superseded; failures here are reported, not fatal."""
@@ -209,5 +230,5 @@ class Applier:
             try:
                 getattr(self.client, _snake(step.operation))(**step.params)
                 outcome.retired.append(name)
-            except ClientError as error:
-                outcome.retire_errors.append(f"{step.operation} {name}: {error}")
+            except AWS_FAILURES as error:  # the deployment is done: a lost connection here is only reported
+                outcome.retire_errors.append(f"{step.operation} {name}: {describe_failure(error)}")

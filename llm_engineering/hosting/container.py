@@ -4,9 +4,16 @@ The SageMaker entrypoint of the Hugging Face TGI image maps HF_MODEL_ID, HF_MODE
 HF_MODEL_QUANTIZE and HF_MODEL_TRUST_REMOTE_CODE to launcher flags; the token limits are read by the
 launcher under their own names. Limits left unset are left to TGI, which sizes the batch from free GPU
 memory. The token stays a `SecretStr` until the very call that sends it.
+
+The container gets a Hugging Face token only when the model needs one (gated or private, as the Hub says):
+the token lands in the model's environment, where anyone allowed sagemaker:DescribeModel reads it in plain
+text. When the Hub could not be asked (preflight skipped, offline, unreachable), only a token set on purpose
+(HUGGINGFACE_ACCESS_TOKEN) is sent, never the one `hf auth login` saved for other uses.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pydantic import SecretStr
 
@@ -37,10 +44,56 @@ def container_environment(model: ModelSpec, gpus_per_copy: int, token: SecretStr
 
 
 def hub_token(explicit: SecretStr | None) -> SecretStr | None:
-    """The token to give the container: HUGGINGFACE_ACCESS_TOKEN, else the one `hf auth login` saved."""
+    """The token in use for the Hub: HUGGINGFACE_ACCESS_TOKEN (preferred), else the one `hf auth login` saved."""
     if explicit is not None:
         return explicit
     from huggingface_hub import get_token  # deferred: only deploy-side callers need it
 
     token = get_token()
     return SecretStr(token) if token else None
+
+
+TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """What the Hub said about the model: whether downloading it needs a token (None: it could not be asked)."""
+
+    needs_token: bool | None
+    why: str
+    """`gated`, `private`, `public and not gated`, or why the Hub could not be asked."""
+
+    @classmethod
+    def unknown(cls, why: str) -> ModelAccess:
+        return cls(None, why)
+
+
+@dataclass(frozen=True)
+class TokenChoice:
+    """The token the container gets (None: none), and the plan's sentence saying why."""
+
+    token: SecretStr | None
+    note: str
+
+
+def choose_token(model_id: str, explicit: SecretStr | None, access: ModelAccess) -> TokenChoice:
+    """Send a token only where it is needed; say where it will be readable."""
+    visible = "stored in the model's environment: anyone allowed sagemaker:DescribeModel on it can read it"
+    if access.needs_token is False:
+        return TokenChoice(None, f"not sent: {model_id} is {access.why} on the Hub, so the container needs none")
+    if access.needs_token:
+        token = hub_token(explicit)
+        if token is None:
+            return TokenChoice(None, f"none to send: {model_id} is {access.why} on the Hub; set {TOKEN_SETTING}")
+        source = TOKEN_SETTING if explicit is not None else "the token `hf auth login` saved"
+        return TokenChoice(token, f"sent ({source}; {model_id} is {access.why} on the Hub), {visible}")
+    if explicit is not None:
+        return TokenChoice(
+            explicit,
+            f"sent ({TOKEN_SETTING} is set, and the Hub could not tell if it is needed: {access.why}), {visible}",
+        )
+    return TokenChoice(
+        None,
+        f"not sent (the Hub could not tell if {model_id} needs one: {access.why}); set {TOKEN_SETTING} to send one",
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from llm_engineering.aws import Aws, paginate
+from llm_engineering.aws import AWS_FAILURES, Aws, paginate
 from llm_engineering.hosting.engines import advice_from_logs, engine
 from llm_engineering.redaction import scrub
 
@@ -86,11 +86,12 @@ def log_tail(aws: Aws, group: str, secrets: Iterable[str] = (), limit: int = LOG
         events = logs.get_log_events(
             logGroupName=group, logStreamName=streams[0]["logStreamName"], limit=limit, startFromHead=False
         ).get("events", [])
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+    except AWS_FAILURES as error:  # refused, or the connection is gone: the diagnosis goes on without the lines
+        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
         if code == "ResourceNotFoundException":
             return [], f"No log group {group}: the container never started (nothing was written)."
-        return [], f"Could not read {group} ({code}): check the logs in the CloudWatch console."
+        why = code or type(error).__name__
+        return [], f"Could not read {group} ({why}): check the logs in the CloudWatch console."
     secrets = tuple(secrets)
     return [scrub(event["message"].rstrip(), secrets) for event in events], None
 
@@ -171,7 +172,7 @@ def quota_request_hint(aws: Aws, instance_type: str, wanted: int) -> str | None:
     try:
         listed = paginate(aws.client("service-quotas"), "list_service_quotas", "Quotas", ServiceCode="sagemaker")
         quota: dict[str, Any] | None = next((item for item in listed if item.get("QuotaName") == name), None)
-    except ClientError:
+    except AWS_FAILURES:
         return None
     if quota is None:
         return None

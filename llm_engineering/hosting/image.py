@@ -6,13 +6,22 @@ seconds and hundreds of MB, so it is imported here, inside the functions, and on
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.engines import TGI, Engine, engine_of_image
+from llm_engineering.hosting.engines import ENGINES, TGI, Engine, engine_of_image
 
 _IMAGE_URI = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$")
+_ECR_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[a-z0-9._/-]+)[:@]"
+)
+TABLE_FILE = "sagemaker/core/image_uri_config/{framework}.json"
 
 
 @dataclass(frozen=True)
@@ -117,3 +126,35 @@ def tgi_image_uri(region: str, instance_type: str, version: str | None = None, o
         TGI, region, instance_type, version, override, version_setting="TGI_IMAGE_VERSION", uri_setting="TGI_IMAGE_URI"
     )
     return image.uri
+
+
+# --- Where the images live (for the execution role's ECR permissions) --------------------------------------
+
+
+@cache
+def _image_table(framework: str) -> dict[str, Any]:
+    """The SDK's table of one framework's images, read as a file: importing the SDK for it would cost seconds."""
+    path = Path(str(metadata.distribution("sagemaker-core").locate_file(TABLE_FILE.format(framework=framework))))
+    return json.loads(path.read_text(encoding="utf-8"))["inference"]
+
+
+def image_registries(region: str) -> list[str]:
+    """The accounts whose ECR registries hold the images of every engine in `region` (one per region, the
+    same across versions and engines), from the SDK's image tables; empty for a region without images."""
+    versions = [version for row in ENGINES.values() for version in _image_table(row.framework)["versions"].values()]
+    return sorted({version["registries"][region] for version in versions if region in version.get("registries", {})})
+
+
+def image_repository_arns(partition: str, region: str, override: str | None = None) -> list[str]:
+    """ECR repositories the execution role may pull from: the engines' images of `region`, and the repository
+    of IMAGE_URI when it is an ECR image (your own registry)."""
+    arns = [f"arn:{partition}:ecr:{region}:{account}:repository/*" for account in image_registries(region)]
+    found = _ECR_URI.match(override or "")
+    if found:
+        arns.append(f"arn:{partition}:ecr:{found['region']}:{found['account']}:repository/{found['repo']}")
+    if not arns:
+        raise ConfigurationError(
+            f"AWS_REGION={region!r} has no published Hugging Face image: choose another region, or set "
+            "IMAGE_URI to an image in your own ECR registry."
+        )
+    return arns

@@ -1,5 +1,5 @@
-"""What exists: everything of one endpoint (through the endpoint, its components and the tags), and the region's
-endpoints of this tool.
+"""What exists: everything of one endpoint (through the endpoint, its components and the tags), the region's
+endpoints (this tool's, and how many others bill beside them), and which of this tool's endpoints run as a role.
 
 Names are never guessed: a config or model belongs to an endpoint when the endpoint or one of its components
 references it, or when it carries this tool's tags naming the endpoint (which also finds what a failed or
@@ -18,6 +18,7 @@ from llm_engineering.aws import get_or_none, paginate
 from llm_engineering.hosting.prices import Cost, fleet_cost
 from llm_engineering.hosting.resources import Endpoint, InferenceComponent, components_on
 from llm_engineering.names import NAME_PREFIX_LENGTH
+from llm_engineering.statuses import HOLDING_INSTANCES, Status
 
 
 @dataclass
@@ -218,15 +219,64 @@ def _engine(tags: list[dict[str, str]], hosted: list[InferenceComponent]) -> str
     return ", ".join(engines)
 
 
-def managed_endpoints(client: Any, now: datetime | None = None) -> list[EndpointSummary]:
-    """Endpoints carrying this tool's tags, with their instances, components and running cost."""
+@dataclass(frozen=True)
+class RegionEndpoints:
+    """The region's endpoints: this tool's, summarised, and the names of the others (they bill too)."""
+
+    ours: list[EndpointSummary]
+    others: list[str]
+    """Endpoints without this tool's tags, holding (or about to hold) instances."""
+
+
+def region_endpoints(client: Any, now: datetime | None = None) -> RegionEndpoints:
+    """Every endpoint of the region: this tool's with their instances, components and running cost, and the rest."""
     now = now or datetime.now(UTC)
-    found: list[EndpointSummary] = []
+    ours: list[EndpointSummary] = []
+    others: list[str] = []
     for listed in paginate(client, "list_endpoints", "Endpoints"):
         endpoint = Endpoint.get(client, listed["EndpointName"])
         if endpoint is None:
             continue
         tags = endpoint.tags()
         if tool_tags.is_managed(tags):
-            found.append(_summary(client, endpoint, tags, now))
-    return found
+            ours.append(_summary(client, endpoint, tags, now))
+        elif endpoint.status in HOLDING_INSTANCES and endpoint.status != Status.DELETING:
+            others.append(endpoint.name)
+    return RegionEndpoints(ours, others)
+
+
+def managed_endpoints(client: Any, now: datetime | None = None) -> list[EndpointSummary]:
+    """Endpoints carrying this tool's tags, with their instances, components and running cost."""
+    return region_endpoints(client, now).ours
+
+
+def _same_role(arn: str | None, role_arn: str) -> bool:
+    """Role ARNs name the same role (same account and name; a path may be written or not)."""
+    if not arn:
+        return False
+    account, name = arn.split(":")[4:5], arn.rsplit("/", 1)[-1]
+    return account == role_arn.split(":")[4:5] and name == role_arn.rsplit("/", 1)[-1]
+
+
+def endpoints_using_role(client: Any, role_arn: str) -> list[str]:
+    """This tool's live endpoints that run as `role_arn`: their endpoint config (inference-component endpoints)
+    or one of their models names it as ExecutionRoleArn."""
+    using: list[str] = []
+    for listed in paginate(client, "list_endpoints", "Endpoints"):
+        endpoint = Endpoint.get(client, listed["EndpointName"])
+        if endpoint is None or endpoint.status not in HOLDING_INSTANCES or endpoint.status == Status.DELETING:
+            continue
+        if not tool_tags.is_managed(endpoint.tags()):
+            continue
+        roles = [endpoint.config().get("ExecutionRoleArn")]
+        models = list(endpoint.model_names)
+        if endpoint.hosts_components:
+            models += [
+                component.model_name for component in components_on(client, endpoint.name) if component.model_name
+            ]
+        for name in models:
+            model = get_or_none(client.describe_model, ModelName=name)
+            roles.append((model or {}).get("ExecutionRoleArn"))
+        if any(_same_role(arn, role_arn) for arn in roles):
+            using.append(endpoint.name)
+    return sorted(using)

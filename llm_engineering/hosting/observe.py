@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.ami import HostAmi, host_ami
-from llm_engineering.hosting.container import hub_token
+from llm_engineering.hosting.container import ModelAccess, choose_token
 from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.image import Image, engine_image
 from llm_engineering.hosting.instances import GpuInstance, gpu_instance
@@ -64,6 +64,7 @@ class Observed:
     role_arn: str
     image_uri: str
     token: SecretStr | None
+    """The token the container gets, if it needs one (`container.choose_token`)."""
     instance: GpuInstance
     gpus_per_copy: int
     """Checked against the instance once, here: the plan and preflight read it from here."""
@@ -74,6 +75,8 @@ class Observed:
     role: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     """The execution role as IAM described it (None when AWS_ARN_ROLE named it): preflight reads its trust."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    token_note: str = ""
+    """Why the container gets a token or not, for the plan."""
     # --- the serving engine's image (`hosting.engines`, `hosting.image`, `hosting.ami`) ---
     engine_version: str | None = None
     """The version the image holds (None for an IMAGE_URI given as is)."""
@@ -132,13 +135,19 @@ def _unused(inventory: Inventory) -> tuple[Resource, ...]:
     )
 
 
-def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
-    """Gather what the plan needs, offline checks first so bad settings fail before any AWS call."""
+NOT_ASKED = ModelAccess.unknown("the Hub was not asked")
+
+
+def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> Observed:
+    """Gather what the plan needs, offline checks first so bad settings fail before any AWS call.
+
+    `access` is what the Hub said about the model (preflight's look-up): it decides whether a token is sent.
+    """
     instance = gpu_instance(spec.instance_type, aws.region)
     gpus = gpus_per_copy(spec, instance)
     image = _image(spec, aws.region, instance.name)
     ami = host_ami(image.uri, spec.engine.inference_ami_version)
-    token = hub_token(spec.model.token)
+    token = choose_token(spec.model.model_id, spec.model.token, access)
     role_arn, role = resolve_execution_role(aws, spec.role_name, spec.role_arn)
     client = aws.client("sagemaker")
     inventory = take_inventory(client, spec.endpoint_name)
@@ -146,7 +155,8 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
         region=aws.region,
         role_arn=role_arn,
         image_uri=image.uri,
-        token=token,
+        token=token.token,
+        token_note=token.note,
         instance=instance,
         gpus_per_copy=gpus,
         endpoint=_existing_endpoint(inventory),

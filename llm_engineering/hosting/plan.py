@@ -80,6 +80,8 @@ class Plan:
     ami_reason: str = ""
     notes: tuple[str, ...] = ()
     """What the plan should say about the engine: its status upstream, settings it does not use."""
+    token_note: str = ""
+    """Whether the container gets a Hugging Face token, why, and who can read it there."""
 
     @property
     def cost(self) -> Cost:
@@ -317,6 +319,7 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         ami=observed.ami.version,
         ami_reason=observed.ami.reason,
         notes=row.notes + served.notes,
+        token_note=observed.token_note,
     )
 
 
@@ -359,6 +362,10 @@ def render(plan: Plan) -> str:
         f"({PRICE_SOURCE}; billed from creation until deletion)",
         "  environment    " + ", ".join(f"{key}={hide(value)}" for key, value in plan.environment.items()),
         *_engine_lines(plan),
+    ]
+    if plan.token_note:
+        lines.append(f"  HF token       {plan.token_note}")
+    lines += [
         "Steps:",
     ]
     for number, step in enumerate(plan.steps, start=1):

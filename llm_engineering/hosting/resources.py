@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
 
-from llm_engineering.aws import delete_if_exists, get_or_none, paginate
+from botocore.exceptions import ClientError
+
+from llm_engineering.aws import get_or_none, is_not_found, paginate
 from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.waiting import Poller, ProgressCallback
 from llm_engineering.statuses import COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, Status
@@ -120,6 +122,8 @@ class Remote:
             timeout=timeout,
             on_progress=on_progress,
         )
+        if self.status == Status.DELETED:
+            raise ResourceFailed(self.kind, self.name, "gone", "it was deleted by something else while this run waited")
         if self.status != Status.IN_SERVICE:
             raise ResourceFailed(self.kind, self.name, self.status, self.failure_reason)
         if expect is not None and self.target != expect:  # SageMaker may leave the FailureReason empty here
@@ -144,8 +148,17 @@ class Remote:
         return self
 
     def delete(self) -> Self:
-        """Start deletion; a resource that is already gone is fine."""
-        delete_if_exists(self._delete)
+        """Start deletion. A resource already gone, or already Deleting (an earlier run was interrupted, or
+        someone else deletes it), is fine: its deletion is in progress, and `wait_deleted` waits for it."""
+        if self.status == Status.DELETING:
+            return self
+        try:
+            self._delete()
+        except ClientError as error:
+            if is_not_found(error):
+                return self
+            if self.fetch().status not in (Status.DELETING, Status.DELETED):  # "already being deleted" races
+                raise
         return self
 
     def wait_deleted(self, poller: Poller, timeout: float, on_progress: ProgressCallback | None = None) -> Self:

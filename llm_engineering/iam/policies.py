@@ -11,6 +11,9 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from llm_engineering import TOOL_NAME
+from llm_engineering.tags import MANAGED_BY
+
 PolicyDocument = dict[str, Any]
 
 POLICY_LANGUAGE_VERSION = "2012-10-17"
@@ -18,26 +21,45 @@ SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
 # --- The deployer user ------------------------------------------------------------------------------------
 
-SAGEMAKER_RESOURCE_ACTIONS: tuple[str, ...] = (
+SAGEMAKER_CREATE_ACTIONS: tuple[str, ...] = (
     "sagemaker:CreateModel",
-    "sagemaker:DescribeModel",
-    "sagemaker:DeleteModel",
-    "sagemaker:CreateEndpointConfig",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:DeleteEndpointConfig",
     "sagemaker:CreateEndpoint",
-    "sagemaker:DescribeEndpoint",
+    "sagemaker:CreateInferenceComponent",
+    "sagemaker:AddTags",  # creating with Tags needs it too; and the update step tags what it updated
+)
+"""Creates: allowed only with this tool's managed-by tag in the request (`aws:RequestTag`)."""
+
+SAGEMAKER_CONFIG_ACTIONS: tuple[str, ...] = ("sagemaker:CreateEndpointConfig",)
+"""Endpoint configs: tagged as above, and only on the allowed instance types (`sagemaker:InstanceTypes`)."""
+
+SAGEMAKER_MANAGED_ACTIONS: tuple[str, ...] = (
+    "sagemaker:DescribeModel",  # a model's environment holds its Hugging Face token: read only the tool's
+    "sagemaker:DeleteModel",
+    "sagemaker:DeleteEndpointConfig",
     "sagemaker:UpdateEndpoint",
     "sagemaker:DeleteEndpoint",
-    "sagemaker:CreateInferenceComponent",
-    "sagemaker:DescribeInferenceComponent",
     "sagemaker:UpdateInferenceComponent",
     "sagemaker:UpdateInferenceComponentRuntimeConfig",
     "sagemaker:DeleteInferenceComponent",
-    "sagemaker:AddTags",
-    "sagemaker:ListTags",
     "sagemaker:InvokeEndpoint",
     "sagemaker:InvokeEndpointWithResponseStream",
+)
+"""Changes, invocations and the model read: only on resources carrying the managed-by tag (`aws:ResourceTag`)."""
+
+SAGEMAKER_READ_ACTIONS: tuple[str, ...] = (
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeInferenceComponent",
+    "sagemaker:ListTags",
+)
+"""Reads without secrets, on every resource of the account: status, delete and deploy read a resource to learn
+whether it is the tool's (its tags), and status counts the other endpoints that bill."""
+
+SAGEMAKER_RESOURCE_ACTIONS: tuple[str, ...] = (
+    *SAGEMAKER_CREATE_ACTIONS,
+    *SAGEMAKER_CONFIG_ACTIONS,
+    *SAGEMAKER_MANAGED_ACTIONS,
+    *SAGEMAKER_READ_ACTIONS,
 )
 """SageMaker actions that accept resource ARNs: scoped to the account's models, configs, endpoints, components."""
 
@@ -70,6 +92,11 @@ AUTOSCALING_REMOVE_ACTIONS: tuple[str, ...] = (
     "application-autoscaling:DeregisterScalableTarget",
     "application-autoscaling:DeleteScalingPolicy",
 )
+SAGEMAKER_SCALABLE_DIMENSIONS: tuple[str, ...] = (
+    "sagemaker:variant:DesiredInstanceCount",
+    "sagemaker:inference-component:DesiredCopyCount",
+)
+"""What delete deregisters: endpoint variants and inference components, nothing of other services."""
 
 DEPLOYER_ACTIONS: tuple[str, ...] = (
     *SAGEMAKER_RESOURCE_ACTIONS,
@@ -120,77 +147,118 @@ def _sagemaker_log_groups(partition: str, account_id: str) -> list[str]:
     return [group, f"{group}:log-stream:*"]
 
 
-def deployer_policy_document(
-    *, partition: str, account_id: str, user_name: str, execution_role_arn: str
-) -> PolicyDocument:
-    """The deployer's least-privilege policy: SageMaker hosting in this account and nothing broader.
+def _statement(sid: str, actions: Sequence[str] | str, resources: Sequence[str] | str, **condition: Any) -> dict:
+    statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
 
-    Regions are left open (`*`) so that switching AWS_REGION does not turn the policy into drift.
-    """
+
+def _sagemaker_statements(partition: str, account_id: str, instance_types: Sequence[str]) -> list[dict[str, Any]]:
+    """Create only what carries the tool's tag (configs on the allowed instance types), change and invoke only
+    what carries it, read the rest."""
     sagemaker = f"arn:{partition}:sagemaker:*:{account_id}"
+    resources = [
+        f"{sagemaker}:model/*",
+        f"{sagemaker}:endpoint-config/*",
+        f"{sagemaker}:endpoint/*",
+        f"{sagemaker}:inference-component/*",
+    ]
+    requested = {f"aws:RequestTag/{MANAGED_BY}": TOOL_NAME}
+    return [
+        _statement("CreateTaggedSageMakerHosting", list(SAGEMAKER_CREATE_ACTIONS), resources, StringEquals=requested),
+        _statement(
+            "CreateTaggedEndpointConfigsOnAllowedInstances",
+            list(SAGEMAKER_CONFIG_ACTIONS),
+            f"{sagemaker}:endpoint-config/*",
+            StringEquals=requested,
+            **{
+                "ForAllValues:StringEquals": {"sagemaker:InstanceTypes": list(instance_types)},
+                "Null": {"sagemaker:InstanceTypes": "false"},  # ForAllValues alone would pass a request without any
+            },
+        ),
+        _statement(
+            "ManageTaggedSageMakerHosting",
+            list(SAGEMAKER_MANAGED_ACTIONS),
+            resources,
+            StringEquals={f"aws:ResourceTag/{MANAGED_BY}": TOOL_NAME},
+        ),
+        _statement("ReadSageMakerHosting", list(SAGEMAKER_READ_ACTIONS), resources),
+        _statement("SageMakerList", list(SAGEMAKER_LIST_ACTIONS), "*"),
+    ]
+
+
+def deployer_policy_document(
+    *, partition: str, account_id: str, user_name: str, execution_role_arn: str, instance_types: Sequence[str]
+) -> PolicyDocument:
+    """The deployer's least-privilege policy: SageMaker hosting of this tool's own resources in this account.
+
+    Regions are left open (`*`) so that switching AWS_REGION does not turn the policy into drift. One limit
+    IAM sets: AddTags with the tool's tag in the request is allowed on any SageMaker hosting resource, since IAM
+    cannot tell the AddTags of a create from one on an existing resource; a resource tagged that way becomes one
+    the deployer may delete.
+    """
     return {
         "Version": POLICY_LANGUAGE_VERSION,
         "Statement": [
-            {
-                "Sid": "SageMakerHosting",
-                "Effect": "Allow",
-                "Action": list(SAGEMAKER_RESOURCE_ACTIONS),
-                "Resource": [
-                    f"{sagemaker}:model/*",
-                    f"{sagemaker}:endpoint-config/*",
-                    f"{sagemaker}:endpoint/*",
-                    f"{sagemaker}:inference-component/*",
-                ],
-            },
-            {"Sid": "SageMakerList", "Effect": "Allow", "Action": list(SAGEMAKER_LIST_ACTIONS), "Resource": "*"},
-            {
-                "Sid": "PassExecutionRoleToSageMaker",
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": execution_role_arn,
-                "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
-            },
-            {
-                "Sid": "ReadExecutionRole",
-                "Effect": "Allow",
-                "Action": list(EXECUTION_ROLE_READ_ACTIONS),
-                "Resource": execution_role_arn,
-            },
-            {
-                "Sid": "ReadExecutionRolePolicies",
-                "Effect": "Allow",
-                "Action": list(POLICY_READ_ACTIONS),
-                "Resource": [f"arn:{partition}:iam::{account_id}:policy/*", f"arn:{partition}:iam::aws:policy/*"],
-            },
-            {
-                "Sid": "SimulateOwnPermissions",
-                "Effect": "Allow",
-                "Action": "iam:SimulatePrincipalPolicy",
-                "Resource": user_arn(partition, account_id, user_name),
-            },
-            {
-                "Sid": "ReadSageMakerLogs",
-                "Effect": "Allow",
-                "Action": list(LOG_READ_ACTIONS),
-                "Resource": _sagemaker_log_groups(partition, account_id),
-            },
-            {"Sid": "ReadServiceQuotas", "Effect": "Allow", "Action": list(QUOTA_ACTIONS), "Resource": "*"},
-            {"Sid": "ReadAutoScaling", "Effect": "Allow", "Action": list(AUTOSCALING_READ_ACTIONS), "Resource": "*"},
-            {
-                "Sid": "RemoveAutoScaling",
-                "Effect": "Allow",
-                "Action": list(AUTOSCALING_REMOVE_ACTIONS),
-                "Resource": f"arn:{partition}:application-autoscaling:*:{account_id}:scalable-target/*",
-            },
+            *_sagemaker_statements(partition, account_id, instance_types),
+            _statement(
+                "PassExecutionRoleToSageMaker",
+                "iam:PassRole",
+                execution_role_arn,
+                StringEquals={"iam:PassedToService": SAGEMAKER_SERVICE},
+            ),
+            _statement("ReadExecutionRole", list(EXECUTION_ROLE_READ_ACTIONS), execution_role_arn),
+            _statement(
+                "ReadExecutionRolePolicies",
+                list(POLICY_READ_ACTIONS),
+                [f"arn:{partition}:iam::{account_id}:policy/*", f"arn:{partition}:iam::aws:policy/*"],
+            ),
+            _statement(
+                "SimulateOwnPermissions", "iam:SimulatePrincipalPolicy", user_arn(partition, account_id, user_name)
+            ),
+            _statement("ReadSageMakerLogs", list(LOG_READ_ACTIONS), _sagemaker_log_groups(partition, account_id)),
+            _statement("ReadServiceQuotas", list(QUOTA_ACTIONS), "*"),
+            _statement("ReadAutoScaling", list(AUTOSCALING_READ_ACTIONS), "*"),
+            _statement(
+                "RemoveSageMakerAutoScaling",
+                list(AUTOSCALING_REMOVE_ACTIONS),
+                f"arn:{partition}:application-autoscaling:*:{account_id}:scalable-target/*",
+                StringEquals={
+                    "application-autoscaling:service-namespace": "sagemaker",
+                    "application-autoscaling:scalable-dimension": list(SAGEMAKER_SCALABLE_DIMENSIONS),
+                },
+            ),
         ],
     }
 
 
 # --- The execution role -----------------------------------------------------------------------------------
 
+ECR_PULL_ACTIONS: tuple[str, ...] = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+LOG_WRITE_ACTIONS: tuple[str, ...] = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+)
+METRIC_NAMESPACES = "/aws/sagemaker/*"
+"""CloudWatch namespaces the role may write metrics to (`cloudwatch:namespace`): SageMaker's hosting ones
+(/aws/sagemaker/Endpoints, /aws/sagemaker/InferenceComponents)."""
 
-def execution_role_trust_policy(account_id: str) -> PolicyDocument:
-    """Only SageMaker may assume the role, and only on behalf of this account (confused-deputy guard)."""
+
+def sagemaker_source_arn(partition: str, region: str, account_id: str) -> str:
+    """Every SageMaker resource of the account in the region: what may have SageMaker assume the role."""
+    return f"arn:{partition}:sagemaker:{region}:{account_id}:*"
+
+
+def execution_role_trust_policy(account_id: str, *, partition: str, region: str) -> PolicyDocument:
+    """Only SageMaker may assume the role, and only for this account's resources in this region
+    (`aws:SourceAccount` and `aws:SourceArn`, the confused-deputy guard)."""
     return {
         "Version": POLICY_LANGUAGE_VERSION,
         "Statement": [
@@ -198,45 +266,39 @@ def execution_role_trust_policy(account_id: str) -> PolicyDocument:
                 "Effect": "Allow",
                 "Principal": {"Service": SAGEMAKER_SERVICE},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": sagemaker_source_arn(partition, region, account_id)},
+                },
             }
         ],
     }
 
 
-def execution_role_permissions(*, partition: str, account_id: str, s3_buckets: Sequence[str] = ()) -> PolicyDocument:
-    """What the container needs: pull its image, write its logs and metrics, read the listed buckets only."""
+def execution_role_permissions(
+    *, partition: str, account_id: str, image_repositories: Sequence[str], s3_buckets: Sequence[str] = ()
+) -> PolicyDocument:
+    """What the container needs: pull its image from the registries named, write its logs and SageMaker metrics,
+    read the listed buckets only."""
     statements: list[dict[str, Any]] = [
-        {"Sid": "EcrAuthorization", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {
-            # The Hugging Face images live in AWS-owned accounts, one per region: the account must stay open.
-            "Sid": "EcrPullImages",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": f"arn:{partition}:ecr:*:*:repository/*",
-        },
-        {
-            "Sid": "WriteSageMakerLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            "Resource": _sagemaker_log_groups(partition, account_id),
-        },
-        {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
+        _statement("EcrAuthorization", "ecr:GetAuthorizationToken", "*"),  # the action takes no resource
+        _statement("EcrPullImages", list(ECR_PULL_ACTIONS), list(image_repositories)),
+        _statement("WriteSageMakerLogs", list(LOG_WRITE_ACTIONS), _sagemaker_log_groups(partition, account_id)),
+        _statement(
+            "PutSageMakerMetrics",
+            "cloudwatch:PutMetricData",
+            "*",
+            StringLike={"cloudwatch:namespace": METRIC_NAMESPACES},
+        ),
     ]
     if s3_buckets:
         statements += [
-            {
-                "Sid": "ListModelBuckets",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": [f"arn:{partition}:s3:::{bucket}" for bucket in s3_buckets],
-            },
-            {
-                "Sid": "ReadModelObjects",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": [f"arn:{partition}:s3:::{bucket}/*" for bucket in s3_buckets],
-            },
+            _statement(
+                "ListModelBuckets", "s3:ListBucket", [f"arn:{partition}:s3:::{bucket}" for bucket in s3_buckets]
+            ),
+            _statement(
+                "ReadModelObjects", "s3:GetObject", [f"arn:{partition}:s3:::{bucket}/*" for bucket in s3_buckets]
+            ),
         ]
     return {"Version": POLICY_LANGUAGE_VERSION, "Statement": statements}
 

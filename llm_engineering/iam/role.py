@@ -11,7 +11,9 @@ from typing import Any
 
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, get_or_none, paginate
-from llm_engineering.errors import ConfigurationError
+from llm_engineering.errors import ConfigurationError, UserFacingError
+from llm_engineering.hosting.image import image_repository_arns
+from llm_engineering.hosting.inventory import endpoints_using_role
 from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
 from llm_engineering.iam.policies import (
@@ -32,18 +34,25 @@ class ExecutionRoleMissingError(ConfigurationError):
     """The execution role named in the settings does not exist."""
 
 
+class RoleInUseError(UserFacingError):
+    """Live endpoints of this tool run as the role: deleting it would break their containers."""
+
+
 @dataclass(frozen=True)
 class ExecutionRoleSpec:
     """What the settings say the role must be, validated before any request."""
 
     name: str
     s3_buckets: tuple[str, ...] = ()
+    image_uri: str | None = None
+    """TGI_IMAGE_URI: an image in your own ECR registry the role must also be able to pull."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExecutionRoleSpec:
         return cls(
             name=check_role_name(settings.sagemaker_execution_role_name),
             s3_buckets=settings.execution_role_s3_buckets,
+            image_uri=settings.image_uri or settings.tgi_image_uri,
         )
 
 
@@ -65,9 +74,12 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
     """Create the role, or bring an existing one back to exactly the trust and permissions it should have."""
     iam = aws.client("iam")
     identity = caller_identity(aws)
-    trust = execution_role_trust_policy(identity.account_id)
+    trust = execution_role_trust_policy(identity.account_id, partition=identity.partition, region=aws.region)
     permissions = execution_role_permissions(
-        partition=identity.partition, account_id=identity.account_id, s3_buckets=spec.s3_buckets
+        partition=identity.partition,
+        account_id=identity.account_id,
+        image_repositories=image_repository_arns(identity.partition, aws.region, spec.image_uri),
+        s3_buckets=spec.s3_buckets,
     )
     role = get_role(iam, spec.name)
     if role is None:
@@ -82,7 +94,7 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
             arn=role["Arn"],
             changes=[
                 f"Created IAM role {spec.name}, assumable only by {SAGEMAKER_SERVICE} for account "
-                f"{identity.account_id}.",
+                f"{identity.account_id} in {aws.region}.",
                 f"Put inline policy {EXECUTION_POLICY_NAME} on role {spec.name}: {describe_permissions(spec)}.",
             ],
         )
@@ -95,7 +107,7 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
         iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=to_json(trust))
         outcome.changes.append(
             f"Repaired the trust policy of role {spec.name}: only {SAGEMAKER_SERVICE} for account "
-            f"{identity.account_id} may assume it again."
+            f"{identity.account_id} in {aws.region} may assume it again."
         )
     outcome.changes += _repair_permissions(iam, spec, permissions)
     return outcome
@@ -130,16 +142,19 @@ def _repair_permissions(iam: Any, spec: ExecutionRoleSpec, permissions: PolicyDo
 def describe_permissions(spec: ExecutionRoleSpec) -> str:
     """The role's permissions in a few words."""
     s3 = f"read of S3 bucket(s) {', '.join(spec.s3_buckets)}" if spec.s3_buckets else "no S3 access"
-    return f"ECR image pull, CloudWatch Logs under /aws/sagemaker/*, CloudWatch metrics, {s3}"
+    return f"ECR image pull, CloudWatch Logs and metrics under /aws/sagemaker/*, {s3}"
 
 
 def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> list[str]:
     """Delete the role with its policies and instance profiles; an empty list means there was nothing."""
     iam = aws.client("iam")
-    if get_role(iam, spec.name) is None:
+    role = get_role(iam, spec.name)
+    if role is None:
         return []
     tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
     check_ownership("role", spec.name, tags, force=force, action="delete it")
+    if not force:
+        _check_unused(aws, spec.name, role["Arn"])
     changes: list[str] = []
     for name in list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=spec.name)):
         iam.delete_role_policy(RoleName=spec.name, PolicyName=name)
@@ -159,6 +174,18 @@ def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
     iam.delete_role(RoleName=spec.name)
     changes.append(f"Deleted IAM role {spec.name}.")
     return changes
+
+
+def _check_unused(aws: Aws, name: str, arn: str) -> None:
+    """Refuse while live endpoints of this tool run as the role (in the region in use: endpoints are regional)."""
+    using = endpoints_using_role(aws.client("sagemaker"), arn)
+    if using:
+        raise RoleInUseError(
+            f"Not deleting IAM role {name}: live endpoint(s) of this tool in {aws.region} run as it "
+            f"({', '.join(using)}), and would lose their image pulls, logs and metrics: delete them first "
+            f"(make delete-inference-endpoint ENDPOINT_NAME={using[0]}), or pass --force "
+            "(make delete-sagemaker-execution-role ARGS=--force)."
+        )
 
 
 def resolve_execution_role_arn(aws: Aws, role_name: str, role_arn: str | None = None) -> str:

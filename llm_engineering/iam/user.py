@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, delete_if_exists, get_or_none, paginate
 from llm_engineering.errors import AwsRequestError, ConfigurationError
+from llm_engineering.hosting.instances import GPU_INSTANCES
 from llm_engineering.iam.common import (
     Identity,
     caller_identity,
@@ -58,6 +59,10 @@ class DeployerSpec:
     profile: str
     execution_role_name: str
     execution_role_arn: str | None = None
+    instance_types: tuple[str, ...] = tuple(GPU_INSTANCES)
+    """DEPLOYER_INSTANCE_TYPES, else every GPU type the tool knows: what endpoint configs may run on."""
+    gpu_instance_type: str | None = None
+    """GPU_INSTANCE_TYPE, to warn when the allow-list would refuse it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeployerSpec:
@@ -69,6 +74,8 @@ class DeployerSpec:
             profile=settings.deployer_profile,
             execution_role_name=check_role_name(settings.sagemaker_execution_role_name),
             execution_role_arn=settings.aws_arn_role,
+            instance_types=settings.deployer_instance_types or tuple(GPU_INSTANCES),
+            gpu_instance_type=settings.gpu_instance_type,
         )
 
     @property
@@ -98,6 +105,7 @@ def deployer_policy_for(spec: DeployerSpec, identity: Identity) -> PolicyDocumen
         account_id=identity.account_id,
         user_name=spec.user_name,
         execution_role_arn=execution_role,
+        instance_types=spec.instance_types,
     )
 
 
@@ -164,6 +172,11 @@ def ensure_deployer(
             iam.tag_user(UserName=spec.user_name, Tags=tool_tags())
             changes.append(f"Tagged existing user {spec.user_name} as managed by {TOOL_NAME} (--force).")
     outcome = DeployerOutcome(user_arn=user["Arn"], changes=changes)
+    if spec.gpu_instance_type and spec.gpu_instance_type not in spec.instance_types and not managed_policies:
+        outcome.warnings.append(
+            f"GPU_INSTANCE_TYPE={spec.gpu_instance_type} is not among DEPLOYER_INSTANCE_TYPES: the deployer may not "
+            "create endpoints on it; add it to DEPLOYER_INSTANCE_TYPES and run make create-sagemaker-role again."
+        )
     if managed_policies:
         outcome.changes += _use_managed_policies(iam, spec, identity, force=force)
     else:

@@ -23,6 +23,7 @@ from llm_engineering.inference.parameters import (
     InvalidParameterError,
 )
 from llm_engineering.inference.streaming import GenerationStats
+from llm_engineering.terminal import TerminalText
 
 PROMPT = ">>> "
 HELP = """Commands:
@@ -272,11 +273,16 @@ class ChatRepl:
         return f"{chat}, streaming {'on' if self.stream else 'off'}"
 
     def _answer(self, prompt: str) -> None:
-        """Send one prompt; print the answer as it comes; keep the exchange only when it completed."""
+        """Send one prompt; print the answer as it comes; keep the exchange only when it completed.
+
+        The answer is shown without the model's escape sequences and `\r` overwrites (`terminal.TerminalText`);
+        the history keeps it as sent.
+        """
         written: list[str] = []
+        screen = TerminalText()
 
         def show(piece: str) -> None:
-            self._write(piece)
+            self._write(screen.feed(piece))
             written.append(piece)
 
         try:
@@ -284,17 +290,19 @@ class ChatRepl:
                 self.client, prompt, self.params, history=self.history, chat=self.chat, stream=self.stream, write=show
             )
         except KeyboardInterrupt:
+            self._write(screen.finish())
             self._write("\n" if written else "")
             self._note("[interrupted: this exchange is not kept in the conversation]")
             return
         except UserFacingError as error:
+            self._write(screen.finish())
             self._write("\n" if written else "")
             self.failures += 1
             self._error(str(error))
             if self.chat and self.history and isinstance(error, ModelInvocationError) and "token" in str(error):
                 self._note("(the conversation may have outgrown the model's context: /reset starts a new one)")
             return
-        self._write("\n")
+        self._write(screen.finish() + "\n")
         self._note(format_stats(completion.stats))
         if self.chat:
             self.history.extend(

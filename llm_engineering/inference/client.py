@@ -27,8 +27,8 @@ from llm_engineering.aws import from_settings as connect_aws
 from llm_engineering.aws import is_not_found, paginate
 from llm_engineering.errors import AwsRequestError, ConfigurationError
 from llm_engineering.inference import protocols
-from llm_engineering.inference.parameters import GenerationParameters
-from llm_engineering.inference.protocols import Protocol, checked_messages, error_text
+from llm_engineering.inference.parameters import GenerationParameters, InvalidParameterError
+from llm_engineering.inference.protocols import Protocol, checked_messages, error_text, valid_text
 from llm_engineering.inference.streaming import GenerationStats, TokenStream, one_line
 from llm_engineering.statuses import Status
 
@@ -39,6 +39,9 @@ CONTENT_TYPE = "application/json"
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 COMPONENT_HEADER_REQUIRED = "Inference Component Name header is required"
 _UNKNOWN_COMPONENT = re.compile(r"Inference Component (\S+?)\.? not found", re.IGNORECASE)
+_TOKEN_BUDGET = re.compile(r"`max_new_tokens` must be <= (\d+)")
+"""TGI's 422 for a prompt plus max_new_tokens above --max-total-tokens ("`inputs` tokens + `max_new_tokens`
+must be <= 4096. Given: ..."); the chat route reports its max_tokens under the same name."""
 _ENDPOINT_UNAVAILABLE = re.compile(r"Endpoint .*(not found|not in service|InService)", re.IGNORECASE)
 
 
@@ -80,6 +83,10 @@ class UnexpectedResponseError(AwsRequestError):
     """The endpoint answered something that is not a TGI response."""
 
 
+class TokenLimitError(InvalidParameterError):
+    """max_new_tokens is more than the deployed container allows (MAX_TOTAL_TOKENS - MAX_INPUT_TOKENS)."""
+
+
 # --- Requests and answers --------------------------------------------------------------------------------
 
 
@@ -88,7 +95,7 @@ Message = Mapping[str, str]
 
 def generate_request(prompt: str, params: GenerationParameters, *, stream: bool) -> dict[str, Any]:
     """TGI's generate request: the prompt as is, no chat template."""
-    return {"inputs": prompt, "parameters": params.generate_parameters(), "stream": stream}
+    return {"inputs": valid_text(prompt), "parameters": params.generate_parameters(), "stream": stream}
 
 
 def chat_request(messages: Sequence[Message], params: GenerationParameters, *, stream: bool) -> dict[str, Any]:
@@ -109,6 +116,33 @@ PROTOCOLS: dict[str, Protocol] = {
     "sglang": protocols.SGLANG,
 }
 """Each engine's API (TGI's requests are the two functions above; the others are in `protocols`)."""
+
+
+def requested_tokens(body: Mapping[str, Any]) -> int | None:
+    """The answer length a request asks for (generate: parameters.max_new_tokens, chat: max_tokens)."""
+    value = (body.get("parameters") or {}).get("max_new_tokens", body.get("max_tokens"))
+    return value if isinstance(value, int) else None
+
+
+@dataclass(frozen=True)
+class TokenLimits:
+    """The launcher limits of the deployed container, from its model's environment (DescribeModel)."""
+
+    max_total_tokens: int
+    max_input_tokens: int
+
+    @property
+    def max_new_tokens(self) -> int:
+        """What every prompt up to MAX_INPUT_TOKENS can be answered with."""
+        return self.max_total_tokens - self.max_input_tokens
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> TokenLimits | None:
+        total = environment.get("MAX_TOTAL_TOKENS")
+        given = environment.get("MAX_INPUT_TOKENS", environment.get("MAX_INPUT_LENGTH"))  # TGI's older name
+        if not (total and given and total.isdigit() and given.isdigit()):
+            return None  # left to TGI, which sizes them from the model: not known here
+        return cls(int(total), int(given))
 
 
 @dataclass(frozen=True)
@@ -143,6 +177,8 @@ class InferenceClient:
     engine_confirmed: bool = False
     """True once the endpoint's tags were read (or the engine was given for certain): never read them again."""
     _discovered: bool = field(default=False, init=False, repr=False)
+    _limits: TokenLimits | None = field(default=None, init=False, repr=False)
+    _limits_read: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def from_settings(
@@ -281,11 +317,12 @@ class InferenceClient:
         """Send `body`; when SageMaker asks for a component nobody looked up yet, look it up and send once more."""
         if self.discover_component and self.component_name is None and not self._discovered:
             self.component_name = self._find_component()
+        self._check_token_limit(body)
         try:
             return self._send(body, stream=stream)
         except ClientError as error:
             if not (_is_component_required(error) and self.component_name is None and not self._discovered):
-                raise self._translate(error) from None
+                raise self._translate(error, body) from None
         self.component_name = self._find_component()
         if self.component_name is None:
             raise InferenceComponentError(
@@ -295,12 +332,12 @@ class InferenceClient:
         try:
             return self._send(body, stream=stream)
         except ClientError as error:
-            raise self._translate(error) from None
+            raise self._translate(error, body) from None
 
     def _send(self, body: dict[str, Any], *, stream: bool) -> Any:
         request: dict[str, Any] = {
             "EndpointName": self.endpoint_name,
-            "Body": json.dumps(body).encode("utf-8"),
+            "Body": json.dumps(body, allow_nan=False).encode("utf-8"),
             "ContentType": CONTENT_TYPE,
         }
         if self.component_name:
@@ -357,13 +394,16 @@ class InferenceClient:
             raise ConfigurationError("This client has no SageMaker control-plane client to look things up with.")
         return self.control()
 
-    def _translate(self, error: ClientError) -> Exception:
+    def _translate(self, error: ClientError, body: Mapping[str, Any] | None = None) -> Exception:
         """One precise, actionable exception for what SageMaker answered; other errors pass through."""
         details = error.response.get("Error", {})
         code = details.get("Code", "")
         message = details.get("Message", "") or ""
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code == "ModelError":
+            budget = _TOKEN_BUDGET.search(_container_message(error.response.get("OriginalMessage") or message))
+            if budget and body is not None:
+                return self._token_limit_error(body, int(budget.group(1)))
             original = error.response.get("OriginalMessage")
             status = error.response.get("OriginalStatusCode")
             return ModelInvocationError(
@@ -392,6 +432,50 @@ class InferenceClient:
                 f"The model behind {self.target} is not ready yet ({one_line(message)}): wait a minute and retry."
             )
         return error
+
+    # max_new_tokens against the deployed limits: looked up once, on the first refusal (not on the fast path).
+
+    def _check_token_limit(self, body: Mapping[str, Any]) -> None:
+        """Refuse before sending what the deployed limits (once known) cannot answer."""
+        asked = requested_tokens(body)
+        if self._limits is not None and asked is not None and asked > self._limits.max_new_tokens:
+            raise self._token_limit_error(body, self._limits.max_total_tokens)
+
+    def _token_limit_error(self, body: Mapping[str, Any], total: int) -> TokenLimitError:
+        if self._limits is None and not self._limits_read:
+            self._limits_read = True
+            self._limits = self._deployed_limits()
+        asked = requested_tokens(body)
+        limits = self._limits
+        if limits is not None:
+            allowed = (
+                f"it was deployed with MAX_TOTAL_TOKENS={limits.max_total_tokens} (prompt plus answer) and "
+                f"MAX_INPUT_TOKENS={limits.max_input_tokens}, so ask for at most {limits.max_new_tokens}"
+            )
+        else:
+            allowed = f"its container allows {total} tokens for prompt plus answer, so ask for fewer"
+        return TokenLimitError(
+            f"max_new_tokens={asked} is more than {self.target} allows: {allowed}. Lower MAX_NEW_TOKENS_INFERENCE "
+            "(or pass --param max_new_tokens=N; in the chat: /set max_new_tokens N)."
+        )
+
+    def _deployed_limits(self) -> TokenLimits | None:
+        """MAX_TOTAL_TOKENS and MAX_INPUT_TOKENS from the environment of the model the endpoint (or component) runs."""
+        try:
+            control = self._control()
+            if self.component_name:
+                described = control.describe_inference_component(InferenceComponentName=self.component_name)
+                model_name = described.get("Specification", {}).get("ModelName")
+            else:
+                config_name = control.describe_endpoint(EndpointName=self.endpoint_name)["EndpointConfigName"]
+                variants = control.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+                model_name = next((variant["ModelName"] for variant in variants if "ModelName" in variant), None)
+            if not model_name:
+                return None
+            container = control.describe_model(ModelName=model_name).get("PrimaryContainer") or {}
+        except (ClientError, ConfigurationError, KeyError):  # no permission, no control client: limits unknown
+            return None
+        return TokenLimits.from_environment(container.get("Environment") or {})
 
     def _endpoint_problem(self, message: str) -> Exception:
         """Not found, or not InService? DescribeEndpoint tells (and says why it failed)."""

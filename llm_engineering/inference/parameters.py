@@ -55,7 +55,7 @@ _NONE_WORDS = frozenset({"none", "null", "unset"})
 class GenerationParameters(BaseModel):
     """Validated generation parameters; out-of-range values never reach the endpoint."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/nan are not JSON
 
     max_new_tokens: Annotated[int, Field(ge=1)] = 256
     temperature: Annotated[float, Field(gt=0)] | None = 0.7

@@ -14,6 +14,7 @@ ignored. TGI's own requests are built by `client.generate_request` / `client.cha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,18 @@ def openai_fields(params: GenerationParameters, *, completion: bool) -> dict[str
 ROLES = ("system", "user", "assistant")
 
 
+_OTHER_SURROGATES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` as Unicode that UTF-8 can carry: bytes that were not UTF-8 (Python keeps those from argv and stdin
+    as lone surrogates) become U+FFFD instead of reaching the endpoint as `\\udcff` escapes."""
+    if not text.isascii():
+        text = _OTHER_SURROGATES.sub("\ufffd", text)
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
+
+
 def checked_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
     """The chat messages as sent, or ConfigurationError for one that is not {role, content} (nothing is sent)."""
     checked = []
@@ -79,7 +92,7 @@ def checked_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
             raise ConfigurationError(
                 f"Chat message {dict(message)!r} is not {{'role': 'system'|'user'|'assistant', 'content': str}}."
             )
-        checked.append({"role": role, "content": content})
+        checked.append({"role": role, "content": valid_text(content)})
     if not checked:
         raise ConfigurationError("A chat request needs at least one message.")
     return checked
@@ -97,7 +110,7 @@ def openai_chat(messages: Sequence[Message], params: GenerationParameters, *, st
 
 def openai_completion(prompt: str, params: GenerationParameters, *, stream: bool) -> dict[str, Any]:
     """A text completions request (vLLM): the prompt as is, no chat template."""
-    return {"prompt": prompt, **openai_fields(params, completion=True), **_stream_fields(stream)}
+    return {"prompt": valid_text(prompt), **openai_fields(params, completion=True), **_stream_fields(stream)}
 
 
 def prompt_as_chat(prompt: str, params: GenerationParameters, *, stream: bool) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 InvokeEndpointWithResponseStream hands over the container's server-sent events in `PayloadPart` chunks
 whose boundaries ignore event, line and even UTF-8 character boundaries. `SseParser` therefore works
 incrementally on bytes, and `TokenStream` turns the events of TGI's generate and chat routes into text
-pieces plus timing figures, raising one precise exception when the stream breaks.
+pieces plus timing figures, raising one precise exception when the stream breaks: an error event, a
+connection that drops, bytes that are not event-stream framing, or a stream that simply ends before TGI's
+final event (generate: the event with `details`; chat: `data: [DONE]`), so a partial answer never passes for
+a whole one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
 
+from botocore.eventstream import ParserError
 from botocore.exceptions import ClientError, HTTPClientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
@@ -49,7 +53,11 @@ class StreamTimeoutError(StreamFailedError):
 
 
 class StreamProtocolError(StreamFailedError):
-    """The bytes were not the server-sent events of a TGI container."""
+    """The bytes were not the server-sent events of a TGI container, or not AWS event-stream framing."""
+
+
+class StreamIncompleteError(StreamFailedError):
+    """The stream ended before the container's final event: the answer is cut short."""
 
 
 class SseParser:
@@ -178,6 +186,8 @@ class TokenStream:
         self._token_events = 0
         self._reported_tokens: int | None = None
         self._finish_reason: str | None = None
+        self._complete = False
+        """Set by the final event: TGI generate's event with `details` (or `generated_text`), or `[DONE]`."""
         self._stats: GenerationStats | None = None
         self._iterator: Iterator[str] | None = None
 
@@ -214,6 +224,7 @@ class TokenStream:
         try:
             for data in self._event_data():
                 if data == DONE:
+                    self._complete = True
                     break
                 piece = self._consume(data)
                 if piece:
@@ -225,8 +236,20 @@ class TokenStream:
             raise self._stream_error(error) from None
         except (HTTPClientError, Urllib3Error) as error:
             raise self._transport_error(error) from None
+        except ParserError as error:  # botocore's ChecksumMismatch, InvalidPayloadLength, ...
+            raise StreamProtocolError(
+                f"The answer stream from {self._source} is not AWS event-stream framing ({type(error).__name__}): "
+                "retry; if it persists, check AWS_ENDPOINT_URL and any proxy between you and AWS.",
+                self.text,
+            ) from None
         finally:
             self.close()
+        if not self._complete:
+            raise StreamIncompleteError(
+                f"The answer from {self._source} is incomplete: the stream ended after {self._token_events} "
+                "token(s) without the container's final event (connection cut?): retry.",
+                self.text,
+            )
         finished = self._clock()
         first = None if self._first_token_at is None else self._first_token_at - self._started
         tokens = self._reported_tokens if self._reported_tokens is not None else self._token_events
@@ -266,6 +289,8 @@ class TokenStream:
     def _consume_generate(self, event: dict[str, Any]) -> str:
         token = event.get("token") or {}
         details = event.get("details") or {}
+        if details or event.get("generated_text") is not None:
+            self._complete = True  # TGI's last generate event carries the whole text and (asked for) details
         if details:
             self._finish_reason = details.get("finish_reason", self._finish_reason)
             if isinstance(details.get("generated_tokens"), int):

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from llm_engineering.cli import echo, run
+from llm_engineering.cli import echo, run, script_arguments
 from llm_engineering.local.faults import EmulatorConfig, EmulatorConfigError, load_config
 from llm_engineering.local.request_log import RequestRecord
 from llm_engineering.local.server import Emulator
@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="print one line per AWS request: service, operation, resource, status code, milliseconds",
     )
-    return parser.parse_args(argv)
+    return parser.parse_args(script_arguments(argv))
 
 
 def config_from(args: argparse.Namespace) -> EmulatorConfig:

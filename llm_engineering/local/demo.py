@@ -17,8 +17,9 @@ from pathlib import Path
 import boto3
 
 from llm_engineering.cli import echo, fail, run
+from llm_engineering.local.make_environment import nested_make_environment
 from llm_engineering.local.server import Emulator
-from llm_engineering.settings import ENV_FILE_VARIABLE, Settings
+from llm_engineering.settings import ENV_FILE_VARIABLE, Settings, setting_names
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 ENDPOINT = "llm-engineering-demo"
@@ -36,12 +37,13 @@ class StepResult:
 
 
 def demo_environment(url: str, home: Path) -> dict[str, str]:
-    """The caller's environment minus AWS, Hugging Face and tool settings, pointed at the emulator."""
-    settings_names = {name.upper() for name in Settings.model_fields}
+    """The caller's environment minus AWS, Hugging Face and tool settings and make's own state (`make demo
+    ARGS=...` must not reach the steps), pointed at the emulator."""
+    settings_names = set(setting_names())
     env = {
         key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "HF_", "HUGGING")) and key not in settings_names
+        for key, value in nested_make_environment(os.environ).items()
+        if not key.startswith(("AWS_", "HF_", "HUGGING")) and key.upper() not in settings_names
     }
     env.update(
         {

@@ -26,8 +26,11 @@ CONFIG_VARIABLE = "LLM_ENGINEERING_EMULATOR_CONFIG"
 FailureKind = Literal["oom", "gated", "timeout", "kv-cache", "unsupported-model"]
 """How a container fails its health check: GPU out of memory, gated model without token, slow download, a KV
 cache too small for one full-length sequence (vLLM's and SGLang's refusal), an architecture the engine lacks."""
-StreamErrorKind = Literal["ModelStreamError", "InternalStreamFailure"]
-"""The error events SageMaker sends in the middle of a response stream."""
+StreamErrorKind = Literal["ModelStreamError", "InternalStreamFailure", "Truncated", "CutMidFrame", "NotEventStream"]
+"""How a broken stream ends: with one of the error events SageMaker sends mid-stream, or the way a lost or
+tampered connection looks to the client: `Truncated` (the body just ends, no final event), `CutMidFrame` (it
+ends inside an event-stream message), `NotEventStream` (bytes without event-stream framing, as a proxy that
+rewrites the body would send)."""
 InjectedState = Literal["SystemUpdating", "RollingBack", "OutOfService", "UpdateRollbackFailed"]
 """Endpoint states SageMaker enters on its own, never as the answer to a request of the tool."""
 
@@ -62,7 +65,7 @@ class EmulatorConfig(BaseModel):
     stream_error_after_tokens: Annotated[int, Field(ge=0)] | None = None
     """Break every response stream after this many token events with `stream_error` (unset: never)."""
     stream_error: StreamErrorKind = "ModelStreamError"
-    """The event a broken stream ends with: `ModelStreamError` or `InternalStreamFailure`."""
+    """How a broken stream ends (see `StreamErrorKind`)."""
     endpoint_states: dict[str, InjectedState] = {}
     """Endpoint name pattern (`*` and `?` wildcards) -> a state SageMaker puts an InService endpoint in by itself,
     once per endpoint: `SystemUpdating` (maintenance) and `RollingBack` (a failed capacity change) last

@@ -76,14 +76,22 @@ STREAM_ERRORS = {
 
 
 def _payload_parts(chunks: Iterator[bytes], sizes: list[int], break_after: int | None, error: str) -> Iterator[bytes]:
-    """PayloadPart events of the container's bytes; with `break_after`, an error event after that many events."""
+    """PayloadPart events of the container's bytes; with `break_after`, the stream breaks after that many events
+    (an error event, or for the connection faults an early end, half a message, or bytes that are not framing)."""
     if break_after is not None:
         chunks = itertools.islice(chunks, break_after)
+    if error == "NotEventStream" and break_after is not None:
+        yield from chunks  # the server-sent events without their event-stream messages around them
+        return
     for piece in eventstream.rechunk(chunks, sizes):
         yield eventstream.payload_part(piece)
-    if break_after is not None:
-        message, code = STREAM_ERRORS[error]
-        yield eventstream.stream_exception(error, message, code)
+    if break_after is None or error == "Truncated":
+        return
+    if error == "CutMidFrame":
+        yield eventstream.payload_part(b"data: never finished")[:20]
+        return
+    message, code = STREAM_ERRORS[error]
+    yield eventstream.stream_exception(error, message, code)
 
 
 def _target(backend: SageMakerExtensionBackend, endpoint_name: str, component_name: str | None) -> tuple[str, Any, str]:

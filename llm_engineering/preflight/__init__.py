@@ -22,7 +22,7 @@ from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
 from llm_engineering.preflight import memory as memory_fit
 from llm_engineering.preflight.architecture import check_engine_support
-from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up
+from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up, model_access
 from llm_engineering.preflight.price import check_price
 from llm_engineering.preflight.quota import check_quota
 from llm_engineering.preflight.report import (
@@ -40,6 +40,8 @@ __all__ = [
     "Report",
     "Target",
     "check_identity",
+    "look_up_model",
+    "model_access",
     "plan_for_preflight",
     "render_report",
     "report_json",
@@ -123,11 +125,19 @@ class Target:
         )
 
 
-def plan_for_preflight(spec: DeploymentSpec, aws: Aws) -> tuple[Plan | None, Observed | None]:
+def look_up_model(spec: DeploymentSpec, hub: HfApi | None = None) -> HubLookup:
+    """Ask the Hub about the model once, with the token in use: the token decision and the access check share it.
+
+    `hub` is the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
+    """
+    return look_up(hub or HfApi(), spec.model.model_id, spec.model.revision, hub_token(spec.model.token))
+
+
+def plan_for_preflight(spec: DeploymentSpec, aws: Aws, lookup: HubLookup) -> tuple[Plan | None, Observed | None]:
     """The deploy's plan and what it was built from, or None twice when the execution role is missing (the role
     check then says so)."""
     try:
-        observed = observe(spec, aws)
+        observed = observe(spec, aws, model_access(lookup))
     except ExecutionRoleMissingError:
         return None, None
     return build_plan(spec, observed), observed
@@ -178,12 +188,13 @@ def run_preflight(
     deployer_profile: str,
     hub: HfApi | None = None,
     observed: Observed | None = None,
+    lookup: HubLookup | None = None,
 ) -> Report:
     """Run every check for the deploy `plan` describes (None: the one the spec describes).
 
-    `deployer_profile` is where make create-sagemaker-role stores the deployer's key (for advice); `hub` is
-    the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE); `observed`
-    is what the plan was built from: the role and endpoint it read are not read again.
+    `deployer_profile` is where make create-sagemaker-role stores the deployer's key (for advice); `observed`
+    is what the plan was built from: the role and endpoint it read are not read again; `lookup` is what the
+    Hub said (`look_up_model`), asked through `hub` when not given.
     """
     target = Target.from_plan(plan, spec) if plan is not None else Target.from_spec(spec, aws.region)
     identity_row, identity = check_identity(aws)
@@ -196,7 +207,7 @@ def run_preflight(
     quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new, known)
 
     token = hub_token(spec.model.token)
-    lookup = look_up(hub or HfApi(), target.model_id, target.revision, token)
+    lookup = lookup or look_up(hub or HfApi(), target.model_id, target.revision, token)
     access_row = check_model_access(lookup, target.model_id, target.revision, token is not None)
     memory_row, weights = _memory_and_weights(spec, target, lookup)
     price_row = check_price(

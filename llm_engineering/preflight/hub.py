@@ -28,6 +28,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 from pydantic import SecretStr
 
+from llm_engineering.hosting.container import ModelAccess
 from llm_engineering.preflight.report import CheckResult
 
 TIMEOUT = 10.0
@@ -188,6 +189,18 @@ def look_up(
             config_note=config_note,
         )
     )
+
+
+def model_access(lookup: HubLookup) -> ModelAccess:
+    """Whether the container needs a token for the model, as far as the Hub said (None when it could not say)."""
+    model = lookup.model
+    if model is None:
+        return ModelAccess.unknown(lookup.message or "the Hub did not describe it")
+    if model.gated:
+        return ModelAccess(True, f"gated ({model.gated} approval)")
+    if model.private:
+        return ModelAccess(True, "private")
+    return ModelAccess(False, "public and not gated")
 
 
 def _unreadable_row(

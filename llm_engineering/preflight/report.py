@@ -12,28 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
-
+from llm_engineering.aws import AWS_FAILURES, describe_failure
 from llm_engineering.redaction import scrub
 
 Status = Literal["ok", "warning", "blocked"]
 STATUSES: tuple[Status, ...] = ("ok", "warning", "blocked")
 
-AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
-"""What an AWS call can raise when refused, unreachable or unimplemented: a check then warns, never crashes."""
+__all__ = ["AWS_FAILURES", "STATUSES", "CheckResult", "Report", "describe_failure", "render_report", "report_json"]
 
 WIDTH = 110
 """Evidence is wrapped to this width; fixes never are, so that commands stay copyable."""
-
-
-def describe_failure(error: Exception) -> str:
-    """`<Operation> refused: <Code>: <message>` for AWS refusals, the error's type and text otherwise."""
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{error.operation_name} refused: {details.get('Code', 'Unknown')}: {details.get('Message', '')}"
-    first = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {first[0] if first else ''}".rstrip(": ")
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_engineering.aws import Aws, paginate
-from llm_engineering.iam import Identity, execution_role_permissions
-from llm_engineering.iam.policies import SAGEMAKER_SERVICE, parse_document
+from llm_engineering.iam import Identity
+from llm_engineering.iam.policies import (
+    ECR_PULL_ACTIONS,
+    LOG_WRITE_ACTIONS,
+    SAGEMAKER_SERVICE,
+    parse_document,
+    sagemaker_source_arn,
+)
 from llm_engineering.iam.role import get_role
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 from llm_engineering.tags import is_managed
@@ -92,8 +98,21 @@ def allowed(documents: Iterable[Mapping[str, Any]], action: str) -> bool:
     )
 
 
-def trust_problem(document: Mapping[str, Any], account_id: str | None) -> str | None:
-    """Why SageMaker cannot assume a role with this trust policy (None: it can)."""
+def _condition_values(statement: Mapping[str, Any], key: str) -> list[str]:
+    """Every value a statement's conditions give `key` (any operator)."""
+    return [
+        str(value)
+        for pairs in statement.get("Condition", {}).values()
+        for name, values in pairs.items()
+        if name.lower() == key.lower()
+        for value in _as_list(values)
+    ]
+
+
+def trust_problem(
+    document: Mapping[str, Any], account_id: str | None, region: str | None = None, partition: str = "aws"
+) -> str | None:
+    """Why SageMaker cannot assume a role with this trust policy for this account and region (None: it can)."""
     for statement in _statements(document):
         if statement.get("Effect") != "Allow" or not _covers(statement, "sts:AssumeRole"):
             continue
@@ -101,29 +120,24 @@ def trust_problem(document: Mapping[str, Any], account_id: str | None) -> str | 
         services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else _as_list(principal)
         if SAGEMAKER_SERVICE not in services and "*" not in services:
             continue
-        accounts = [
-            str(value)
-            for pairs in statement.get("Condition", {}).values()
-            for key, values in pairs.items()
-            if key.lower() == "aws:sourceaccount"
-            for value in _as_list(values)
-        ]
+        accounts = _condition_values(statement, "aws:SourceAccount")
         if accounts and account_id and account_id not in accounts:
             return f"it trusts {SAGEMAKER_SERVICE} only on behalf of account(s) {', '.join(accounts)}, not {account_id}"
+        sources = _condition_values(statement, "aws:SourceArn")
+        if sources and account_id and region:
+            resource = sagemaker_source_arn(partition, region, account_id).replace("*", "endpoint/any")
+            if not _matches(sources, resource):
+                return (
+                    f"it trusts {SAGEMAKER_SERVICE} only for {', '.join(sources)}, not for SageMaker in {region} "
+                    f"(aws:SourceArn): run make create-sagemaker-execution-role with AWS_REGION={region}"
+                )
         return None
     return f"its trust policy does not let {SAGEMAKER_SERVICE} assume it (sts:AssumeRole)"
 
 
-def required_actions(partition: str, account_id: str) -> dict[str, list[str]]:
+def required_actions() -> dict[str, list[str]]:
     """The image-pull and log-write actions of the tool's own execution policy, by service prefix."""
-    document = execution_role_permissions(partition=partition, account_id=account_id)
-    grouped: dict[str, list[str]] = {}
-    for statement in _statements(document):
-        for action in _as_list(statement.get("Action")):
-            service = action.split(":", 1)[0]
-            if service in BLOCKING_SERVICES or service in WARNING_SERVICES:
-                grouped.setdefault(service, []).append(action)
-    return grouped
+    return {"ecr": ["ecr:GetAuthorizationToken", *ECR_PULL_ACTIONS], "logs": list(LOG_WRITE_ACTIONS)}
 
 
 def role_documents(iam: Any, name: str) -> tuple[list[Mapping[str, Any]], int, int]:
@@ -185,8 +199,7 @@ def _permission_findings(iam: Any, ref: RoleRef, arn: str, findings: _Findings) 
         findings.fixes.append(READ_FIX)
         return
     findings.read = f"{inline} inline and {attached} attached polic{'y' if inline + attached == 1 else 'ies'} read"
-    partition, account = arn.split(":")[1], arn.split(":")[4]
-    for service, actions in required_actions(partition, account).items():
+    for service, actions in required_actions().items():
         missing = [action for action in actions if not allowed(documents, action)]
         findings.missing_actions += missing
         if missing:
@@ -217,7 +230,12 @@ def check_execution_role(
 
     arn = role["Arn"]
     findings = _Findings()
-    trust = trust_problem(parse_document(role["AssumeRolePolicyDocument"]), identity.account_id if identity else None)
+    trust = trust_problem(
+        parse_document(role["AssumeRolePolicyDocument"]),
+        identity.account_id if identity else None,
+        aws.region,
+        identity.partition if identity else "aws",
+    )
     if trust:
         findings.problems.append(trust)
     _permission_findings(iam, ref, arn, findings)

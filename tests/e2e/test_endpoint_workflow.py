@@ -103,6 +103,19 @@ def test_model_based_deploy_test_redeploy_delete(env):
 
     answer = ok(make("test-inference", env, "PROMPT=Say hi"))
     assert "[emulated Qwen/Qwen2.5-7B-Instruct]" in answer.stdout
+    too_long = make("test-inference", {**env, "MAX_NEW_TOKENS_INFERENCE": "5000"})
+    assert too_long.returncode == 2 and "test-inference] Error 2" in too_long.stderr
+    assert (
+        f"error: max_new_tokens=5000 is more than endpoint '{ENDPOINT}' allows: it was deployed with "
+        "MAX_TOTAL_TOKENS=4096 (prompt plus answer) and MAX_INPUT_TOKENS=2048, so ask for at most 2048."
+    ) in too_long.stderr
+    configure(env["AWS_ENDPOINT_URL"], stream_error_after_tokens=3, stream_error="Truncated")
+    cut = make("test-inference", env)
+    assert cut.returncode == 2 and "test-inference] Error 1" in cut.stderr
+    assert (
+        f"error: The answer from endpoint '{ENDPOINT}' is incomplete: the stream ended after 3 token(s)" in cut.stderr
+    )
+    configure(env["AWS_ENDPOINT_URL"], stream_error_after_tokens=None)
 
     redeployed = ok(
         make("deploy-inference-endpoint", {**env, "HF_MODEL_ID": "Qwen/Qwen2.5-1.5B-Instruct"}, "ARGS=--yes")
@@ -156,9 +169,16 @@ def test_inference_component_deploy_test_redeploy_delete(env):
         == (after["models"][0])
     )
 
+    refused = make("delete-sagemaker-execution-role", env)  # the endpoint's config and model run as the role
+    assert refused.returncode == 2
+    assert (
+        "error: Not deleting IAM role SageMakerExecutionRoleLLM: live endpoint(s) of this tool in us-east-1 run as "
+        f"it ({ENDPOINT})"
+    ) in refused.stderr
     deleted = ok(make("delete-inference-endpoint", env))
     assert deleted.stdout.index(f"inference component {COMPONENT}") < deleted.stdout.index(f"endpoint {ENDPOINT}")
     assert state(env) == EMPTY
+    ok(make("delete-sagemaker-execution-role", env))
 
 
 def test_failed_health_check_is_diagnosed_and_rolled_back(env):
@@ -211,6 +231,20 @@ def test_throttling_is_survived_by_retries(env):
 def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env, tmp_path):
     configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
     errors = (tmp_path / "stderr").open("w+")  # a file, not a pipe: nothing can block on a full buffer
+    process = _deploy_until_waiting(env, errors, lambda running: running.send_signal(signal.SIGINT))
+    errors.seek(0)
+    err = errors.read()
+    assert process.returncode == 130, err
+    assert "error: interrupted: stopped waiting, nothing was deleted" in err
+    assert f"make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
+    assert state(env)["endpoints"] == [ENDPOINT]
+    deleted = ok(make("delete-inference-endpoint", env))  # lets the creation settle first, as SageMaker requires
+    assert f"waiting for Endpoint {ENDPOINT}: Creating" in deleted.stdout
+    assert state(env) == EMPTY
+
+
+def _deploy_until_waiting(env: dict[str, str], errors: Any, then: Any) -> subprocess.Popen[str]:
+    """Run the deploy script; once it waits for the endpoint, call `then(process)`; return the finished process."""
     process = subprocess.Popen(
         [sys.executable, "-m", "llm_engineering.model.deploy.deploy", "--yes", "--skip-preflight"],
         cwd=REPO,
@@ -225,17 +259,87 @@ def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env, tmp_p
         assert process.stdout is not None
         for line in process.stdout:
             if line.startswith("  waiting for Endpoint"):
+                then(process)
+                break
+        process.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+    return process
+
+
+def test_resources_that_vanish_while_waiting_are_not_reported_as_still_existing(env, tmp_path):
+    import urllib.request
+
+    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    errors = (tmp_path / "stderr").open("w+")
+
+    def reset_the_emulator(_process: object) -> None:  # AWS (or an emulator restart) lost what this run created
+        request = urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request).close()
+
+    process = _deploy_until_waiting(env, errors, reset_the_emulator)
+    errors.seek(0)
+    err = errors.read()
+    assert process.returncode == 1, err
+    assert f"error: Endpoint {ENDPOINT} is gone: it was deleted by something else while this run waited" in err
+    assert "rolled back: endpoint llm-engineering-endpoint, endpoint-config" in err
+    assert "still exists" not in err and "remove it with" not in err
+    assert state(env) == EMPTY
+
+
+def test_ctrl_c_during_delete_says_what_is_left_and_running_delete_again_finishes(env, tmp_path):
+    env = {**env, "ENDPOINT_TYPE": "inference-component"}
+    ok(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"))
+    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    errors = (tmp_path / "stderr").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llm_engineering.model.deploy.delete"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+    )
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(f"  waiting for Endpoint {ENDPOINT}: Deleting"):
                 process.send_signal(signal.SIGINT)
                 break
         process.communicate(timeout=60)
     finally:
         watchdog.cancel()
     errors.seek(0)
-    err = errors.read()
+    err = errors.read().splitlines()
     assert process.returncode == 130, err
-    assert "error: interrupted: stopped waiting, nothing was deleted" in err
-    assert f"make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
-    assert state(env)["endpoints"] == [ENDPOINT]
-    deleted = ok(make("delete-inference-endpoint", env))  # lets the creation settle first, as SageMaker requires
-    assert f"waiting for Endpoint {ENDPOINT}: Creating" in deleted.stdout
+    assert err[0] == f"error: interrupted: stopped deleting {ENDPOINT}"
+    assert err[1] == f"error: deleted: inference component {COMPONENT}"
+    assert err[2].startswith(f"error: left: endpoint {ENDPOINT} (being deleted), endpoint config ")
+    assert err[3] == f"error: run it again to finish the job: make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}"
+
+    again = ok(make("delete-inference-endpoint", env))  # joins the deletion in progress, then removes the rest
+    assert f"deleting endpoint {ENDPOINT} (already being deleted)" in again.stdout
+    assert state(env) == EMPTY
+
+
+def test_endpoint_name_means_the_same_endpoint_for_every_target(env):
+    name = "named-by-make"
+    deployed = ok(make("deploy-inference-endpoint", env, f"ENDPOINT_NAME={name}", "ARGS=--yes"))
+    assert f"Plan: create model-based endpoint {name} in us-east-1" in deployed.stdout
+    assert f"(endpoint {name})" in deployed.stdout  # preflight checked the same endpoint
+    assert state(env)["endpoints"] == [name]
+    assert f"  {name}: InService, model-based" in ok(make("status", env, f"ENDPOINT_NAME={name}")).stdout
+    answer = ok(make("test-inference", env, f"ENDPOINT_NAME={name}", "ARGS=--json"))
+    assert json.loads(answer.stdout)["endpoint"] == name
+    checked = ok(make("preflight", env, f"ENDPOINT_NAME={name}", "ARGS=--json"))
+    assert json.loads(checked.stdout)["subject"].endswith(f"(endpoint {name})")
+    assert (
+        "Nothing to delete: no endpoint llm-engineering-endpoint" in ok(make("delete-inference-endpoint", env)).stdout
+    )
+    assert (
+        f"Deleted 3 resource(s) of {name}:"
+        in ok(make("delete-inference-endpoint", env, f"ENDPOINT_NAME={name}")).stdout
+    )
     assert state(env) == EMPTY

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 from botocore.stub import Stubber
 from plan_factories import ROLE, STAMPED, existing_endpoint, observed, settings
 from pydantic import SecretStr
@@ -375,3 +376,126 @@ def test_a_role_iam_has_not_propagated_yet_is_retried(aws):
         applier(aws, Recorder(), Poller(first=0, sleep=waits.append)).apply(plan, wait=False)
         stubs.verify()
     assert waits == [3.0]
+
+
+# --- Every way out reports what exists ---------------------------------------------------------------------
+
+
+def _fail_on(aws: Aws, operation: str, error: Exception) -> None:
+    """Make the applier's SageMaker client raise `error` for `operation`, as botocore does when the network goes."""
+
+    def fail(**_: object) -> None:
+        raise error
+
+    setattr(aws.client("sagemaker"), "_".join(part.lower() for part in _split(operation)), fail)
+
+
+LOST = EndpointConnectionError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com/")
+
+
+def test_a_lost_connection_while_waiting_reports_what_this_run_created(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.model_config_endpoint(model, config, endpoint)
+        _fail_on(aws, "DescribeEndpoint", LOST)
+        with pytest.raises(DeploymentStopped) as stopped:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    assert stopped.value.exit_code == 1
+    assert stopped.value.remaining == plan.created and stopped.value.uncertain is None
+    assert str(stopped.value) == (
+        "stopped, AWS could not be reached or refused (EndpointConnectionError: Could not connect to the endpoint "
+        'URL: "https://api.sagemaker.us-east-1.amazonaws.com/"); nothing was deleted'
+    )
+
+
+def test_a_connection_closed_mid_create_names_the_resource_that_may_exist(aws):
+    plan = build_plan(settings(), observed())
+    model, config, _endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
+        _fail_on(aws, "CreateEndpoint", ConnectionClosedError(endpoint_url="https://api.sagemaker"))
+        with pytest.raises(DeploymentStopped) as stopped:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    assert stopped.value.remaining == plan.created[:2]
+    assert stopped.value.uncertain == Resource("endpoint", ENDPOINT)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("ThrottlingException", "Rate exceeded"), ("AccessDeniedException", "not authorized: sagemaker:DescribeEndpoint")],
+)
+def test_throttling_or_a_refusal_that_outlives_the_retries_of_a_wait_reports_too(aws, code, message):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.model_config_endpoint(model, config, endpoint)
+        stubs.describe_endpoint("Creating")
+        stubs.sagemaker.add_client_error("describe_endpoint", code, message, 400, {"EndpointName": ENDPOINT})
+        with pytest.raises(DeploymentStopped) as stopped:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    assert stopped.value.remaining == plan.created
+    assert f"(DescribeEndpoint refused: {code}: {message}); nothing was deleted" in str(stopped.value)
+
+
+def test_rollback_counts_resources_that_vanished_as_gone_not_as_still_existing(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.model_config_endpoint(model, config, endpoint)
+        stubs.endpoint_gone()  # somebody (or a reset emulator) removed everything while the run waited
+        stubs.log_tail(f"/aws/sagemaker/Endpoints/{ENDPOINT}", [])
+        stubs.sagemaker.add_client_error("delete_endpoint", "ValidationException", NOT_FOUND)
+        stubs.endpoint_gone()
+        stubs.sagemaker.add_client_error(
+            "delete_endpoint_config", "ValidationException", 'Could not find endpoint configuration "x".'
+        )
+        stubs.sagemaker.add_client_error("delete_model", "ValidationException", 'Could not find model "x".')
+        with pytest.raises(DeploymentFailed) as failure:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    assert failure.value.diagnosis.headline == (
+        f"Endpoint {ENDPOINT} is gone: it was deleted by something else while this run waited"
+    )
+    assert failure.value.rolled_back == list(reversed(plan.created))
+    assert failure.value.remaining == []
+
+
+def test_a_connection_lost_during_rollback_keeps_what_is_left_in_the_report(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    recorder = Recorder()
+    with Stubs(aws) as stubs:
+        stubs.model_config_endpoint(model, config, endpoint)
+        stubs.describe_endpoint("Failed", reason=HEALTH)
+        stubs.log_tail(f"/aws/sagemaker/Endpoints/{ENDPOINT}", [])
+        stubs.sagemaker.add_response("delete_endpoint", {}, {"EndpointName": ENDPOINT})
+        stubs.endpoint_gone()
+        stubs.sagemaker.add_response("delete_endpoint_config", {}, {"EndpointConfigName": STAMPED})
+        _fail_on(aws, "DeleteModel", LOST)
+        with pytest.raises(DeploymentFailed) as failure:
+            applier(aws, recorder).apply(plan)
+        stubs.verify()
+    assert failure.value.rolled_back == [Resource("endpoint", ENDPOINT), Resource("endpoint-config", STAMPED)]
+    assert failure.value.remaining == [Resource("model", STAMPED)]
+
+
+def test_ctrl_c_during_rollback_reports_only_what_is_left(aws):
+    plan = build_plan(settings(), observed())
+    model, config, endpoint = calls(plan)
+    with Stubs(aws) as stubs:
+        stubs.model_config_endpoint(model, config, endpoint)
+        stubs.describe_endpoint("Failed", reason=HEALTH)
+        stubs.log_tail(f"/aws/sagemaker/Endpoints/{ENDPOINT}", [])
+        stubs.sagemaker.add_response("delete_endpoint", {}, {"EndpointName": ENDPOINT})
+        stubs.endpoint_gone()
+        _fail_on(aws, "DeleteEndpointConfig", KeyboardInterrupt())
+        with pytest.raises(DeploymentStopped) as stopped:
+            applier(aws, Recorder()).apply(plan)
+        stubs.verify()
+    assert stopped.value.exit_code == 130
+    assert stopped.value.remaining == [Resource("model", STAMPED), Resource("endpoint-config", STAMPED)]

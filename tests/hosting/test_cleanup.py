@@ -97,3 +97,47 @@ def test_foreign_endpoint_is_refused_unless_forced(moto_aws):
     report = delete_deployment(aws, ENDPOINT, force=True, poller=FAST)
     assert len(report.deleted) == 3
     assert sagemaker_state() == ([], [], [])
+
+
+class _Client:
+    """A SageMaker client that answers DescribeEndpoint from a list of states and records DeleteEndpoint."""
+
+    def __init__(self, states: list[str], refusal: str | None = None) -> None:
+        self.states = states
+        self.refusal = refusal
+        self.deletes = 0
+
+    def describe_endpoint(self, EndpointName: str) -> dict:
+        return {"EndpointName": EndpointName, "EndpointStatus": self.states.pop(0), "EndpointConfigName": "c"}
+
+    def delete_endpoint(self, EndpointName: str) -> dict:
+        from botocore.exceptions import ClientError
+
+        self.deletes += 1
+        if self.refusal:
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": self.refusal}}, "DeleteEndpoint")
+        return {}
+
+
+def test_an_endpoint_already_deleting_is_joined_not_deleted_again():
+    from llm_engineering.hosting.resources import Endpoint
+
+    client = _Client(["Deleting"])
+    endpoint = Endpoint(client=client, name=ENDPOINT).fetch()
+    endpoint.delete()
+    assert client.deletes == 0
+
+
+def test_a_deletion_that_started_meanwhile_is_fine_and_any_other_refusal_is_not():
+    from botocore.exceptions import ClientError
+
+    from llm_engineering.hosting.resources import Endpoint
+
+    raced = _Client(
+        ["InService", "Deleting"], refusal=f'Cannot delete endpoint "{ENDPOINT}": it is already being deleted.'
+    )
+    Endpoint(client=raced, name=ENDPOINT).fetch().delete()
+    assert raced.deletes == 1
+    refused = _Client(["InService", "InService"], refusal="Cannot delete: something else")
+    with pytest.raises(ClientError):
+        Endpoint(client=refused, name=ENDPOINT).fetch().delete()

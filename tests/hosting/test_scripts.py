@@ -158,3 +158,76 @@ def test_usage_mistakes_are_one_line_and_exit_2_in_every_script(capsys):
         code, out, err = invoke(main, "--no-such-option", capsys=capsys)
         assert (code, out) == (2, "")
         assert err.count("\n") == 1 and "unrecognized arguments: --no-such-option (see --help)." in err
+
+
+def test_a_deploy_that_loses_aws_while_waiting_lists_what_exists_and_the_delete_command(role, monkeypatch, capsys):
+    from botocore.exceptions import EndpointConnectionError
+
+    from llm_engineering import aws as aws_module
+
+    def lose_aws_after_create_endpoint(session) -> None:
+        created: list[bool] = []
+
+        def fail(**_: object) -> None:
+            if created:
+                raise EndpointConnectionError(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com/")
+
+        session.register("after-call.sagemaker.CreateEndpoint", lambda **_: created.append(True))
+        session.register("before-call.sagemaker.DescribeEndpoint", fail)
+
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [lose_aws_after_create_endpoint])
+    code, _out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0].startswith("error: stopped, AWS could not be reached or refused (EndpointConnectionError: ")
+    assert lines[1].startswith("error: still exists (may be billing): model llm-engineering-endpoint-")
+    assert "endpoint-config llm-engineering-endpoint-" in lines[1] and lines[1].endswith(
+        "endpoint llm-engineering-endpoint"
+    )
+    assert lines[2] == "error: remove it with: make delete-inference-endpoint ENDPOINT_NAME=llm-engineering-endpoint"
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [])
+    assert invoke(delete.main, capsys=capsys)[0] == 0
+    assert nothing_in_sagemaker()
+
+
+def test_deploy_warns_when_the_clients_max_new_tokens_exceeds_what_it_deploys(role, monkeypatch, capsys):
+    monkeypatch.setenv("MAX_NEW_TOKENS_INFERENCE", "3000")
+    code, _, err = invoke(deploy.main, "--dry-run", "--skip-preflight", capsys=capsys)
+    assert code == 0
+    assert err == (
+        "warning: MAX_NEW_TOKENS_INFERENCE=3000 is more than this deploy allows for every prompt "
+        "(MAX_TOTAL_TOKENS=4096 - MAX_INPUT_TOKENS=2048 = 2048): TGI will refuse longer prompts with it; lower it "
+        "or raise MAX_TOTAL_TOKENS.\n"
+    )
+
+
+def test_a_malformed_region_is_one_line_in_every_script(monkeypatch, capsys):
+    from llm_engineering.model.deploy import create_sagemaker_execution_role, create_sagemaker_role, preflight, status
+    from llm_engineering.model.deploy import test as test_script
+
+    monkeypatch.setenv("AWS_REGION", "mars;1")
+    scripts = [
+        (deploy.main, ["--yes", "--skip-preflight"]),
+        (delete.main, []),
+        (status.main, []),
+        (preflight.main, []),
+        (test_script.main, ["--prompt", "Hi"]),
+        (create_sagemaker_role.main, []),
+        (create_sagemaker_execution_role.main, ["--delete"]),
+    ]
+    for main, argv in scripts:
+        code, out, err = invoke(main, *argv, capsys=capsys)
+        assert (code, out) == (2, ""), main.__module__
+        assert err == (
+            "error: AWS_REGION='mars;1' is not an AWS region (such as us-east-1 or eu-west-1): fix it in .env, the "
+            "environment or your AWS config.\n"
+        ), main.__module__
+
+
+def test_error_lines_carry_no_control_sequence_and_no_token(capsys):
+    from llm_engineering.cli import fail, warn
+
+    token = "hf_" + "Secret" * 6
+    fail(f"AWS said \x1b]0;title\x07no\x1b[2J for {token}\r")
+    warn(f"\x1b[31m{token}")
+    assert capsys.readouterr().err == "error: AWS said no for <redacted>\nwarning: <redacted>\n"

@@ -13,6 +13,7 @@ from iam_snapshot import ACCOUNT, snapshot
 
 from llm_engineering import __version__
 from llm_engineering import aws as aws_module
+from llm_engineering.hosting.instances import GPU_INSTANCES
 from llm_engineering.iam import HANDBOOK_MANAGED_POLICIES, canonical, deployer_policy_document
 from llm_engineering.model.deploy.create_sagemaker_role import main
 
@@ -55,7 +56,13 @@ def profile(path: Path, name: str = USER) -> dict[str, str]:
 
 def desired_document() -> dict:
     return canonical(
-        deployer_policy_document(partition="aws", account_id=ACCOUNT, user_name=USER, execution_role_arn=ROLE_ARN)
+        deployer_policy_document(
+            partition="aws",
+            account_id=ACCOUNT,
+            user_name=USER,
+            execution_role_arn=ROLE_ARN,
+            instance_types=tuple(GPU_INSTANCES),
+        )
     )
 
 

@@ -34,10 +34,17 @@ EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action
 def expected_role(buckets: tuple[str, ...] = ()) -> dict:
     return {
         "arn": ROLE_ARN,
-        "trust": canonical(execution_role_trust_policy(ACCOUNT)),
+        "trust": canonical(execution_role_trust_policy(ACCOUNT, partition="aws", region="us-east-1")),
         "tags": TAGS,
         "inline": {
-            INLINE: canonical(execution_role_permissions(partition="aws", account_id=ACCOUNT, s3_buckets=buckets))
+            INLINE: canonical(
+                execution_role_permissions(
+                    partition="aws",
+                    account_id=ACCOUNT,
+                    image_repositories=["arn:aws:ecr:us-east-1:763104351884:repository/*"],
+                    s3_buckets=buckets,
+                )
+            )
         },
         "attached": [],
     }
@@ -50,9 +57,9 @@ def test_creates_the_role_with_its_trust_scoped_permissions_and_tags(iam, run_ma
     statements = snapshot(iam)["roles"][ROLE]["inline"][INLINE]["Statement"]
     assert not [s for s in statements if any(a.startswith("s3:") for a in s["Action"])]
     assert out == (
-        f"Created IAM role {ROLE}, assumable only by sagemaker.amazonaws.com for account {ACCOUNT}.\n"
-        f"Put inline policy {INLINE} on role {ROLE}: ECR image pull, CloudWatch Logs under /aws/sagemaker/*, "
-        "CloudWatch metrics, no S3 access.\n"
+        f"Created IAM role {ROLE}, assumable only by sagemaker.amazonaws.com for account {ACCOUNT} in us-east-1.\n"
+        f"Put inline policy {INLINE} on role {ROLE}: ECR image pull, CloudWatch Logs and metrics under "
+        "/aws/sagemaker/*, no S3 access.\n"
         f"Role ARN: {ROLE_ARN}\n"
     )
 
@@ -82,10 +89,10 @@ def test_drifted_trust_and_permissions_are_repaired_one_line_each(iam, run_main)
     code, out, err = run_main(main)
     assert (code, err) == (0, "")
     assert out == (
-        f"Repaired the trust policy of role {ROLE}: only sagemaker.amazonaws.com for account {ACCOUNT} may "
-        "assume it again.\n"
+        f"Repaired the trust policy of role {ROLE}: only sagemaker.amazonaws.com for account {ACCOUNT} in "
+        "us-east-1 may assume it again.\n"
         f"Repaired inline policy {INLINE} on role {ROLE}: its permissions had drifted and are again ECR image pull, "
-        "CloudWatch Logs under /aws/sagemaker/*, CloudWatch metrics, no S3 access.\n"
+        "CloudWatch Logs and metrics under /aws/sagemaker/*, no S3 access.\n"
         f"Removed inline policy extra from role {ROLE}: not part of its scoped set.\n"
         f"Detached policy {wide} from role {ROLE}: not part of its scoped set.\n"
         f"Role ARN: {ROLE_ARN}\n"
@@ -163,3 +170,37 @@ def test_resolve_explains_a_missing_role(iam):
         f"The SageMaker execution role '{ROLE}' does not exist: run make create-sagemaker-execution-role, "
         "or set AWS_ARN_ROLE."
     )
+
+
+def _endpoint(name: str, role_arn: str, tagged: bool, instance_type: str = "ml.m5.xlarge") -> None:
+    import boto3
+
+    from llm_engineering.tags import tool_tags
+
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    tags = tool_tags(endpoint=name, model_id="Qwen/Qwen2.5-7B-Instruct") if tagged else []
+    container = {"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tgi:1"}
+    sagemaker.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=role_arn, Tags=tags)
+    variant = {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": instance_type, "InitialInstanceCount": 1}
+    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags)
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
+
+
+def test_delete_refuses_while_live_endpoints_of_the_tool_run_as_the_role(iam, run_main):
+    run_main(main)
+    _endpoint("ours-b", ROLE_ARN, tagged=True)
+    _endpoint("ours-a", ROLE_ARN, tagged=True)
+    _endpoint("theirs", ROLE_ARN, tagged=False)  # not this tool's: not named
+    _endpoint("other-role", f"arn:aws:iam::{ACCOUNT}:role/Other", tagged=True)
+    before = snapshot(iam)
+    code, out, err = run_main(main, "--delete")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: Not deleting IAM role {ROLE}: live endpoint(s) of this tool in us-east-1 run as it (ours-a, ours-b), "
+        "and would lose their image pulls, logs and metrics: delete them first (make delete-inference-endpoint "
+        "ENDPOINT_NAME=ours-a), or pass --force (make delete-sagemaker-execution-role ARGS=--force).\n"
+    )
+    assert snapshot(iam) == before
+    code, out, err = run_main(main, "--delete", "--force")
+    assert (code, err) == (0, "")
+    assert out.endswith(f"Deleted IAM role {ROLE}.\n")

@@ -43,7 +43,10 @@ def test_role_targets_create_and_delete_through_make(server_env: dict[str, str])
             "Effect": "Allow",
             "Principal": {"Service": ["sagemaker.amazonaws.com"]},
             "Action": ["sts:AssumeRole"],
-            "Condition": {"StringEquals": {"aws:SourceAccount": [ACCOUNT]}},
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": [ACCOUNT]},
+                "ArnLike": {"aws:SourceArn": [f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:*"]},
+            },
         }
     ]
     stored = configparser.RawConfigParser()

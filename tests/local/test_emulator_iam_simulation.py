@@ -56,9 +56,12 @@ def decision(iam: Any, principal: str, action: str, resource: str | None = ROLE,
     return result
 
 
+GPU_TYPES = ("ml.g5.2xlarge", "ml.g6.2xlarge")
+
+
 def test_the_deployer_policy_lets_its_user_pass_the_role_to_sagemaker_only(iam: Any) -> None:
     document = deployer_policy_document(
-        partition="aws", account_id=ACCOUNT, user_name="deployer", execution_role_arn=ROLE
+        partition="aws", account_id=ACCOUNT, user_name="deployer", execution_role_arn=ROLE, instance_types=GPU_TYPES
     )
     iam.create_user(UserName="deployer")
     arn = iam.create_policy(PolicyName="deployer-policy", PolicyDocument=json.dumps(document, indent=4))["Policy"][

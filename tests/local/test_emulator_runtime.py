@@ -274,3 +274,25 @@ def test_the_clients_figures_are_the_ones_tgi_reports_because_it_asks(aws: Aws) 
     # TGI counts the end-of-sequence token, which no chunk shows: the count is usage's, not the chunks'.
     assert (chat.stats.finish_reason, chat.stats.tokens) == ("stop", plain_chat.stats.tokens)
     assert chat.stats.tokens == len(pieces) + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "raised"),
+    [("Truncated", None), ("CutMidFrame", None), ("NotEventStream", "ChecksumMismatch")],
+)
+def test_a_stream_can_end_as_a_lost_or_tampered_connection_does(aws: Aws, kind: str, raised: str | None) -> None:
+    aws.deploy()
+    configure(aws.url, stream_error_after_tokens=2, stream_error=kind)
+    answer = aws.runtime.invoke_endpoint_with_response_stream(
+        EndpointName="endpoint", Body=json.dumps({"inputs": "Hi", "stream": True}), ContentType="application/json"
+    )
+    received = b""
+    try:
+        for event in answer["Body"]:
+            received += event["PayloadPart"]["Bytes"]
+    except Exception as error:  # botocore's event-stream parser errors
+        assert type(error).__name__ == raised
+    else:
+        assert raised is None
+        assert [json.loads(item)["index"] for item in events(received)] == [1, 2]  # and no final event
+        assert all(json.loads(item)["details"] is None for item in events(received))

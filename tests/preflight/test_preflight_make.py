@@ -27,8 +27,13 @@ def env(server_env, fake_hub) -> dict[str, str]:
     """The emulator for AWS, the fake Hub for huggingface_hub (online), the execution role in place."""
     fake_hub.add(FakeModel(MODEL, parameters=dict(QWEN_7B_PARAMETERS), config=dict(QWEN_7B_CONFIG)))
     iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server_env["AWS_ENDPOINT_URL"])
-    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(execution_role_trust_policy(ACCOUNT)))
-    permissions = execution_role_permissions(partition="aws", account_id=ACCOUNT)
+    iam.create_role(
+        RoleName=ROLE,
+        AssumeRolePolicyDocument=json.dumps(execution_role_trust_policy(ACCOUNT, partition="aws", region="us-east-1")),
+    )
+    permissions = execution_role_permissions(
+        partition="aws", account_id=ACCOUNT, image_repositories=["arn:aws:ecr:us-east-1:763104351884:repository/*"]
+    )
     iam.put_role_policy(RoleName=ROLE, PolicyName=EXECUTION_POLICY_NAME, PolicyDocument=json.dumps(permissions))
     server_env.pop("HF_HUB_OFFLINE")
     return {**server_env, "HF_ENDPOINT": fake_hub.url}

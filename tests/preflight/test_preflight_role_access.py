@@ -37,7 +37,12 @@ def role_check(identity: Identity | None = IDENTITY, **values: object):
 
 def make_role(trust: dict | None = None, policy: dict | None = None, name: str = ROLE) -> None:
     iam = boto3.client("iam", region_name="us-east-1")
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust or execution_role_trust_policy(ACCOUNT)))
+    iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(
+            trust or execution_role_trust_policy(ACCOUNT, partition="aws", region="us-east-1")
+        ),
+    )
     if policy is not None:
         iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(policy))
 
@@ -131,9 +136,15 @@ def test_attached_managed_policies_count(moto_aws):
 
 
 def test_trust_for_another_account_and_explicit_denies():
-    assert trust_problem(execution_role_trust_policy(ACCOUNT), ACCOUNT) is None
-    assert trust_problem(execution_role_trust_policy("999999999999"), ACCOUNT) == (
+    assert trust_problem(execution_role_trust_policy(ACCOUNT, partition="aws", region="us-east-1"), ACCOUNT) is None
+    assert trust_problem(execution_role_trust_policy("999999999999", partition="aws", region="us-east-1"), ACCOUNT) == (
         "it trusts sagemaker.amazonaws.com only on behalf of account(s) 999999999999, not 123456789012"
+    )
+    other_region = execution_role_trust_policy(ACCOUNT, partition="aws", region="eu-west-1")
+    assert trust_problem(other_region, ACCOUNT, "eu-west-1") is None
+    assert trust_problem(other_region, ACCOUNT, "us-east-1") == (
+        f"it trusts sagemaker.amazonaws.com only for arn:aws:sagemaker:eu-west-1:{ACCOUNT}:*, not for SageMaker in "
+        "us-east-1 (aws:SourceArn): run make create-sagemaker-execution-role with AWS_REGION=us-east-1"
     )
     deny = {"Statement": [{"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"}]}
     assert allowed([ECR_AND_LOGS], "ecr:BatchGetImage")

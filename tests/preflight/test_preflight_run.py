@@ -161,7 +161,7 @@ def _missing_model(scenario, fake_hub, monkeypatch):
 
 
 def _role_untrusted(scenario, fake_hub, monkeypatch):
-    trust = execution_role_trust_policy(ACCOUNT)
+    trust = execution_role_trust_policy(ACCOUNT, partition="aws", region="us-east-1")
     trust["Statement"][0]["Principal"] = {"Service": "ec2.amazonaws.com"}
     boto3.client("iam").update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(trust))
 

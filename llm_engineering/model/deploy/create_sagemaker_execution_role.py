@@ -18,7 +18,10 @@ def main(argv: list[str] | None = None) -> int:
         description="Create or repair the role SageMaker assumes (SAGEMAKER_EXECUTION_ROLE_NAME).",
     )
     parser.add_argument("--delete", action="store_true", help="delete the role with its policies")
-    add_force(parser, "act on a user, role or policy of that name even if this tool did not create it")
+    add_force(
+        parser,
+        "act on a role of that name even if this tool did not create it, and delete it even while endpoints use it",
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     spec = ExecutionRoleSpec.from_settings(settings)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from llm_engineering import aws as aws_factory
-from llm_engineering.cli import ArgumentParser, add_force, echo, run
+from llm_engineering.cli import ArgumentParser, add_force, echo, fail, run
 from llm_engineering.console import ConsoleReporter
-from llm_engineering.hosting.cleanup import delete_deployment
+from llm_engineering.hosting.cleanup import DeleteStopped, delete_deployment
 from llm_engineering.hosting.waiting import Poller
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.settings import load_settings
@@ -21,6 +21,17 @@ def _parser() -> ArgumentParser:
     return parser
 
 
+def _report_stopped(stopped: DeleteStopped, name: str) -> int:
+    """What went, what is left, and that running delete again finishes the job."""
+    fail(str(stopped))
+    if stopped.report.deleted:
+        fail("deleted: " + ", ".join(stopped.report.deleted))
+    if stopped.report.left:
+        fail("left: " + stopped.report.describe_left())
+    fail(f"run it again to finish the job: make delete-inference-endpoint ENDPOINT_NAME={name}")
+    return stopped.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
@@ -29,14 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     aws = aws_factory.from_settings(settings)
     reporter = ConsoleReporter()
-    report = delete_deployment(
-        aws,
-        name,
-        force=args.force,
-        poller=Poller(first=settings.wait_poll_interval),
-        timeout=settings.deploy_timeout,
-        reporter=reporter,
-    )
+    try:
+        report = delete_deployment(
+            aws,
+            name,
+            force=args.force,
+            poller=Poller(first=settings.wait_poll_interval),
+            timeout=settings.deploy_timeout,
+            reporter=reporter,
+        )
+    except DeleteStopped as stopped:
+        reporter.finish()
+        return _report_stopped(stopped, name)
     reporter.finish()
     if report.nothing_to_delete:
         echo(f"Nothing to delete: no endpoint {name} and nothing tagged as belonging to it.")

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from llm_engineering import aws as aws_factory
 from llm_engineering.aws import Aws
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
+from llm_engineering.hosting.container import ModelAccess
 from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Plan, build_plan, render
 from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.waiting import Poller
-from llm_engineering.settings import load_settings
+from llm_engineering.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from llm_engineering.preflight.hub import HubLookup
 
 
 def _parser() -> ArgumentParser:
@@ -33,9 +38,13 @@ def _delete_hint(endpoint_name: str) -> str:
     return f"make delete-inference-endpoint ENDPOINT_NAME={endpoint_name}"
 
 
-def _report_left(remaining: list[Resource], endpoint_name: str) -> None:
+def _report_left(remaining: list[Resource], endpoint_name: str, uncertain: Resource | None = None) -> None:
+    """What this run leaves behind and the command that removes it (it finds the leftovers by their tags)."""
     if remaining:
         fail("still exists (may be billing): " + ", ".join(str(item) for item in remaining))
+    if uncertain is not None:
+        fail(f"may exist (its create request was on its way when the run stopped): {uncertain}")
+    if remaining or uncertain is not None:
         fail(f"remove it with: {_delete_hint(endpoint_name)}")
 
 
@@ -46,10 +55,22 @@ def _confirm(plan: Plan) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
-def _preflight_blocks(spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str, observed: Observed) -> bool:
+def _model_access(spec: DeploymentSpec, skip_preflight: bool) -> tuple[ModelAccess, HubLookup | None]:
+    """What the Hub says about the model (whether it needs a token), asked once; nothing with --skip-preflight."""
+    if skip_preflight:
+        return ModelAccess.unknown("preflight was skipped (--skip-preflight)"), None
+    from llm_engineering.preflight import look_up_model, model_access  # deferred: the Hub client is heavy
+
+    lookup = look_up_model(spec)
+    return model_access(lookup), lookup
+
+
+def _preflight_blocks(
+    spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str, observed: Observed, lookup: HubLookup
+) -> bool:
     from llm_engineering.preflight import render_report, run_preflight
 
-    report = run_preflight(spec, aws, plan, deployer_profile=deployer_profile, observed=observed)
+    report = run_preflight(spec, aws, plan, deployer_profile=deployer_profile, observed=observed, lookup=lookup)
     echo(render_report(report))
     if report.blocked:
         fail("Preflight found a blocking problem (above): fix it, or pass --skip-preflight. Nothing was created.")
@@ -71,7 +92,7 @@ def _apply(applier: Applier, plan: Plan, *, wait: bool, keep_failed: bool) -> Ou
     except DeploymentStopped as stopped:
         applier.reporter.finish()
         fail(str(stopped))
-        _report_left(stopped.remaining, plan.endpoint_name)
+        _report_left(stopped.remaining, plan.endpoint_name, stopped.uncertain)
         return stopped.exit_code
 
 
@@ -88,17 +109,31 @@ def _report_success(plan: Plan, outcome: Outcome) -> None:
     echo(f"Delete it:  {_delete_hint(plan.endpoint_name)}")
 
 
+def _warn_token_budget(settings: Settings) -> None:
+    """The test client's MAX_NEW_TOKENS_INFERENCE against the limits this deploy gives the container."""
+    budget = settings.max_total_tokens - settings.max_input_tokens
+    if settings.max_new_tokens_inference > budget:
+        warn(
+            f"MAX_NEW_TOKENS_INFERENCE={settings.max_new_tokens_inference} is more than this deploy allows for "
+            f"every prompt (MAX_TOTAL_TOKENS={settings.max_total_tokens} - MAX_INPUT_TOKENS="
+            f"{settings.max_input_tokens} = {budget}): TGI will refuse longer prompts with it; lower it or raise "
+            "MAX_TOTAL_TOKENS."
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
     spec = DeploymentSpec.from_settings(settings)
+    _warn_token_budget(settings)
     aws = aws_factory.from_settings(settings)
-    observed = observe(spec, aws)
+    access, lookup = _model_access(spec, args.skip_preflight)
+    observed = observe(spec, aws, access)
     plan = build_plan(spec, observed)
     echo(render(plan))
     for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line
         warn(warning)
-    if not args.skip_preflight and _preflight_blocks(spec, aws, plan, settings.deployer_profile, observed):
+    if lookup is not None and _preflight_blocks(spec, aws, plan, settings.deployer_profile, observed, lookup):
         return 1
     if args.dry_run:
         echo("Dry run: nothing was created.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from llm_engineering import aws as aws_factory
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.preflight import plan_for_preflight, render_report, report_json, run_preflight
+from llm_engineering.preflight import look_up_model, plan_for_preflight, render_report, report_json, run_preflight
 from llm_engineering.settings import load_settings
 
 
@@ -27,10 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     spec = DeploymentSpec.from_settings(settings)
     aws = aws_factory.from_settings(settings)
-    plan, observed = plan_for_preflight(spec, aws)
+    lookup = look_up_model(spec)
+    plan, observed = plan_for_preflight(spec, aws, lookup)
     for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line
         warn(warning)
-    report = run_preflight(spec, aws, plan, deployer_profile=settings.deployer_profile, observed=observed)
+    report = run_preflight(
+        spec, aws, plan, deployer_profile=settings.deployer_profile, observed=observed, lookup=lookup
+    )
     echo(report_json(report) if args.json else render_report(report))
     if report.blocked:
         fail("Preflight found a blocking problem: apply the fix shown for it, then run make preflight again.")

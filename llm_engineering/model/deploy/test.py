@@ -6,8 +6,10 @@ With --prompt it prints one answer (or, with --json, one JSON object) and exits.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
+from collections.abc import Iterable
 
 from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.errors import ConfigurationError
@@ -16,6 +18,7 @@ from llm_engineering.inference.client import InferenceClient
 from llm_engineering.inference.parameters import PARAMETERS, GenerationParameters, parse_assignments
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.settings import load_settings
+from llm_engineering.terminal import TerminalText
 
 
 def build_parser() -> ArgumentParser:
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.prompt is not None and not args.prompt.strip():
         raise ConfigurationError('--prompt is empty: pass the text to send, e.g. --prompt "What is TGI?".')
     settings = load_settings()
+    if isinstance(sys.stdin, io.TextIOWrapper):  # bytes that are not UTF-8 become U+FFFD, never a traceback
+        sys.stdin.reconfigure(errors="replace")
     assigned = parse_assignments(args.param)
     params = GenerationParameters.from_settings(settings).updated(assigned)
     client = InferenceClient.from_settings(settings, endpoint_name=args.endpoint_name, component_name=args.component)
@@ -58,12 +63,40 @@ def main(argv: list[str] | None = None) -> int:
             stream=not args.no_stream,
         )
         return repl.run()
-    completion = answer(
-        client, args.prompt, params, chat=args.chat, stream=not args.no_stream, write=_ignore if args.json else _show
+    return _one_shot(
+        client, args.prompt, params, chat=args.chat, stream=not args.no_stream, as_json=args.json, names=assigned
     )
-    for note in client.notes(chat=args.chat, names=assigned):  # what the engine's API could not take
+
+
+def _one_shot(
+    client: InferenceClient,
+    prompt: str,
+    params: GenerationParameters,
+    *,
+    chat: bool,
+    stream: bool,
+    as_json: bool,
+    names: Iterable[str],
+) -> int:
+    """One answer: text as it streams (without the model's escape sequences), or one JSON object that keeps them.
+
+    `names` are the parameters given on the command line: those the engine's API cannot take are named."""
+    screen = TerminalText()
+    try:
+        completion = answer(
+            client,
+            prompt,
+            params,
+            chat=chat,
+            stream=stream,
+            write=_ignore if as_json else lambda p: _show(screen.feed(p)),
+        )
+    except BaseException:  # a broken or incomplete stream: the partial answer stays as it arrived
+        _show(screen.finish())
+        raise
+    for note in client.notes(chat=chat, names=names):  # what the engine's API could not take
         print(f"note: {note}.", file=sys.stderr, flush=True)
-    if args.json:
+    if as_json:
         echo(
             json.dumps(
                 {
@@ -71,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                     "endpoint": client.endpoint_name,
                     "component": client.component_name,
                     "engine": client.engine,
-                    "mode": "chat" if args.chat else "generate",
+                    "mode": "chat" if chat else "generate",
                     "parameters": params.model_dump(),
                     "stats": completion.stats.as_dict(),
                 },
@@ -79,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
+        _show(screen.finish())
         echo()
         print(format_stats(completion.stats), file=sys.stderr, flush=True)
     return 0
