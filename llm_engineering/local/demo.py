@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 
 from llm_engineering.cli import echo, fail, run
+from llm_engineering.local.hub import PREFIX as HUB_PREFIX
 from llm_engineering.local.server import Emulator
 from llm_engineering.settings import ENV_FILE_VARIABLE, Settings
 
@@ -50,7 +51,9 @@ def demo_environment(url: str, home: Path) -> dict[str, str]:
             "AWS_CONFIG_FILE": str(home / "aws-config"),
             ENV_FILE_VARIABLE: str(home / "demo.env"),
             "HF_HOME": str(home / "huggingface"),
-            "HF_HUB_OFFLINE": "1",  # the emulator has no Hub behind it: preflight says the model check was skipped
+            # The emulator's own Hub (its built-in catalogue): preflight checks the model without the internet.
+            "HF_ENDPOINT": url + HUB_PREFIX,
+            "HF_HUB_DISABLE_TELEMETRY": "1",
             "SAGEMAKER_ENDPOINT_INFERENCE": ENDPOINT,
             "WAIT_POLL_INTERVAL": "0.5",
         }

@@ -3,7 +3,8 @@
 Requests reach moto untouched unless they are SageMaker control-plane operations the extension backend
 answers, SageMaker runtime invocations, SageMaker Service Quotas, or the control API:
 `GET/POST /_emulator/config` (read / merge the fault configuration) and `POST /moto-api/reset` (moto's
-reset, which also empties the extension backend and restores the start configuration).
+reset, which also empties the extension backend and restores the start configuration). Under `/_hub` it
+also answers as a Hugging Face Hub mirror (`local/hub.py`: `HF_ENDPOINT=<emulator url>/_hub`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import managed_policies, quotas, runtime, sagemaker
+from llm_engineering.local import hub, managed_policies, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -59,6 +60,7 @@ class EmulatorApp:
     def __init__(self, moto_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
         self.moto_app = moto_app
         self.lock = threading.RLock()
+        self.hub = hub.EmulatedHub()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -86,6 +88,9 @@ class EmulatorApp:
         if path == RESET_PATH and request.method == "POST":
             CURRENT.reset()
             return None
+        # --- the emulated Hugging Face Hub (HF_ENDPOINT=<url>/_hub) ---
+        if path == hub.PREFIX or path.startswith(hub.PREFIX + "/"):
+            return self.hub.answer(request)
         scope = signing_scope(request.headers.get("Authorization"))
         if scope is None:
             return None
