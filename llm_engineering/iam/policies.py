@@ -11,6 +11,9 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from llm_engineering.iam.s3_access import execution_role_s3_statements, split_grants
+from llm_engineering.weights.location import S3Location
+
 PolicyDocument = dict[str, Any]
 
 POLICY_LANGUAGE_VERSION = "2012-10-17"
@@ -204,8 +207,17 @@ def execution_role_trust_policy(account_id: str) -> PolicyDocument:
     }
 
 
-def execution_role_permissions(*, partition: str, account_id: str, s3_buckets: Sequence[str] = ()) -> PolicyDocument:
-    """What the container needs: pull its image, write its logs and metrics, read the listed buckets only."""
+def execution_role_permissions(
+    *,
+    partition: str,
+    account_id: str,
+    s3_buckets: Sequence[str] = (),
+    s3_prefixes: Sequence[S3Location] = (),
+) -> PolicyDocument:
+    """What the container needs: pull its image, write its logs and metrics, read the listed S3 only.
+
+    `s3_buckets` entries are whole buckets or `bucket/prefix`; `s3_prefixes` are staged models (see s3_access).
+    """
     statements: list[dict[str, Any]] = [
         {"Sid": "EcrAuthorization", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {
@@ -223,21 +235,9 @@ def execution_role_permissions(*, partition: str, account_id: str, s3_buckets: S
         },
         {"Sid": "PutMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
     ]
-    if s3_buckets:
-        statements += [
-            {
-                "Sid": "ListModelBuckets",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": [f"arn:{partition}:s3:::{bucket}" for bucket in s3_buckets],
-            },
-            {
-                "Sid": "ReadModelObjects",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": [f"arn:{partition}:s3:::{bucket}/*" for bucket in s3_buckets],
-            },
-        ]
+    # --- S3 read: whole buckets as listed, staged models on their prefix only (iam/s3_access.py) ---
+    buckets, prefixes = split_grants(s3_buckets)
+    statements += execution_role_s3_statements(partition, buckets, [*prefixes, *s3_prefixes])
     return {"Version": POLICY_LANGUAGE_VERSION, "Statement": statements}
 
 
