@@ -89,6 +89,14 @@ status: install ## List the endpoints this tool created in the region, with what
 delete-inference-endpoint: install ## Delete the endpoint with its components, configs and models (ENDPOINT_NAME=...)
 	@$(DEPLOY).delete $(if $(ENDPOINT_NAME),--endpoint-name "$(ENDPOINT_NAME)") $(ARGS)
 
+# --- Staged weights (S3) ---
+.PHONY: stage-model delete-staged-model
+stage-model: install ## Copy HF_MODEL_ID from the Hub into S3 once (MODEL_S3_BUCKET or MODEL_S3_URI); ARGS=--verify re-checks
+	@$(DEPLOY).stage_model $(ARGS)
+
+delete-staged-model: install ## Delete one staged model from S3 (refuses while an endpoint of this tool loads it)
+	@$(DEPLOY).delete_staged_model $(ARGS)
+
 demo: install ## Run the whole workflow twice (model-based, inference component) on the local AWS emulator
 	@$(PY) -m llm_engineering.local.demo
 

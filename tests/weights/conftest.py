@@ -1,0 +1,108 @@
+"""Fixtures for staging: in-process moto S3 (every call recorded), the emulator's Hub on 127.0.0.1 with test
+models, and a way to stage as `make stage-model` does, with small multipart sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import huggingface_hub.constants
+import pytest
+from hub_server import MiB, catalogue, pytorch_only_model, serve_hub, tiny_model
+from huggingface_hub import HfApi
+
+from llm_engineering import aws as aws_module
+from llm_engineering.aws import Aws, connect
+from llm_engineering.settings import Settings
+from llm_engineering.weights.spec import StageSpec
+from llm_engineering.weights.stage import StageResult, TransferOptions, prepare, run
+
+BUCKET = "llm-engineering-test-models"
+TINY = "tests/tiny-chat"
+GATED = "tests/gated-chat"
+TOKEN = "hf_test_approved_token"
+SMALL = TransferOptions(threshold=5 * MiB, part_size=5 * MiB, concurrency=2)
+"""Multipart from 5 MiB (S3's smallest part), so a test file of a few MiB goes up in several parts."""
+
+
+@dataclass
+class Recorded:
+    """Every AWS call of the sessions `llm_engineering.aws` opens: (service, operation, params)."""
+
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def attach(self, session: Any) -> None:
+        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+            self.calls.append((model.service_model.service_id.hyphenize(), model.name, dict(params)))
+
+        session.register("before-parameter-build.*.*", record)
+
+    def operations(self, service: str = "s3") -> list[str]:
+        return [operation for name, operation, _ in self.calls if name == service]
+
+    def writes(self) -> list[tuple[str, dict[str, Any]]]:
+        """S3 calls that change something, in order."""
+        reads = ("Get", "Head", "List")
+        return [
+            (operation, params)
+            for name, operation, params in self.calls
+            if name == "s3" and not operation.startswith(reads)
+        ]
+
+
+@dataclass
+class Lines:
+    """A StageReporter that keeps what a console would show."""
+
+    lines: list[str] = field(default_factory=list)
+    uploaded_bytes: int = 0
+
+    def begin_file(self, name: str, size: int, action: str) -> None:
+        self.lines.append(f"{action} {name}")
+
+    def advance(self, nbytes: int, *, upload: bool) -> None:
+        if upload:
+            self.uploaded_bytes += nbytes
+
+    def end_file(self, name: str, outcome: str) -> None:
+        self.lines.append(f"{outcome} {name}")
+
+
+@pytest.fixture
+def recorded(moto_aws, monkeypatch) -> Recorded:
+    calls = Recorded()
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [calls.attach])
+    return calls
+
+
+@pytest.fixture
+def aws(recorded) -> Aws:
+    return connect("us-east-1")
+
+
+@pytest.fixture
+def hub(monkeypatch) -> Iterator[str]:
+    """The Hub with the built-in catalogue and the test models, online."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    models = catalogue(
+        tiny_model(TINY, big_mib=11),
+        tiny_model(GATED, gated="auto", readers=frozenset({TOKEN})),
+        pytorch_only_model(),
+    )
+    with serve_hub(models) as url:
+        yield url
+
+
+def stage_spec(**values: Any) -> StageSpec:
+    settings = {"MODEL_S3_BUCKET": BUCKET, "HF_MODEL_ID": TINY, **values}
+    return StageSpec.from_settings(Settings(**{key.lower(): value for key, value in settings.items()}))
+
+
+def stage(
+    aws: Aws, hub_url: str, spec: StageSpec | None = None, reporter: Any = None, options: TransferOptions = SMALL
+) -> StageResult:
+    spec = spec or stage_spec()
+    plan = prepare(aws, HfApi(endpoint=hub_url), spec, options)
+    return run(aws, plan, spec, options, reporter or Lines())
