@@ -79,6 +79,7 @@ def diagnosis_context(plan: Plan, spec: DeploymentSpec) -> Context:
         startup_timeout=spec.startup_timeout,
         download_timeout=spec.download_timeout,
         secrets=(token.get_secret_value(),) if isinstance(token, SecretStr) else (),
+        weights_uri=plan.weights.location.uri if plan.weights else None,
     )
 
 

@@ -22,6 +22,8 @@ from llm_engineering.hosting.resources import InferenceComponent, Resource
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import resolve_execution_role_arn
 from llm_engineering.statuses import Status
+from llm_engineering.weights.deploy import resolve_stage
+from llm_engineering.weights.staged import StagedModel
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Observed:
     unused: tuple[Resource, ...] = ()
     """This endpoint's tagged configs and models that nothing runs any more (left by earlier runs)."""
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    staged: StagedModel | None = None
+    """The stage in S3 the container loads (spec.weights), checked; None: the container reads the Hub."""
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -114,8 +118,10 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
     instance = gpu_instance(spec.instance_type, aws.region)
     gpus = gpus_per_copy(spec, instance)
     image_uri = tgi_image_uri(aws.region, instance.name, spec.model.image_version, spec.model.image_uri)
-    token = hub_token(spec.model.token)
     role_arn = resolve_execution_role_arn(aws, spec.role_name, spec.role_arn)
+    # Weights from S3: the stage is checked now, and no Hub token goes to the container.
+    staged = resolve_stage(aws, spec.weights, role_arn) if spec.weights else None
+    token = None if staged else hub_token(spec.model.token)
     client = aws.client("sagemaker")
     inventory = take_inventory(client, spec.endpoint_name)
     return Observed(
@@ -128,4 +134,5 @@ def observe(spec: DeploymentSpec, aws: Aws) -> Observed:
         endpoint=_existing_endpoint(inventory),
         component=_existing_component(client, spec.component_name),
         unused=_unused(inventory),
+        staged=staged,
     )

@@ -25,6 +25,9 @@ from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
 from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status
 from llm_engineering.tags import Tag, tool_tags
+from llm_engineering.weights.deploy import MODEL_DIR, model_data_source
+from llm_engineering.weights.manifest import size_label
+from llm_engineering.weights.staged import StagedModel
 
 VARIANT_NAME = "AllTraffic"
 
@@ -70,6 +73,8 @@ class Plan:
     steps: list[Step]
     retire: list[Call]
     """Calls that remove what the new deployment superseded, once it is InService."""
+    weights: StagedModel | None = None
+    """The stage in S3 the container loads (None: it downloads HF_MODEL_ID from the Hub)."""
 
     @property
     def cost(self) -> Cost:
@@ -174,6 +179,8 @@ class _Parts:
 
     def create_model(self) -> Call:
         container = {"Image": self.observed.image_uri, "Environment": self.environment}
+        if self.observed.staged is not None:  # weights from S3: SageMaker copies the prefix to /opt/ml/model
+            container["ModelDataSource"] = model_data_source(self.observed.staged.location)
         params = {
             "ModelName": self.name,
             "PrimaryContainer": container,
@@ -263,7 +270,9 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         observed=observed,
         name=stamped_name(spec.endpoint_name, observed.now),
         tags=tool_tags(endpoint=spec.endpoint_name, model_id=spec.model.model_id),
-        environment=container_environment(spec.model, observed.gpus_per_copy, observed.token),
+        environment=container_environment(
+            spec.model, observed.gpus_per_copy, observed.token, MODEL_DIR if observed.staged else None
+        ),
     )
     steps, retire = _component_steps(parts) if spec.components else _model_based_steps(parts)
     retire += [
@@ -288,6 +297,7 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         tags=parts.tags,
         steps=steps,
         retire=retire,
+        weights=observed.staged,
     )
 
 
@@ -303,6 +313,17 @@ def _shown(value: Any) -> Any:
     return hide(value)
 
 
+def _weights_lines(plan: Plan) -> list[str]:
+    """Where the weights come from, when it is a stage in S3 (the Hub otherwise, said by the model line)."""
+    if plan.weights is None:
+        return []
+    manifest = plan.weights.manifest
+    return [
+        f"  weights        {plan.weights.location.uri} (staged from commit {manifest.commit[:12]}, "
+        f"{size_label(manifest.total_bytes)}; the container reads no Hub)"
+    ]
+
+
 def render(plan: Plan) -> str:
     """The plan for humans: what will run, what it costs, and each call (secrets redacted)."""
     instance = plan.instance
@@ -310,6 +331,7 @@ def render(plan: Plan) -> str:
     lines = [
         f"Plan: {plan.action} {plan.endpoint_type} endpoint {plan.endpoint_name} in {plan.region}",
         f"  model          {plan.model_id}",
+        *_weights_lines(plan),
         f"  image          {plan.image_uri}",
         f"  instances      {plan.instance_count} x {instance.name} ({instance.gpus} x {instance.gpu}, "
         f"{instance.gpu_memory_mib // 1024} GiB GPU memory, {instance.vcpus} vCPU, {instance.memory_gib} GiB RAM)",

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.settings import EndpointType, Settings
+from llm_engineering.weights.spec import WeightsSource
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class DeploymentSpec:
     role_name: str = "SageMakerExecutionRoleLLM"
     role_arn: str | None = None
     """AWS_ARN_ROLE when set; else the role is resolved from `role_name`."""
+    weights: WeightsSource | None = None
+    """Where the container loads the weights from: a stage in S3, or None for the Hub (HF_MODEL_ID)."""
 
     @property
     def components(self) -> bool:
@@ -90,6 +93,7 @@ class DeploymentSpec:
             poll_interval=settings.wait_poll_interval,
             role_name=settings.sagemaker_execution_role_name,
             role_arn=settings.aws_arn_role,
+            weights=WeightsSource.from_settings(settings),
         )
 
 

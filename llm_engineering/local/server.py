@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import hub, managed_policies, quotas, runtime, sagemaker
+from llm_engineering.local import hub, managed_policies, model_data, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -114,8 +114,9 @@ class EmulatorApp:
         with self.lock:
             backend.settle()
             if handler is None:
+                refusal = _precheck(request, name, account, region)  # e.g. CreateModel's model data (S3)
                 _rewind(request)
-                return None
+                return refusal
             op = operation("sagemaker", name)
             try:
                 params = _json_body(request)
@@ -176,6 +177,20 @@ class EmulatorApp:
         elif request.method != "GET":
             return _json({"error": "Use GET to read or POST to change the emulator configuration."}, 405)
         return _json(CURRENT.config.model_dump(), 200)
+
+
+def _precheck(request: Request, name: str, account: str, region: str) -> Response | None:
+    """SageMaker's own refusal of an operation moto answers (local/model_data.py), or None to pass it on."""
+    check = model_data.PRECHECKS.get(name)
+    if check is None:
+        return None
+    try:
+        params = _json_body(request)
+        check_input(operation("sagemaker", name), params)
+        check(account, region, params)
+    except AwsError as error:
+        return json_error(error)
+    return None
 
 
 def _json_body(request: Request) -> Any:

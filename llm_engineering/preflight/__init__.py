@@ -9,6 +9,7 @@ a deploy. Both `make preflight` and the deploy script call `run_preflight`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from huggingface_hub import HfApi
 
@@ -32,6 +33,8 @@ from llm_engineering.preflight.report import (
     report_json,
 )
 from llm_engineering.preflight.role import RoleRef, check_execution_role, check_pass_role
+from llm_engineering.preflight.staged import check_staged
+from llm_engineering.weights.staged import StagedModelProblem
 
 __all__ = [
     "CheckResult",
@@ -122,10 +125,11 @@ class Target:
 
 
 def plan_for_preflight(spec: DeploymentSpec, aws: Aws) -> Plan | None:
-    """The deploy's plan, or None when the execution role is missing (the role check then says so)."""
+    """The deploy's plan, or None when the execution role is missing or the stage in S3 cannot serve (the role
+    and staged-model rows then say why)."""
     try:
         return build_plan(spec, observe(spec, aws))
-    except ExecutionRoleMissingError:
+    except (ExecutionRoleMissingError, StagedModelProblem):
         return None
 
 
@@ -180,10 +184,17 @@ def run_preflight(
     pass_row = check_pass_role(aws, identity, role_arn, deployer_profile)
     quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new)
 
-    token = hub_token(spec.model.token)
-    lookup = look_up(hub or HfApi(), target.model_id, target.revision, token)
-    access_row = check_model_access(lookup, target.model_id, target.revision, token is not None)
-    memory_row, weights = _memory_and_weights(spec, target, lookup)
+    if spec.weights is not None:  # weights from S3: the stage and the role's access, no Hub request
+        staged = check_staged(aws, spec.weights, role_arn)
+        model_rows: tuple[CheckResult, ...] = staged.rows
+        inputs = FitInputs(staged.parameters, staged.config, staged.config_note, staged.unknown_because)
+        token = None
+    else:
+        token = hub_token(spec.model.token)
+        lookup = look_up(hub or HfApi(), target.model_id, target.revision, token)
+        model_rows = (check_model_access(lookup, target.model_id, target.revision, token is not None),)
+        inputs = FitInputs.of(lookup)
+    memory_row, weights = _memory_and_weights(spec, target, inputs)
     price_row = check_price(
         instance=target.instance,
         instance_count=target.instance_count,
@@ -191,27 +202,46 @@ def run_preflight(
         region=target.region,
         weights=weights,
     )
-    report = Report((identity_row, role_row, pass_row, quota_row, access_row, memory_row, price_row), target.subject)
+    report = Report((identity_row, role_row, pass_row, quota_row, *model_rows, memory_row, price_row), target.subject)
     return report.redacted([token.get_secret_value()] if token is not None else [])
 
 
+@dataclass(frozen=True)
+class FitInputs:
+    """What the memory fit reads: parameter counts and config.json, from the Hub or from a stage in S3."""
+
+    parameters: dict[str, int] | None
+    config: dict[str, Any] | None
+    config_note: str | None
+    unknown_because: str
+
+    @classmethod
+    def of(cls, lookup: HubLookup) -> FitInputs:
+        model = lookup.model
+        return cls(
+            parameters=model.parameters if model else None,
+            config=model.config if model else None,
+            config_note=model.config_note if model else None,
+            unknown_because=_unknown_because(lookup),
+        )
+
+
 def _memory_and_weights(
-    spec: DeploymentSpec, target: Target, lookup: HubLookup
+    spec: DeploymentSpec, target: Target, inputs: FitInputs
 ) -> tuple[CheckResult, memory_fit.Weights | None]:
     """The memory-fit row, and the weights as served (the price row's decoding ceiling needs their size)."""
-    model = lookup.model
-    parameters = model.parameters if model else None
+    parameters = inputs.parameters
     row = memory_fit.check_memory_fit(
         parameters=parameters,
-        config=model.config if model else None,
-        config_note=model.config_note if model else None,
+        config=inputs.config,
+        config_note=inputs.config_note,
         quantize=spec.model.quantize,
         instance=target.instance,
         gpus_per_copy=target.gpus_per_copy,
         max_total_tokens=spec.model.max_total_tokens,
         table=GPU_INSTANCES.values(),
-        unknown_because=_unknown_because(lookup),
+        unknown_because=inputs.unknown_because,
     )
-    shape = memory_fit.ModelShape.from_config(model.config) if model and model.config else None
+    shape = memory_fit.ModelShape.from_config(inputs.config) if inputs.config else None
     weights = memory_fit.weights(parameters, spec.model.quantize, shape) if parameters else None
     return row, weights

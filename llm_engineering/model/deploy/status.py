@@ -1,16 +1,53 @@
 """`make status`: every endpoint this tool created in the region, what it runs and what it has cost so far.
 
 The guard against the forgotten GPU bill: one command lists what is billing, found by tags, with the
-command that removes it. Light on purpose: no SageMaker SDK import, a few Describe/List calls.
+command that removes it, and the models staged in S3 (MODEL_S3_BUCKET / MODEL_S3_URI), which cost storage
+until deleted. Light on purpose: no SageMaker SDK import, a few Describe/List calls.
 """
 
 from __future__ import annotations
 
 from llm_engineering import aws as aws_factory
+from llm_engineering.aws import Aws
 from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.hosting.inventory import managed_endpoints
-from llm_engineering.hosting.prices import PRICE_SOURCE
-from llm_engineering.settings import load_settings
+from llm_engineering.hosting.prices import PRICE_SOURCE, storage_cost
+from llm_engineering.settings import Settings, load_settings
+from llm_engineering.weights.manifest import size_label
+from llm_engineering.weights.spec import deployer_roots
+
+
+def _staged_models(aws: Aws, settings: Settings) -> None:
+    """The stages in the configured staging bucket(s), with their size, monthly cost and users."""
+    from llm_engineering.weights.staged import find_stages
+    from llm_engineering.weights.usage import stage_users
+
+    roots = deployer_roots(settings)
+    if not roots:
+        return
+    s3 = aws.client("s3")
+    stages = [stage for root in roots for stage in find_stages(s3, root.bucket, root.prefix)]
+    where = ", ".join(root.uri for root in roots)
+    if not stages:
+        echo(f"No staged model under {where}.")
+        return
+    users = stage_users(aws.client("sagemaker"))
+    total = sum(stage.manifest.total_bytes for stage in stages)
+    echo(
+        f"Staged models under {where} (S3 Standard, {PRICE_SOURCE}; {storage_cost(total).monthly()} in all, kept "
+        "until deleted):"
+    )
+    for stage in stages:
+        manifest = stage.manifest
+        cost = storage_cost(manifest.total_bytes)
+        echo(f"  {stage.location.uri}")
+        echo(
+            f"    {manifest.model_id} at {manifest.commit[:12]}, staged {manifest.staged_at}: "
+            f"{len(manifest.files)} files, {size_label(manifest.total_bytes)}, {cost.monthly()}"
+        )
+        loaded = users.get(stage.location.uri)
+        echo(f"    loaded by {', '.join(loaded)}" if loaded else "    not loaded by any endpoint")
+        echo(f"    delete: make delete-staged-model ARGS=--uri={stage.location.uri}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoints = managed_endpoints(aws.client("sagemaker"))
     if not endpoints:
         echo(f"No endpoint created by this tool in {aws.region}: nothing is billing.")
+        _staged_models(aws, settings)
         return 0
     echo(f"Endpoints created by this tool in {aws.region} (billed from creation until deletion):")
     for item in endpoints:
@@ -35,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         for component in item.components:
             echo(f"    component {component}")
         echo(f"    delete: make delete-inference-endpoint ENDPOINT_NAME={item.name}")
+    _staged_models(aws, settings)
     return 0
 
 
