@@ -30,6 +30,7 @@ from s3transfer.utils import ChunksizeAdjuster
 from llm_engineering.aws import Aws, paginate
 from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.hosting.container import hub_token
+from llm_engineering.redaction import scrub
 from llm_engineering.weights.bucket import BucketState, check_region, create_bucket, find_bucket, kms_warning
 from llm_engineering.weights.checksums import Digest, Digester, same_checksum
 from llm_engineering.weights.hub_files import DownloadFailed, HubListing, download, list_repository
@@ -338,7 +339,8 @@ def run(aws: Aws, plan: StagePlan, spec: StageSpec, options: TransferOptions, re
     except KeyboardInterrupt:
         raise StageStopped("Interrupted", plan.location, len(files), total, True) from None
     except (DownloadFailed, ClientError, BotoCoreError) as error:
-        raise StageStopped(f"Staging stopped: {error}", plan.location, len(files), total, False) from None
+        reason = scrub(f"Staging stopped: {error}", [token.get_secret_value()] if token else [])
+        raise StageStopped(reason, plan.location, len(files), total, False) from None
     manifest, written = _write_manifest(s3, plan, files)
     return StageResult(
         location=plan.location,

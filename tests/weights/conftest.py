@@ -9,6 +9,7 @@ from typing import Any
 
 import huggingface_hub.constants
 import pytest
+from botocore.awsrequest import AWSResponse
 from hub_server import MiB, catalogue, pytorch_only_model, serve_hub, tiny_model
 from huggingface_hub import HfApi
 
@@ -26,6 +27,14 @@ SMALL = TransferOptions(threshold=5 * MiB, part_size=5 * MiB, concurrency=2)
 """Multipart from 5 MiB (S3's smallest part), so a test file of a few MiB goes up in several parts."""
 
 
+CANNED: dict[str, dict[str, Any]] = {
+    "SimulatePrincipalPolicy": {"EvaluationResults": [{"EvalActionName": "iam:PassRole", "EvalDecision": "allowed"}]},
+    "ListServiceQuotas": {
+        "Quotas": [{"QuotaName": "ml.g5.2xlarge for endpoint usage", "QuotaCode": "L-1", "Value": 2.0}]
+    },
+}
+
+
 @dataclass
 class Recorded:
     """Every AWS call of the sessions `llm_engineering.aws` opens: (service, operation, params)."""
@@ -36,7 +45,15 @@ class Recorded:
         def record(model: Any, params: dict[str, Any], **_: Any) -> None:
             self.calls.append((model.service_model.service_id.hyphenize(), model.name, dict(params)))
 
+        def answer(model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+            """What moto lacks for preflight: PassRole allowed, a quota of 2 instances."""
+            parsed = CANNED.get(model.name)
+            if parsed is None:
+                return None
+            return AWSResponse("https://aws.invalid", 200, {}, None), {**parsed, "ResponseMetadata": {}}
+
         session.register("before-parameter-build.*.*", record)
+        session.register("before-call.*.*", answer)
 
     def operations(self, service: str = "s3") -> list[str]:
         return [operation for name, operation, _ in self.calls if name == service]

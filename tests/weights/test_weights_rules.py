@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 import pytest
 
@@ -217,3 +218,15 @@ def test_evaluation_follows_iam_deny_wildcards_and_conditions():
     assert evaluate([{"Statement": [scoped]}], listing) == "denied"
     negated = {**scoped, "Condition": {"StringNotLike": {"s3:prefix": "models/b/*"}}}
     assert evaluate([{"Statement": [negated]}], listing) == "allowed"
+
+
+def test_the_deployer_policy_gains_the_staging_statements_only_when_a_bucket_is_set():
+    from llm_engineering.iam import DeployerSpec, Identity, deployer_policy_for
+
+    identity = Identity(account_id=ACCOUNT, partition="aws", arn=f"arn:aws:iam::{ACCOUNT}:user/admin")
+    plain = deployer_policy_for(DeployerSpec.from_settings(Settings()), identity)
+    staging = deployer_policy_for(DeployerSpec.from_settings(Settings(model_s3_bucket="models-1")), identity)
+    assert not [statement for statement in plain["Statement"] if "s3" in json.dumps(statement["Action"])]
+    assert staging["Statement"][len(plain["Statement"]) :] == deployer_s3_statements(
+        "aws", [S3Location("models-1", "models/")]
+    )
