@@ -70,7 +70,10 @@ class Selection:
             counts[shown] = counts.get(shown, 0) + 1
         return [
             f"{why}: "
-            + ", ".join(f"{name} ({count} files)" if name.endswith("/") else name for name, count in names.items())
+            + ", ".join(
+                f"{name} ({count} file{'s' if count > 1 else ''})" if name.endswith("/") else name
+                for name, count in names.items()
+            )
             for why, names in grouped.items()
         ]
 

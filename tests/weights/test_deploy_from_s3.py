@@ -48,17 +48,24 @@ def test_create_model_loads_the_prefix_with_no_hub_token(aws, hub):
     plan = build_plan(deployment, observe(deployment, aws))
     call = create_model_call(plan)
     container = call.params["PrimaryContainer"]
-    assert container["ModelDataSource"] == {
-        "S3DataSource": {"S3Uri": staged.location.uri, "S3DataType": "S3Prefix", "CompressionType": "None"}
+    assert call.params == {
+        "ModelName": plan.model_name,
+        "PrimaryContainer": {
+            "Image": plan.image_uri,
+            "Environment": {
+                "HF_MODEL_ID": "/opt/ml/model",
+                "SM_NUM_GPUS": "1",
+                "MAX_INPUT_TOKENS": "2048",
+                "MAX_TOTAL_TOKENS": "4096",
+            },
+            "ModelDataSource": {
+                "S3DataSource": {"S3Uri": staged.location.uri, "S3DataType": "S3Prefix", "CompressionType": "None"}
+            },
+        },
+        "ExecutionRoleArn": role_arn,
+        "Tags": tool_tags(endpoint="llm-engineering-endpoint", model_id=TINY),
     }
-    assert container["Environment"] == {
-        "HF_MODEL_ID": "/opt/ml/model",
-        "SM_NUM_GPUS": "1",
-        "MAX_INPUT_TOKENS": "2048",
-        "MAX_TOTAL_TOKENS": "4096",
-    }
-    assert call.params["ExecutionRoleArn"] == role_arn
-    assert call.params["Tags"] == tool_tags(endpoint="llm-engineering-endpoint", model_id=TINY)
+    assert staged.location.uri.endswith("/")
     model = boto3.client("sagemaker", region_name="us-east-1").meta.service_model.operation_model("CreateModel")
     report = ParamValidator().validate(call.params, model.input_shape)
     assert not report.has_errors(), report.generate_report()

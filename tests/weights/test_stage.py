@@ -51,7 +51,7 @@ def test_only_what_the_container_needs_is_staged_and_the_rest_is_named(aws, hub)
     assert plan.selection.summary() == [
         "not needed to serve the model: README.md",
         "custom code, used only with HF_MODEL_TRUST_REMOTE_CODE=true: modeling_tiny.py",
-        "in a subfolder the container does not read: original/ (1 files)",
+        "in a subfolder the container does not read: original/ (1 file)",
         "the same weights in another format (the safetensors ones are staged): pytorch_model.bin",
     ]
     reporter = Lines()

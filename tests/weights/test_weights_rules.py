@@ -230,3 +230,28 @@ def test_the_deployer_policy_gains_the_staging_statements_only_when_a_bucket_is_
     assert staging["Statement"][len(plain["Statement"]) :] == deployer_s3_statements(
         "aws", [S3Location("models-1", "models/")]
     )
+
+
+def test_the_console_draws_bars_on_a_terminal_and_lines_elsewhere():
+    import io
+
+    from llm_engineering.transfer_console import TransferConsole
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream in (Terminal(), io.StringIO()):
+        console = TransferConsole(2000, stream)
+        console.begin_file("model.safetensors", 2000, "download")
+        console.advance(2000, upload=False)
+        console.begin_file("model.safetensors", 2000, "upload")
+        console.advance(2000, upload=True)
+        console.end_file("model.safetensors", "uploaded")
+        console.finish()
+        text = stream.getvalue()
+        assert "- uploaded model.safetensors (2.0 KB)" in text
+        if stream.isatty():
+            assert "upload model.safetensors" in text and "100%" in text and "\r" in text
+        else:
+            assert text == "- uploaded model.safetensors (2.0 KB)\n"
