@@ -38,7 +38,8 @@ def _json(name: str, body: Any) -> HubFile:
 
 def weights_file(name: str, elements: int, seed: int) -> HubFile:
     """A valid safetensors file with `elements` BF16 values of seeded random bytes."""
-    data = random.Random(seed).randbytes(elements * 2)
+    block = random.Random(seed).randbytes(64 * 1024)  # randbytes cannot make hundreds of MiB at once
+    data = (block * (elements * 2 // len(block) + 1))[: elements * 2]
     return HubFile(name, safetensors_file([Tensor("w", "BF16", (elements,))], data=data), lfs=True)
 
 
