@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.validate import ParamValidator
-from conftest import BUCKET, TINY, stage
+from staging_world import BUCKET, TINY, stage
 
 from llm_engineering.cli import run
 from llm_engineering.hosting.apply import Applier

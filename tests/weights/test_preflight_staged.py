@@ -7,7 +7,7 @@ import json
 
 import boto3
 import pytest
-from conftest import BUCKET, stage, stage_spec
+from staging_world import BUCKET, stage, stage_spec
 
 from llm_engineering.cli import run
 from llm_engineering.hosting.spec import DeploymentSpec

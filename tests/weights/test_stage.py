@@ -9,9 +9,9 @@ import json
 
 import boto3
 import pytest
-from conftest import BUCKET, GATED, SMALL, TINY, TOKEN, Lines, stage, stage_spec
 from hub_server import catalogue, serve_hub, tiny_model
 from huggingface_hub import HfApi
+from staging_world import BUCKET, GATED, SMALL, TINY, TOKEN, Lines, stage, stage_spec
 from werkzeug.wrappers import Response
 
 from llm_engineering import __version__
