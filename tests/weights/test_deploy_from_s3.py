@@ -220,3 +220,17 @@ def test_delete_never_deletes_the_staged_weights(aws, hub):
     report = delete_deployment(aws, deployment.endpoint_name, poller=FAST, timeout=60)
     assert report.deleted and "model" in " ".join(report.deleted)
     assert stage_objects(boto3.client("s3", region_name="us-east-1"), staged.location) == before
+
+
+def test_status_without_the_staging_bucket_warns_and_still_lists_the_endpoints(aws, monkeypatch, capsys):
+    from llm_engineering.model.deploy import status
+
+    monkeypatch.setenv("MODEL_S3_BUCKET", "no-such-staging-bucket")
+    with pytest.raises(SystemExit) as stopped:
+        run(lambda: status.main([]))
+    captured = capsys.readouterr()
+    assert stopped.value.code == 0
+    assert "nothing is billing" in captured.out
+    assert captured.err.startswith(
+        "warning: staged models under s3://no-such-staging-bucket/models/ could not be listed"
+    )

@@ -7,9 +7,11 @@ until deleted. Light on purpose: no SageMaker SDK import, a few Describe/List ca
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from llm_engineering import aws as aws_factory
 from llm_engineering.aws import Aws
-from llm_engineering.cli import ArgumentParser, echo, run
+from llm_engineering.cli import ArgumentParser, describe_client_error, echo, run, warn
 from llm_engineering.hosting.inventory import managed_endpoints
 from llm_engineering.hosting.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.settings import Settings, load_settings
@@ -26,8 +28,12 @@ def _staged_models(aws: Aws, settings: Settings) -> None:
     if not roots:
         return
     s3 = aws.client("s3")
-    stages = [stage for root in roots for stage in find_stages(s3, root.bucket, root.prefix)]
     where = ", ".join(root.uri for root in roots)
+    try:
+        stages = [stage for root in roots for stage in find_stages(s3, root.bucket, root.prefix)]
+    except ClientError as error:  # a missing bucket or no S3 permission must not hide the endpoints above
+        warn(f"staged models under {where} could not be listed ({describe_client_error(error)})")
+        return
     if not stages:
         echo(f"No staged model under {where}.")
         return
