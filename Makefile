@@ -112,6 +112,14 @@ status: install ## List the endpoints this tool created in the region, with what
 delete-inference-endpoint: install ## Delete the endpoint with its components, configs and models (ENDPOINT_NAME=...)
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).delete
 
+# --- Staged weights (S3) ---
+.PHONY: stage-model delete-staged-model
+stage-model: install ## Copy HF_MODEL_ID from the Hub into S3 once (MODEL_S3_BUCKET or MODEL_S3_URI); ARGS=--verify re-checks
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).stage_model
+
+delete-staged-model: install ## Delete one staged model from S3 (refuses while an endpoint of this tool loads it)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).delete_staged_model
+
 demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo
 

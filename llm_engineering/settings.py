@@ -19,6 +19,7 @@ from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
 from llm_engineering.redaction import looks_like_token
 from llm_engineering.setting_sources import check_sources
+from llm_engineering.weights.location import S3Location, check_bucket
 
 EndpointType = Literal["model-based", "inference-component"]
 EngineName = Literal["tgi", "vllm", "sglang"]
@@ -67,7 +68,7 @@ class Settings(BaseSettings):
     aws_arn_role: str | None = None
     """Execution role ARN; unset resolves it from SAGEMAKER_EXECUTION_ROLE_NAME (iam:GetRole)."""
     execution_role_s3_buckets: Annotated[tuple[str, ...], NoDecode] = ()
-    """Comma-separated S3 buckets the execution role may read (model artifacts); empty grants none."""
+    """Comma-separated S3 buckets or bucket/prefix the execution role may also read; a staged model needs none."""
     deployer_instance_types: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma-separated instance types the deployer user may host endpoints on; empty: all GPU types the tool knows."""
 
@@ -106,6 +107,14 @@ class Settings(BaseSettings):
     """Host AMI of the instances (botocore's InferenceAmiVersion); unset derives it from the image's CUDA."""
     gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] | None = None
     """Share of GPU memory the engine may use (0-1; vLLM gpu_memory_utilization); unset: the engine's default."""
+
+    # --- Staged weights (S3) ----------------------------------------------------------------------------
+    model_s3_bucket: str | None = None
+    """Bucket `make stage-model` copies HF_MODEL_ID into (created if missing), at models/<owner>--<name>/<commit>/."""
+    model_s3_uri: str | None = None
+    """s3://bucket/prefix/ of a staged model; when set, deploys load the weights from there instead of the Hub."""
+    model_source: Literal["hub", "s3"] | None = None
+    """`hub`, or `s3`: HF_MODEL_ID's stage in MODEL_S3_BUCKET, found by manifest; unset: s3 if MODEL_S3_URI is set."""
 
     # --- Endpoint --------------------------------------------------------------------------------------
     sagemaker_endpoint_inference: str = Field(
@@ -186,9 +195,12 @@ class Settings(BaseSettings):
     @field_validator("execution_role_s3_buckets")
     @classmethod
     def _bucket_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for bucket in value:
+        for entry in value:
+            bucket, _, prefix = entry.partition("/")
             if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket):
                 raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")
+            if prefix:
+                S3Location.parse(f"s3://{entry}")
         return value
 
     @field_validator("hf_model_quantize")
@@ -197,6 +209,39 @@ class Settings(BaseSettings):
         if value is not None and not QUANTIZATION_PATTERN.match(value):
             raise ValueError("must be a quantization method name such as awq, gptq or bitsandbytes")
         return value
+
+    # --- Staged weights (S3) ----------------------------------------------------------------------------
+    @field_validator("model_s3_bucket")
+    @classmethod
+    def _stage_bucket(cls, value: str | None) -> str | None:
+        return None if value is None else check_bucket(value)
+
+    @field_validator("model_s3_uri")
+    @classmethod
+    def _stage_uri(cls, value: str | None) -> str | None:
+        return None if value is None else S3Location.parse(value).uri
+
+    @model_validator(mode="after")
+    def _stage_source(self) -> Settings:
+        if self.model_source == "s3" and not (self.model_s3_uri or self.model_s3_bucket):
+            raise ValueError("MODEL_SOURCE=s3 needs MODEL_S3_URI, or MODEL_S3_BUCKET to find the staged HF_MODEL_ID in")
+        if self.model_s3_uri and self.model_s3_bucket:
+            bucket = S3Location.parse(self.model_s3_uri).bucket
+            if bucket != self.model_s3_bucket:
+                raise ValueError(
+                    f"MODEL_S3_URI names bucket {bucket} but MODEL_S3_BUCKET={self.model_s3_bucket}: unset one of them"
+                )
+        return self
+
+    @property
+    def staged_location(self) -> S3Location | None:
+        """MODEL_S3_URI, parsed."""
+        return S3Location.parse(self.model_s3_uri) if self.model_s3_uri else None
+
+    @property
+    def weights_from_s3(self) -> bool:
+        """Whether deploys load the weights from a stage (MODEL_SOURCE, else whether MODEL_S3_URI is set)."""
+        return self.model_source == "s3" if self.model_source else self.model_s3_uri is not None
 
     @field_validator("hf_model_id")
     @classmethod

@@ -29,6 +29,19 @@ def offline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_real_hub_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """huggingface_hub's default endpoint is a closed local port in every test: nothing reaches huggingface.co,
+    whatever a test forgets (tests that want a Hub pass the emulated one's URL explicitly or through HF_ENDPOINT)."""
+    import huggingface_hub.constants
+
+    dead = "http://127.0.0.1:9"
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", dead)
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", dead + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+
+
 @pytest.fixture(scope="session")
 def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The local AWS emulator (moto + SageMaker extensions) for the whole session; yields its URL.

@@ -95,6 +95,7 @@ def diagnosis_context(plan: Plan, spec: DeploymentSpec) -> Context:
         budget=engine(plan.engine).budget(spec.engine.gpu_memory_utilization),
         max_total_tokens=spec.model.max_total_tokens,
         host_advice=host_advice(plan.image_uri, plan.ami),
+        weights_uri=plan.weights.location.uri if plan.weights else None,
     )
 
 

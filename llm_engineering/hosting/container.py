@@ -22,23 +22,29 @@ from llm_engineering.hosting.spec import ModelSpec
 ContainerEnvironment = dict[str, str | SecretStr]
 
 
-def container_environment(model: ModelSpec, gpus_per_copy: int, token: SecretStr | None) -> ContainerEnvironment:
-    """Environment for the TGI container serving `model` on `gpus_per_copy` GPUs."""
+def container_environment(
+    model: ModelSpec, gpus_per_copy: int, token: SecretStr | None, model_dir: str | None = None
+) -> ContainerEnvironment:
+    """Environment for the TGI container serving `model` on `gpus_per_copy` GPUs.
+
+    `model_dir`: the weights are already in the container (staged in S3, copied there by SageMaker), so
+    TGI loads that directory, and neither a revision nor a Hub token means anything to it.
+    """
     env: ContainerEnvironment = {
-        "HF_MODEL_ID": model.model_id,
+        "HF_MODEL_ID": model_dir or model.model_id,
         "SM_NUM_GPUS": str(gpus_per_copy),
         "MAX_INPUT_TOKENS": str(model.max_input_tokens),
         "MAX_TOTAL_TOKENS": str(model.max_total_tokens),
     }
     optional = {
-        "HF_MODEL_REVISION": model.revision,
+        "HF_MODEL_REVISION": None if model_dir else model.revision,
         "HF_MODEL_QUANTIZE": model.quantize,
         "MAX_BATCH_PREFILL_TOKENS": model.max_batch_prefill_tokens,
         "MAX_BATCH_TOTAL_TOKENS": model.max_batch_total_tokens,
         "HF_MODEL_TRUST_REMOTE_CODE": "true" if model.trust_remote_code else None,
     }
     env.update({name: str(value) for name, value in optional.items() if value is not None})
-    if token is not None:
+    if token is not None and model_dir is None:
         env["HF_TOKEN"] = token
     return env
 

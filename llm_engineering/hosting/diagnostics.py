@@ -43,6 +43,8 @@ class Context:
     max_total_tokens: int = 4096
     host_advice: str | None = None
     """What to do when the container wrote no log at all because the host AMI cannot run the image."""
+    weights_uri: str | None = None
+    """The stage in S3 the container loads, when it does not read the Hub."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,30 @@ _NOT_FOUND = re.compile(r"RepositoryNotFoundError|404 Client Error|Repository No
 _ROLE = re.compile(r"assume role|sts:AssumeRole|not authorized to perform: ecr|ecr:", re.IGNORECASE)
 _CAPACITY = re.compile(r"InsufficientInstanceCapacity|insufficient capacity", re.IGNORECASE)
 _HEALTH = re.compile(r"ping health check", re.IGNORECASE)
+# Weights staged in S3: SageMaker cannot read the prefix, or TGI finds the copied directory empty or incomplete.
+_MODEL_DATA = re.compile(r"Could not access model data|Failed to download model data", re.IGNORECASE)
+_LOCAL_WEIGHTS = re.compile(
+    r"No local weights found in|does not appear to have a file named config\.json", re.IGNORECASE
+)
+
+
+def _staged_advice(text: str, context: Context) -> list[str]:
+    """Advice for a deploy from S3 (empty when the text shows no such failure)."""
+    where = context.weights_uri or "the staged model"
+    if _MODEL_DATA.search(text):
+        return [
+            f"SageMaker could not read {where} with the execution role: run make create-sagemaker-execution-role with "
+            f"MODEL_S3_URI (or MODEL_S3_BUCKET) set, which grants s3:ListBucket and s3:GetObject on exactly that "
+            f"prefix, and keep the bucket in {context.region}."
+        ]
+    if _LOCAL_WEIGHTS.search(text):
+        return [f"{where} is empty or incomplete: run make stage-model (ARGS=--verify shows what differs)."]
+    return []
 
 
 def advice_for(text: str, context: Context, quota_hint: str | None = None) -> list[str]:
     """Advice for the known causes found in the reason and log text, most specific first."""
-    advice: list[str] = []
+    advice: list[str] = _staged_advice(text, context)
     if "ResourceLimitExceeded" in text or "service limit" in text:
         advice.append(
             quota_hint
@@ -136,7 +157,7 @@ def advice_for(text: str, context: Context, quota_hint: str | None = None) -> li
             f"pre-quantized models), or lower {row.memory.knobs}."
         )
     advice += advice_from_logs(row, text, _figures(context))
-    if _ROLE.search(text):
+    if _ROLE.search(text) and not _MODEL_DATA.search(text):
         advice.append(
             "SageMaker could not use the execution role: run make create-sagemaker-execution-role to repair it."
         )

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.ami import HostAmi, host_ami
-from llm_engineering.hosting.container import ModelAccess, choose_token
+from llm_engineering.hosting.container import ModelAccess, TokenChoice, choose_token
 from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.image import Image, engine_image
 from llm_engineering.hosting.instances import GpuInstance, gpu_instance
@@ -25,6 +25,8 @@ from llm_engineering.hosting.resources import InferenceComponent, Resource
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import resolve_execution_role
 from llm_engineering.statuses import Status
+from llm_engineering.weights.deploy import resolve_stage
+from llm_engineering.weights.staged import StagedModel
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Observed:
     engine_version: str | None = None
     """The version the image holds (None for an IMAGE_URI given as is)."""
     ami: HostAmi = field(default_factory=lambda: HostAmi(None, ""))
+    staged: StagedModel | None = None
+    """The stage in S3 the container loads (spec.weights), checked; None: the container reads the Hub."""
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -136,6 +140,7 @@ def _unused(inventory: Inventory) -> tuple[Resource, ...]:
 
 
 NOT_ASKED = ModelAccess.unknown("the Hub was not asked")
+STAGED_TOKEN = TokenChoice(None, "not sent: the weights come from S3, the container reads no Hub")
 
 
 def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> Observed:
@@ -147,8 +152,10 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
     gpus = gpus_per_copy(spec, instance)
     image = _image(spec, aws.region, instance.name)
     ami = host_ami(image.uri, spec.engine.inference_ami_version)
-    token = choose_token(spec.model.model_id, spec.model.token, access)
     role_arn, role = resolve_execution_role(aws, spec.role_name, spec.role_arn)
+    # Weights from S3: the stage is checked now, and no Hub token goes to the container.
+    staged = resolve_stage(aws, spec.weights, role_arn) if spec.weights else None
+    token = STAGED_TOKEN if staged else choose_token(spec.model.model_id, spec.model.token, access)
     client = aws.client("sagemaker")
     inventory = take_inventory(client, spec.endpoint_name)
     return Observed(
@@ -165,6 +172,7 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
         role=role,
         engine_version=image.version,
         ami=ami,
+        staged=staged,
     )
 
 

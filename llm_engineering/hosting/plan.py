@@ -27,6 +27,9 @@ from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
 from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
 from llm_engineering.tags import RUNS, Tag, tool_tags
+from llm_engineering.weights.deploy import MODEL_DIR, model_data_source
+from llm_engineering.weights.manifest import size_label
+from llm_engineering.weights.staged import StagedModel
 
 VARIANT_NAME = "AllTraffic"
 
@@ -82,6 +85,8 @@ class Plan:
     """What the plan should say about the engine: its status upstream, settings it does not use."""
     token_note: str = ""
     """Whether the container gets a Hugging Face token, why, and who can read it there."""
+    weights: StagedModel | None = None
+    """The stage in S3 the container loads (None: it downloads HF_MODEL_ID from the Hub)."""
 
     @property
     def cost(self) -> Cost:
@@ -190,6 +195,8 @@ class _Parts:
 
     def create_model(self) -> Call:
         container = {"Image": self.observed.image_uri, "Environment": self.environment}
+        if self.observed.staged is not None:  # weights from S3: SageMaker copies the prefix to /opt/ml/model
+            container["ModelDataSource"] = model_data_source(self.observed.staged.location)
         params = {
             "ModelName": self.name,
             "PrimaryContainer": container,
@@ -281,7 +288,9 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
     row = engine(spec.engine.name)
     served = engine_environment(
         row,
-        container_environment(spec.model, observed.gpus_per_copy, observed.token),
+        container_environment(
+            spec.model, observed.gpus_per_copy, observed.token, MODEL_DIR if observed.staged else None
+        ),
         spec.engine.gpu_memory_utilization,
     )
     parts = _Parts(
@@ -320,6 +329,7 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         ami_reason=observed.ami.reason,
         notes=row.notes + served.notes,
         token_note=observed.token_note,
+        weights=observed.staged,
     )
 
 
@@ -347,6 +357,17 @@ def _engine_lines(plan: Plan) -> list[str]:
     return [line for line in lines if line]
 
 
+def _weights_lines(plan: Plan) -> list[str]:
+    """Where the weights come from, when it is a stage in S3 (the Hub otherwise, said by the model line)."""
+    if plan.weights is None:
+        return []
+    manifest = plan.weights.manifest
+    return [
+        f"  weights        {plan.weights.location.uri} (staged from commit {manifest.commit[:12]}, "
+        f"{size_label(manifest.total_bytes)}; the container reads no Hub)"
+    ]
+
+
 def render(plan: Plan) -> str:
     """The plan for humans: what will run, what it costs, and each call (secrets redacted)."""
     instance = plan.instance
@@ -354,6 +375,7 @@ def render(plan: Plan) -> str:
     lines = [
         f"Plan: {plan.action} {plan.endpoint_type} endpoint {plan.endpoint_name} in {plan.region}",
         f"  model          {plan.model_id}",
+        *_weights_lines(plan),
         f"  image          {plan.image_uri}",
         f"  instances      {plan.instance_count} x {instance.name} ({instance.gpus} x {instance.gpu}, "
         f"{instance.gpu_memory_mib // 1024} GiB GPU memory, {instance.vcpus} vCPU, {instance.memory_gib} GiB RAM)",

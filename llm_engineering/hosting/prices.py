@@ -11,6 +11,9 @@ from llm_engineering.hosting.instances import GPU_INSTANCES, PRICE_REGION, GpuIn
 
 HOURS_PER_MONTH = 730
 PRICE_SOURCE = f"{PRICE_REGION} list price"
+S3_STANDARD_USD_PER_GB_MONTH = 0.023
+"""S3 Standard storage, first 50 TB a month, us-east-1 list price (AWS bills storage per GB-month, GB = 2^30
+bytes). Staged weights cost this while they exist, whether an endpoint runs or not."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,12 @@ class Cost:
         """`about USD 1.52/hour`"""
         return f"about USD {self.usd_per_hour:.2f}/hour"
 
+    def monthly(self) -> str:
+        """`about USD 0.35/month`, or `under USD 0.01/month` for what rounds to nothing."""
+        if 0 < self.usd_per_month < 0.005:
+            return "under USD 0.01/month"
+        return f"about USD {self.usd_per_month:,.2f}/month"
+
     def summary(self) -> str:
         """`about USD 1.52/hour, 36.48/day, 1,110/month if forgotten`"""
         return f"{self.hourly()}, {self.usd_per_day:.2f}/day, {self.usd_per_month:,.0f}/month if forgotten"
@@ -46,6 +55,11 @@ class Cost:
 
 def instances_cost(instance: GpuInstance, count: int) -> Cost:
     return Cost(instance.usd_per_hour * count)
+
+
+def storage_cost(nbytes: int) -> Cost:
+    """What keeping `nbytes` in S3 Standard costs (as a Cost, so `usd_per_month` reads naturally)."""
+    return Cost(nbytes / 1024**3 * S3_STANDARD_USD_PER_GB_MONTH / HOURS_PER_MONTH)
 
 
 def fleet_cost(fleet: Iterable[tuple[str, int]]) -> Cost | None:

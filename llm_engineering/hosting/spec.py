@@ -15,6 +15,7 @@ from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting.engines import check_quantization, engine
 from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.settings import EndpointType, EngineName, Settings
+from llm_engineering.weights.spec import WeightsSource
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class DeploymentSpec:
     role_arn: str | None = None
     """AWS_ARN_ROLE when set; else the role is resolved from `role_name`."""
     engine: EngineSpec = EngineSpec()
+    weights: WeightsSource | None = None
+    """Where the container loads the weights from: a stage in S3, or None for the Hub (HF_MODEL_ID)."""
 
     @property
     def components(self) -> bool:
@@ -143,6 +146,7 @@ class DeploymentSpec:
             role_name=settings.sagemaker_execution_role_name,
             role_arn=settings.aws_arn_role,
             engine=EngineSpec.from_settings(settings),
+            weights=WeightsSource.from_settings(settings),
         )
 
 

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from llm_engineering import TOOL_NAME
+from llm_engineering.iam.s3_access import execution_role_s3_statements, split_grants
 from llm_engineering.tags import MANAGED_BY
+from llm_engineering.weights.location import S3Location
 
 PolicyDocument = dict[str, Any]
 
@@ -276,10 +278,18 @@ def execution_role_trust_policy(account_id: str, *, partition: str, region: str)
 
 
 def execution_role_permissions(
-    *, partition: str, account_id: str, image_repositories: Sequence[str], s3_buckets: Sequence[str] = ()
+    *,
+    partition: str,
+    account_id: str,
+    image_repositories: Sequence[str],
+    s3_buckets: Sequence[str] = (),
+    s3_prefixes: Sequence[S3Location] = (),
 ) -> PolicyDocument:
     """What the container needs: pull its image from the registries named, write its logs and SageMaker metrics,
-    read the listed buckets only."""
+    read the listed S3 only.
+
+    `s3_buckets` entries are whole buckets or `bucket/prefix`; `s3_prefixes` are staged models (see s3_access).
+    """
     statements: list[dict[str, Any]] = [
         _statement("EcrAuthorization", "ecr:GetAuthorizationToken", "*"),  # the action takes no resource
         _statement("EcrPullImages", list(ECR_PULL_ACTIONS), list(image_repositories)),
@@ -291,15 +301,9 @@ def execution_role_permissions(
             StringLike={"cloudwatch:namespace": METRIC_NAMESPACES},
         ),
     ]
-    if s3_buckets:
-        statements += [
-            _statement(
-                "ListModelBuckets", "s3:ListBucket", [f"arn:{partition}:s3:::{bucket}" for bucket in s3_buckets]
-            ),
-            _statement(
-                "ReadModelObjects", "s3:GetObject", [f"arn:{partition}:s3:::{bucket}/*" for bucket in s3_buckets]
-            ),
-        ]
+    # --- S3 read: whole buckets as listed, staged models on their prefix only (iam/s3_access.py) ---
+    buckets, prefixes = split_grants(s3_buckets)
+    statements += execution_role_s3_statements(partition, buckets, [*prefixes, *s3_prefixes])
     return {"Version": POLICY_LANGUAGE_VERSION, "Statement": statements}
 
 

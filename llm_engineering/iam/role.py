@@ -6,6 +6,7 @@ making exactly that true again: anything else found on the role is removed, each
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +22,14 @@ from llm_engineering.iam.policies import (
     PolicyDocument,
     execution_role_permissions,
     execution_role_trust_policy,
+    parse_document,
     same_policy,
     to_json,
 )
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
+from llm_engineering.weights.location import S3Location
+from llm_engineering.weights.spec import role_prefixes
 
 ROLE_DESCRIPTION = f"Assumed by SageMaker to run models deployed by {TOOL_NAME}: image pull, logs, metrics."
 
@@ -46,6 +50,8 @@ class ExecutionRoleSpec:
     s3_buckets: tuple[str, ...] = ()
     image_uri: str | None = None
     """TGI_IMAGE_URI: an image in your own ECR registry the role must also be able to pull."""
+    s3_prefixes: tuple[S3Location, ...] = ()
+    """Staged models the role reads (MODEL_S3_URI, or HF_MODEL_ID's stages in MODEL_S3_BUCKET): prefix only."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExecutionRoleSpec:
@@ -53,6 +59,7 @@ class ExecutionRoleSpec:
             name=check_role_name(settings.sagemaker_execution_role_name),
             s3_buckets=settings.execution_role_s3_buckets,
             image_uri=settings.image_uri or settings.tgi_image_uri,
+            s3_prefixes=role_prefixes(settings),
         )
 
 
@@ -70,6 +77,21 @@ def get_role(iam: Any, name: str) -> dict[str, Any] | None:
     return None if answer is None else answer["Role"]
 
 
+def role_documents(iam: Any, name: str) -> tuple[list[Mapping[str, Any]], int, int]:
+    """Every permission policy of the role (inline, then attached): documents, inline count, attached count."""
+    documents: list[Mapping[str, Any]] = []
+    inline = list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=name))
+    for policy_name in inline:
+        answer = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
+        documents.append(parse_document(answer["PolicyDocument"]))
+    attached = list(paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
+    for policy in attached:
+        version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
+        answer = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)
+        documents.append(parse_document(answer["PolicyVersion"]["Document"]))
+    return documents, len(inline), len(attached)
+
+
 def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> RoleOutcome:
     """Create the role, or bring an existing one back to exactly the trust and permissions it should have."""
     iam = aws.client("iam")
@@ -80,6 +102,7 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
         account_id=identity.account_id,
         image_repositories=image_repository_arns(identity.partition, aws.region, spec.image_uri),
         s3_buckets=spec.s3_buckets,
+        s3_prefixes=spec.s3_prefixes,
     )
     role = get_role(iam, spec.name)
     if role is None:
@@ -141,7 +164,10 @@ def _repair_permissions(iam: Any, spec: ExecutionRoleSpec, permissions: PolicyDo
 
 def describe_permissions(spec: ExecutionRoleSpec) -> str:
     """The role's permissions in a few words."""
-    s3 = f"read of S3 bucket(s) {', '.join(spec.s3_buckets)}" if spec.s3_buckets else "no S3 access"
+    reads = [f"read of S3 bucket(s) {', '.join(spec.s3_buckets)}"] if spec.s3_buckets else []
+    if spec.s3_prefixes:
+        reads.append(f"read of staged model prefix(es) {', '.join(item.uri for item in spec.s3_prefixes)} only")
+    s3 = ", ".join(reads) or "no S3 access"
     return f"ECR image pull, CloudWatch Logs and metrics under /aws/sagemaker/*, {s3}"
 
 

@@ -40,8 +40,11 @@ from llm_engineering.iam.policies import (
     policy_arn,
     role_arn,
 )
+from llm_engineering.iam.s3_access import deployer_s3_statements
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
+from llm_engineering.weights.location import S3Location
+from llm_engineering.weights.spec import deployer_roots
 
 MAX_ACCESS_KEYS = 2
 """IAM lets a user hold two access keys at most."""
@@ -63,6 +66,8 @@ class DeployerSpec:
     """DEPLOYER_INSTANCE_TYPES, else every GPU type the tool knows: what endpoint configs may run on."""
     gpu_instance_type: str | None = None
     """GPU_INSTANCE_TYPE, to warn when the allow-list would refuse it."""
+    s3_roots: tuple[S3Location, ...] = ()
+    """Where the deployer stages and reads model weights (MODEL_S3_URI / MODEL_S3_BUCKET); empty: no S3."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeployerSpec:
@@ -76,6 +81,7 @@ class DeployerSpec:
             execution_role_arn=settings.aws_arn_role,
             instance_types=settings.deployer_instance_types or tuple(GPU_INSTANCES),
             gpu_instance_type=settings.gpu_instance_type,
+            s3_roots=deployer_roots(settings),
         )
 
     @property
@@ -100,13 +106,16 @@ def deployer_policy_for(spec: DeployerSpec, identity: Identity) -> PolicyDocumen
     execution_role = spec.execution_role_arn or role_arn(
         identity.partition, identity.account_id, spec.execution_role_name
     )
-    return deployer_policy_document(
+    document = deployer_policy_document(
         partition=identity.partition,
         account_id=identity.account_id,
         user_name=spec.user_name,
         execution_role_arn=execution_role,
         instance_types=spec.instance_types,
     )
+    # --- staged weights: stage, read, list and delete under the staging prefixes only (iam/s3_access.py) ---
+    document["Statement"] += deployer_s3_statements(identity.partition, spec.s3_roots)
+    return document
 
 
 @dataclass

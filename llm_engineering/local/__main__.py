@@ -18,6 +18,7 @@ from typing import Any
 
 from llm_engineering.cli import echo, run, script_arguments
 from llm_engineering.local.faults import EmulatorConfig, EmulatorConfigError, load_config
+from llm_engineering.local.hub import PREFIX as HUB_PREFIX
 from llm_engineering.local.request_log import RequestRecord
 from llm_engineering.local.server import Emulator
 
@@ -27,12 +28,13 @@ DEFAULT_REGION = "us-east-1"
 
 
 def environment_lines(url: str, region: str) -> list[str]:
-    """The `export` lines that point the AWS SDKs at the emulator at `url`."""
+    """The `export` lines that point the AWS SDKs (and huggingface_hub, at the emulated Hub) at `url`."""
     return [
         f"export AWS_ENDPOINT_URL={url}",
         f"export AWS_ACCESS_KEY_ID={DUMMY_ACCESS_KEY_ID}",
         f"export AWS_SECRET_ACCESS_KEY={DUMMY_SECRET_ACCESS_KEY}",
         f"export AWS_REGION={region}",
+        f"export HF_ENDPOINT={url}{HUB_PREFIX}",
     ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_engineering.local import container_logs, engines
+from llm_engineering.local import container_logs, engines, model_data
 from llm_engineering.local.base import EndpointState, HostingBackend, InferenceComponent
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.instances import spec
@@ -97,13 +97,16 @@ class InferenceComponentOperations(HostingBackend):
         state = self.endpoint_state(component.endpoint_name)
         config = self._config(state.config_name)
         variant = next(v for v in config.production_variants if v["VariantName"] == component.variant_name)
+        data = model_data.load(self.account_id, self.region_name, model) if model else None  # weights from S3
+        if data is not None and data.problem == "denied":  # SageMaker's download fails: no container starts
+            return model_data.DOWNLOAD_FAILED.format(uri=data.uri)
         silent = engines.fails_before_logging(image, variant.get("InferenceAmiVersion"))  # no driver for its CUDA
         for copy in range(0 if silent else component.copy_count):
             stream = container_logs.stream_name(component.variant_name, component.name, copy)
-            lines = engines.startup_lines(image, model_id, environment, variant.get("InstanceType", ""), failure)
+            lines = engines.startup_lines(image, model_id, environment, variant.get("InstanceType", ""), failure, data)
             group = container_logs.component_log_group(component.name)
             container_logs.write(self.account_id, self.region_name, group, stream, lines)
-        failed = failure is not None or silent
+        failed = failure is not None or silent or bool(data and data.problem)
         return COMPONENT_HEALTH_CHECK_FAILURE.format(component=component.name) if failed else None
 
     def create_inference_component(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from llm_engineering.local.faults import FailureKind
 from llm_engineering.local.instances import spec
+from llm_engineering.local.model_data import ModelData
 
 SHARDS = 4
 """Safetensors files the emulated download lists."""
@@ -159,16 +160,75 @@ READY_LINES = [
 ]
 
 
+# --- Weights staged in S3 (local/model_data.py): SageMaker copied them to /opt/ml/model before the start ---
+# TGI's words for a local model directory: "Files are already present on the host. Skipping download." and
+# "No local weights found in <dir> with extension .safetensors" (text_generation_server/utils/hub.py); the
+# traceback frames around them are representative, not verbatim.
+
+
+def _local_weights_missing(model_dir: str) -> list[str]:
+    return [
+        "ERROR download: text_generation_launcher: Download encountered an error:",
+        "Traceback (most recent call last):",
+        '  File "/opt/conda/lib/python3.11/site-packages/text_generation_server/cli.py", line 238, in download_weights',
+        "    utils.weight_files(model_id, revision, extension)",
+        '  File "/opt/conda/lib/python3.11/site-packages/text_generation_server/utils/hub.py", line 170, in '
+        "weight_files",
+        "    raise FileNotFoundError(",
+        f"FileNotFoundError: No local weights found in {model_dir} with extension .safetensors",
+        "ERROR text_generation_launcher: Download Error",
+        "Error: DownloadError",
+    ]
+
+
+def _local_config_missing(model_dir: str) -> list[str]:
+    return [
+        "INFO shard-manager: text_generation_launcher: Starting shard rank=0",
+        "ERROR text_generation_launcher: Error when initializing model",
+        "Traceback (most recent call last):",
+        '  File "/opt/conda/lib/python3.11/site-packages/transformers/configuration_utils.py", line 779, in '
+        "_get_config_dict",
+        f"OSError: {model_dir} does not appear to have a file named config.json.",
+        "ERROR shard-manager: text_generation_launcher: Shard complete standard error output: shard 0 failed",
+        "Error: ShardCannotStart",
+    ]
+
+
+def staged_startup_lines(
+    model_dir: str, environment: Mapping[str, str], instance_type: str, failure: FailureKind | None, data: ModelData
+) -> list[str]:
+    """What TGI prints when its weights were copied from S3 into `model_dir`: no download, no Hub."""
+    lines = _launcher_lines(model_dir, environment)
+    if data.problem in ("empty", "no-weights"):
+        return lines + _local_weights_missing(model_dir)
+    lines.append("INFO download: text_generation_launcher: Files are already present on the host. Skipping download.")
+    if data.problem == "no-config":
+        return lines + _local_config_missing(model_dir)
+    lines += [
+        "INFO shard-manager: text_generation_launcher: Starting shard rank=0",
+        "INFO shard-manager: text_generation_launcher: Shard ready in 38.2s rank=0",
+        "INFO text_generation_launcher: Starting Webserver",
+    ]
+    if failure in ("oom", "timeout"):
+        return lines + (_oom_lines(instance_type) if failure == "oom" else [])
+    kind = str((data.config or {}).get("model_type", "")).title().replace("_", "") or "None"
+    return lines + [line.replace("Some(Qwen2)", f"Some({kind})") for line in READY_LINES]
+
+
 def startup_lines(
     model_id: str,
     environment: Mapping[str, str],
     instance_type: str,
     failure: FailureKind | None,
+    data: ModelData | None = None,
 ) -> list[str]:
-    """What TGI prints while starting (without timestamps), ending the way `failure` says.
+    """What TGI prints while starting (without timestamps), ending the way `failure` says; `data`: the
+    weights SageMaker copied from S3 (then nothing is downloaded).
 
     A KV cache too small shows in TGI as running out of memory while warming up.
     """
+    if data is not None:
+        return staged_startup_lines(model_id, environment, instance_type, failure, data)
     lines = _launcher_lines(model_id, environment)
     if failure == "gated":
         return lines + _gated_lines(model_id)

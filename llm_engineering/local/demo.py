@@ -1,8 +1,10 @@
 """`make demo`: the whole workflow against the local emulator (TGI twice, then vLLM), with a summary of every step.
 
 The steps are the real Make targets, run as subprocesses exactly as against AWS; only AWS_ENDPOINT_URL,
-dummy credentials and throwaway credential/config files differ. The user's `.env`, AWS files and Hugging
-Face token are never read or written. The emulator always stops, and the demo checks it was left empty.
+dummy credentials and throwaway credential/config files differ. The Hub is the emulator's own (HF_ENDPOINT):
+the first pass serves the default model from it, the second stages it in S3 and deploys it from there. The
+user's `.env`, AWS files and Hugging Face token are never read or written. The emulator always stops, and the
+demo checks it was left empty.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from pathlib import Path
 import boto3
 
 from llm_engineering.cli import echo, fail, run
+from llm_engineering.local.hub import PREFIX as HUB_PREFIX
 from llm_engineering.local.make_environment import nested_make_environment
 from llm_engineering.local.server import Emulator
 from llm_engineering.settings import ENV_FILE_VARIABLE, Settings, setting_names
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 ENDPOINT = "llm-engineering-demo"
+STAGING_BUCKET = "llm-engineering-demo-models"
+"""Where the demo stages the default model from the emulator's Hub; the component pass deploys from it."""
 EMULATOR_OPTIONS = {"transition_seconds": 1.0, "token_delay_seconds": 0.01}
 AS_DEPLOYER = {"AWS_PROFILE": Settings.model_fields["sagemaker_user_name"].default}
 """Deploy, test and delete run as the deployer user (the profile make create-sagemaker-role stored, as it
@@ -55,9 +60,12 @@ def demo_environment(url: str, home: Path) -> dict[str, str]:
             "AWS_CONFIG_FILE": str(home / "aws-config"),
             ENV_FILE_VARIABLE: str(home / "demo.env"),
             "HF_HOME": str(home / "huggingface"),
-            "HF_HUB_OFFLINE": "1",  # the emulator has no Hub behind it: preflight says the model check was skipped
+            # The emulator's own Hub (its built-in catalogue): preflight checks the model without the internet.
+            "HF_ENDPOINT": url + HUB_PREFIX,
+            "HF_HUB_DISABLE_TELEMETRY": "1",
             "SAGEMAKER_ENDPOINT_INFERENCE": ENDPOINT,
             "WAIT_POLL_INTERVAL": "0.5",
+            "MODEL_S3_BUCKET": STAGING_BUCKET,  # the role may read the model's stages there; the Hub pass ignores it
         }
     )
     return env
@@ -66,7 +74,7 @@ def demo_environment(url: str, home: Path) -> dict[str, str]:
 def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
     """(label, make arguments, extra environment, runs even after a failure) in order."""
     model_based = {"ENDPOINT_TYPE": "model-based", **AS_DEPLOYER}
-    components = {"ENDPOINT_TYPE": "inference-component", **AS_DEPLOYER}
+    components = {"ENDPOINT_TYPE": "inference-component", "MODEL_SOURCE": "s3", **AS_DEPLOYER}  # weights: the stage
     vllm = {**model_based, "ENGINE": "vllm"}
     one_shot = ["ARGS=--json"]
     return [
@@ -75,9 +83,12 @@ def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("deploy (model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], model_based, False),
         ("test, streaming (model-based)", ["test-inference"], model_based, False),
         ("delete (model-based)", ["delete-inference-endpoint"], model_based, True),
-        ("deploy (inference component)", ["deploy-inference-endpoint", "ARGS=--yes"], components, False),
+        ("stage the model in S3", ["stage-model"], {}, False),
+        ("deploy (component, from S3)", ["deploy-inference-endpoint", "ARGS=--yes"], components, False),
         ("test, one-shot JSON (component)", ["test-inference", *one_shot], components, False),
+        ("status (endpoint, stage)", ["status"], components, False),
         ("delete (inference component)", ["delete-inference-endpoint"], components, True),
+        ("delete the staged model", ["delete-staged-model"], components, True),
         # --- ENGINE=vllm: the maintained engine; the test client learns it from the endpoint's tags ---
         ("deploy (vLLM, model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], vllm, False),
         ("test, JSON (vLLM, engine from tags)", ["test-inference", *one_shot], model_based, False),
@@ -105,6 +116,12 @@ def leftovers(url: str) -> list[str]:
         f"inference component {item['InferenceComponentName']}"
         for item in client.list_inference_components()["InferenceComponents"]
     ]
+    # --- staged weights: the demo's bucket stays (as make delete-staged-model leaves it), its objects do not ---
+    s3 = boto3.client(
+        "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    if any(bucket["Name"] == STAGING_BUCKET for bucket in s3.list_buckets()["Buckets"]):
+        found += [f"s3 object {item['Key']}" for item in s3.list_objects_v2(Bucket=STAGING_BUCKET).get("Contents", [])]
     return found
 
 

@@ -18,7 +18,7 @@ from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.base_backend import BackendDict
 from moto.sagemaker.models import FakeEndpoint
 
-from llm_engineering.local import container_logs, engines
+from llm_engineering.local import container_logs, engines, model_data
 from llm_engineering.local.base import EndpointConfig, EndpointState
 from llm_engineering.local.components import InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
@@ -184,13 +184,17 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
             failure = CURRENT.config.failure_for(endpoint_name, model_id)
             silent = engines.fails_before_logging(image, variant.get("InferenceAmiVersion"))
             instance_type = variant.get("InstanceType", "")
+            data = model_data.load(self.account_id, self.region_name, model)  # weights from S3, if any
+            if data is not None and data.problem == "denied":  # SageMaker's download fails: no container starts
+                failure_reason = failure_reason or model_data.DOWNLOAD_FAILED.format(uri=data.uri)
+                continue
             for index in range(0 if silent else int(variant.get("InitialInstanceCount") or 1)):
                 stream = container_logs.stream_name(variant["VariantName"], endpoint_name, index)
-                lines = engines.startup_lines(image, model_id, environment, instance_type, failure)
+                lines = engines.startup_lines(image, model_id, environment, instance_type, failure, data)
                 container_logs.write(
                     self.account_id, self.region_name, container_logs.endpoint_log_group(endpoint_name), stream, lines
                 )
-            if (failure is not None or silent) and failure_reason is None:
+            if (failure is not None or silent or (data and data.problem)) and failure_reason is None:
                 failure_reason = ENDPOINT_HEALTH_CHECK_FAILURE.format(variant=variant["VariantName"])
         return failure_reason
 

@@ -3,7 +3,8 @@
 Requests reach moto untouched unless they are SageMaker control-plane operations the extension backend
 answers, SageMaker runtime invocations, SageMaker Service Quotas, or the control API:
 `GET/POST /_emulator/config` (read / merge the fault configuration) and `POST /moto-api/reset` (moto's
-reset, which also empties the extension backend and restores the start configuration).
+reset, which also empties the extension backend and restores the start configuration). Under `/_hub` it
+also answers as a Hugging Face Hub mirror (`local/hub.py`: `HF_ENDPOINT=<emulator url>/_hub`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import iam_simulation, managed_policies, quotas, runtime, sagemaker
+from llm_engineering.local import hub, iam_simulation, managed_policies, model_data, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -72,6 +73,7 @@ class EmulatorApp:
         self.moto_app = moto_app
         self.request_log = request_log
         self.lock = threading.RLock()
+        self.hub = hub.EmulatedHub()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.request_log is not None:
@@ -102,6 +104,9 @@ class EmulatorApp:
         if path == RESET_PATH and request.method == "POST":
             CURRENT.reset()
             return None
+        # --- the emulated Hugging Face Hub (HF_ENDPOINT=<url>/_hub) ---
+        if path == hub.PREFIX or path.startswith(hub.PREFIX + "/"):
+            return self.hub.answer(request)
         scope = signing_scope(request.headers.get("Authorization"))
         if scope is None:
             return None
@@ -127,7 +132,10 @@ class EmulatorApp:
         with self.lock:
             backend.settle()
             if handler is None:
+                refusal = _precheck(request, name, account, region)  # e.g. CreateModel's model data (S3)
                 _rewind(request)
+                if refusal is not None:
+                    return refusal
                 op = operation("sagemaker", name) if name in service_model("sagemaker").operation_names else None
                 return self._moto_described(request, op) if op is not None and is_describe(op) else None
             op = operation("sagemaker", name)
@@ -230,6 +238,20 @@ def _not_emulated(request: Request, error: NotImplementedError) -> Response:
     """An API neither moto nor the extension emulates: an AWS error in the caller's protocol, not a traceback."""
     LOG.warning("Not emulated: %s", error)
     return error_for(request.headers, AwsError("NotImplemented", f"The emulator lacks it: {error}", 501))
+
+
+def _precheck(request: Request, name: str, account: str, region: str) -> Response | None:
+    """SageMaker's own refusal of an operation moto answers (local/model_data.py), or None to pass it on."""
+    check = model_data.PRECHECKS.get(name)
+    if check is None:
+        return None
+    try:
+        params = _json_body(request)
+        check_input(operation("sagemaker", name), params)
+        check(account, region, params)
+    except AwsError as error:
+        return json_error(error)
+    return None
 
 
 def _json_body(request: Request) -> Any:

@@ -9,6 +9,7 @@ a deploy. Both `make preflight` and the deploy script call `run_preflight`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from huggingface_hub import HfApi
 
@@ -16,7 +17,7 @@ from llm_engineering.aws import Aws
 from llm_engineering.hosting.container import hub_token
 from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.instances import GPU_INSTANCES, GpuInstance, gpu_instance
-from llm_engineering.hosting.observe import Observed, observe
+from llm_engineering.hosting.observe import NOT_ASKED, Observed, observe
 from llm_engineering.hosting.plan import Call, Plan, build_plan
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
@@ -34,6 +35,8 @@ from llm_engineering.preflight.report import (
     report_json,
 )
 from llm_engineering.preflight.role import RoleRef, check_execution_role, check_pass_role
+from llm_engineering.preflight.staged import check_staged
+from llm_engineering.weights.staged import StagedModelProblem
 
 __all__ = [
     "CheckResult",
@@ -125,20 +128,23 @@ class Target:
         )
 
 
-def look_up_model(spec: DeploymentSpec, hub: HfApi | None = None) -> HubLookup:
+def look_up_model(spec: DeploymentSpec, hub: HfApi | None = None) -> HubLookup | None:
     """Ask the Hub about the model once, with the token in use: the token decision and the access check share it.
+    None when the weights come from a stage in S3 (the Hub is not asked at all).
 
     `hub` is the Hub client to ask (default: huggingface_hub's, honouring HF_ENDPOINT and HF_HUB_OFFLINE).
     """
+    if spec.weights is not None:
+        return None
     return look_up(hub or HfApi(), spec.model.model_id, spec.model.revision, hub_token(spec.model.token))
 
 
-def plan_for_preflight(spec: DeploymentSpec, aws: Aws, lookup: HubLookup) -> tuple[Plan | None, Observed | None]:
-    """The deploy's plan and what it was built from, or None twice when the execution role is missing (the role
-    check then says so)."""
+def plan_for_preflight(spec: DeploymentSpec, aws: Aws, lookup: HubLookup | None) -> tuple[Plan | None, Observed | None]:
+    """The deploy's plan and what it was built from, or None twice when the execution role is missing or the
+    stage in S3 cannot serve (the role and staged-model rows then say why)."""
     try:
-        observed = observe(spec, aws, model_access(lookup))
-    except ExecutionRoleMissingError:
+        observed = observe(spec, aws, model_access(lookup) if lookup is not None else NOT_ASKED)
+    except (ExecutionRoleMissingError, StagedModelProblem):
         return None, None
     return build_plan(spec, observed), observed
 
@@ -206,10 +212,17 @@ def run_preflight(
         known[observed.endpoint.name] = (observed.endpoint.description, observed.endpoint.config)
     quota_row = check_quota(aws, target.instance.name, target.new_instances, target.why_new, known)
 
-    token = hub_token(spec.model.token)
-    lookup = lookup or look_up(hub or HfApi(), target.model_id, target.revision, token)
-    access_row = check_model_access(lookup, target.model_id, target.revision, token is not None)
-    memory_row, weights = _memory_and_weights(spec, target, lookup)
+    if spec.weights is not None:  # weights from S3: the stage and the role's access, no Hub request
+        staged = check_staged(aws, spec.weights, role_arn)
+        model_rows: tuple[CheckResult, ...] = staged.rows
+        inputs = FitInputs(staged.parameters, staged.config, staged.config_note, staged.unknown_because)
+        token = None
+    else:
+        token = hub_token(spec.model.token)
+        lookup = lookup or look_up(hub or HfApi(), target.model_id, target.revision, token)
+        model_rows = (check_model_access(lookup, target.model_id, target.revision, token is not None),)
+        inputs = FitInputs.of(lookup)
+    memory_row, weights = _memory_and_weights(spec, target, inputs)
     price_row = check_price(
         instance=target.instance,
         instance_count=target.instance_count,
@@ -217,40 +230,52 @@ def run_preflight(
         region=target.region,
         weights=weights,
     )
-    model = lookup.model
     support_row = check_engine_support(
-        engine(spec.engine.name), target.model_id, model.config if model else None, _config_note(lookup)
+        engine(spec.engine.name), target.model_id, inputs.config, inputs.config_note or inputs.unknown_because
     )
-    rows = (identity_row, role_row, pass_row, quota_row, access_row, memory_row, price_row, support_row)
+    rows = (identity_row, role_row, pass_row, quota_row, *model_rows, memory_row, price_row, support_row)
     report = Report(rows, target.subject)
     return report.redacted([token.get_secret_value()] if token is not None else [])
 
 
-def _config_note(lookup: HubLookup) -> str | None:
-    if lookup.model is None:
-        return "the Hub was not consulted" if lookup.problem in ("offline", "unreachable") else "the model is unknown"
-    return lookup.model.config_note
+@dataclass(frozen=True)
+class FitInputs:
+    """What the memory fit reads: parameter counts and config.json, from the Hub or from a stage in S3."""
+
+    parameters: dict[str, int] | None
+    config: dict[str, Any] | None
+    config_note: str | None
+    unknown_because: str
+
+    @classmethod
+    def of(cls, lookup: HubLookup) -> FitInputs:
+        model = lookup.model
+        return cls(
+            parameters=model.parameters if model else None,
+            config=model.config if model else None,
+            config_note=model.config_note if model else None,
+            unknown_because=_unknown_because(lookup),
+        )
 
 
 def _memory_and_weights(
-    spec: DeploymentSpec, target: Target, lookup: HubLookup
+    spec: DeploymentSpec, target: Target, inputs: FitInputs
 ) -> tuple[CheckResult, memory_fit.Weights | None]:
     """The memory-fit row, and the weights as served (the price row's decoding ceiling needs their size)."""
-    model = lookup.model
-    parameters = model.parameters if model else None
+    parameters = inputs.parameters
     budget = memory_fit.Budget.of(engine(spec.engine.name), spec.engine.gpu_memory_utilization)
     row = memory_fit.check_memory_fit(
         parameters=parameters,
-        config=model.config if model else None,
-        config_note=model.config_note if model else None,
+        config=inputs.config,
+        config_note=inputs.config_note,
         quantize=spec.model.quantize,
         instance=target.instance,
         gpus_per_copy=target.gpus_per_copy,
         max_total_tokens=spec.model.max_total_tokens,
         table=GPU_INSTANCES.values(),
-        unknown_because=_unknown_because(lookup),
+        unknown_because=inputs.unknown_because,
         budget=budget,
     )
-    shape = memory_fit.ModelShape.from_config(model.config) if model and model.config else None
+    shape = memory_fit.ModelShape.from_config(inputs.config) if inputs.config else None
     weights = memory_fit.weights(parameters, spec.model.quantize, shape, budget.rule) if parameters else None
     return row, weights

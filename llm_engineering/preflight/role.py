@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_engineering.aws import Aws, paginate
+from llm_engineering.aws import Aws
 from llm_engineering.iam import Identity
 from llm_engineering.iam.policies import (
     ECR_PULL_ACTIONS,
@@ -23,7 +23,7 @@ from llm_engineering.iam.policies import (
     parse_document,
     sagemaker_source_arn,
 )
-from llm_engineering.iam.role import get_role
+from llm_engineering.iam.role import get_role, role_documents
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 from llm_engineering.tags import is_managed
 
@@ -138,21 +138,6 @@ def trust_problem(
 def required_actions() -> dict[str, list[str]]:
     """The image-pull and log-write actions of the tool's own execution policy, by service prefix."""
     return {"ecr": ["ecr:GetAuthorizationToken", *ECR_PULL_ACTIONS], "logs": list(LOG_WRITE_ACTIONS)}
-
-
-def role_documents(iam: Any, name: str) -> tuple[list[Mapping[str, Any]], int, int]:
-    """Every permission policy of the role (inline, then attached): documents, inline count, attached count."""
-    documents: list[Mapping[str, Any]] = []
-    inline = list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=name))
-    for policy_name in inline:
-        answer = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
-        documents.append(parse_document(answer["PolicyDocument"]))
-    attached = list(paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
-    for policy in attached:
-        version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
-        answer = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)
-        documents.append(parse_document(answer["PolicyVersion"]["Document"]))
-    return documents, len(inline), len(attached)
 
 
 def _repair_fix(ref: RoleRef, managed: bool) -> str:

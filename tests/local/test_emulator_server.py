@@ -56,6 +56,7 @@ def test_the_command_prints_and_writes_the_environment_then_stops_on_sigterm(off
         "export AWS_ACCESS_KEY_ID=testing",
         "export AWS_SECRET_ACCESS_KEY=testing",
         "export AWS_REGION=eu-west-1",
+        f"export HF_ENDPOINT={url}/_hub",
     ]
     assert url.startswith("http://127.0.0.1:")
     assert identity["Account"] == "123456789012"

@@ -26,6 +26,7 @@ from llm_engineering.local.engines.logs import sglang_lines, vllm_lines
 from llm_engineering.local.engines.sglang import EmulatedSglang
 from llm_engineering.local.engines.vllm import EmulatedVllm
 from llm_engineering.local.faults import FailureKind
+from llm_engineering.local.model_data import ModelData
 
 EngineKind = Literal["tgi", "vllm", "sglang"]
 REPOSITORIES: dict[str, EngineKind] = {
@@ -74,10 +75,27 @@ _LOGS: dict[EngineKind, LogLines] = {"tgi": container_logs.startup_lines, "vllm"
 
 
 def startup_lines(
-    image: str | None, model_id: str, environment: Mapping[str, str], instance_type: str, failure: FailureKind | None
+    image: str | None,
+    model_id: str,
+    environment: Mapping[str, str],
+    instance_type: str,
+    failure: FailureKind | None,
+    data: ModelData | None = None,
 ) -> list[str]:
-    """What the container of `image` prints while starting, ending the way `failure` says."""
-    return _LOGS[kind_of(image)](model_id, environment, instance_type, failure)
+    """What the container of `image` prints while starting, ending the way `failure` says; `data`: the weights
+    SageMaker copied from S3 into /opt/ml/model (then nothing is downloaded)."""
+    kind = kind_of(image)
+    if kind == "tgi":
+        return container_logs.startup_lines(model_id, environment, instance_type, failure, data)
+    if data is not None and data.problem:
+        # vLLM and SGLang load /opt/ml/model through transformers, which refuses a directory without a
+        # config.json (transformers' wording; the engines' own lines around it were not verified).
+        return [
+            *_LOGS[kind](model_id, environment, instance_type, "timeout")[:3],
+            f"OSError: {model_id} does not appear to have a file named config.json. Checkout "
+            f"'https://huggingface.co/{model_id}/tree/None' for available files.",
+        ]
+    return _LOGS[kind](model_id, environment, instance_type, failure)
 
 
 def image_cuda_major(image: str | None) -> int | None:

@@ -56,17 +56,20 @@ def _confirm(plan: Plan) -> bool:
 
 
 def _model_access(spec: DeploymentSpec, skip_preflight: bool) -> tuple[ModelAccess, HubLookup | None]:
-    """What the Hub says about the model (whether it needs a token), asked once; nothing with --skip-preflight."""
+    """What the Hub says about the model (whether it needs a token), asked once; nothing with --skip-preflight,
+    and nothing for weights staged in S3 (no token goes to the container then)."""
     if skip_preflight:
         return ModelAccess.unknown("preflight was skipped (--skip-preflight)"), None
     from llm_engineering.preflight import look_up_model, model_access  # deferred: the Hub client is heavy
 
     lookup = look_up_model(spec)
+    if lookup is None:
+        return ModelAccess.unknown("the weights come from S3"), None
     return model_access(lookup), lookup
 
 
 def _preflight_blocks(
-    spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str, observed: Observed, lookup: HubLookup
+    spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str, observed: Observed, lookup: HubLookup | None
 ) -> bool:
     from llm_engineering.preflight import render_report, run_preflight
 
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     echo(render(plan))
     for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line
         warn(warning)
-    if lookup is not None and _preflight_blocks(spec, aws, plan, settings.deployer_profile, observed, lookup):
+    if not args.skip_preflight and _preflight_blocks(spec, aws, plan, settings.deployer_profile, observed, lookup):
         return 1
     if args.dry_run:
         echo("Dry run: nothing was created.")

@@ -2,18 +2,24 @@
 
 The guard against the forgotten GPU bill: one command lists what is billing, found by tags, with the
 command that removes it, and how many other endpoints (not this tool's) bill in the region beside them; it
-never says "nothing is billing" while any endpoint runs. Light on purpose: no SageMaker SDK import, a few
-Describe/List calls.
+never says "nothing is billing" while any endpoint runs. It also lists the models staged in S3
+(MODEL_S3_BUCKET / MODEL_S3_URI), which cost storage until deleted. Light on purpose: no SageMaker SDK
+import, a few Describe/List calls.
 """
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from llm_engineering import aws as aws_factory
-from llm_engineering.cli import ArgumentParser, echo, run
+from llm_engineering.aws import Aws
+from llm_engineering.cli import ArgumentParser, describe_client_error, echo, run, warn
 from llm_engineering.hosting.inventory import EndpointSummary, RegionEndpoints, region_endpoints
-from llm_engineering.hosting.prices import PRICE_SOURCE
+from llm_engineering.hosting.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.settings import Settings, load_settings
 from llm_engineering.statuses import Status, described
+from llm_engineering.weights.manifest import size_label
+from llm_engineering.weights.spec import deployer_roots
 
 
 def _show(item: EndpointSummary) -> None:
@@ -52,6 +58,43 @@ def _configured(settings: Settings, found: RegionEndpoints, region: str) -> None
         echo(f"Endpoint {name}, which your settings name, does not exist in {region}.")
 
 
+def _staged_models(aws: Aws, settings: Settings) -> None:
+    """The stages in the configured staging bucket(s), with their size, monthly cost and users."""
+    from llm_engineering.weights.staged import find_stages
+    from llm_engineering.weights.usage import stage_users
+
+    roots = deployer_roots(settings)
+    if not roots:
+        return
+    s3 = aws.client("s3")
+    where = ", ".join(root.uri for root in roots)
+    try:
+        stages = [stage for root in roots for stage in find_stages(s3, root.bucket, root.prefix)]
+    except ClientError as error:  # a missing bucket or no S3 permission must not hide the endpoints above
+        warn(f"staged models under {where} could not be listed ({describe_client_error(error)})")
+        return
+    if not stages:
+        echo(f"No staged model under {where}.")
+        return
+    users = stage_users(aws.client("sagemaker"))
+    total = sum(stage.manifest.total_bytes for stage in stages)
+    echo(
+        f"Staged models under {where} (S3 Standard, {PRICE_SOURCE}; {storage_cost(total).monthly()} in all, kept "
+        "until deleted):"
+    )
+    for stage in stages:
+        manifest = stage.manifest
+        cost = storage_cost(manifest.total_bytes)
+        echo(f"  {stage.location.uri}")
+        echo(
+            f"    {manifest.model_id} at {manifest.commit[:12]}, staged {manifest.staged_at}: "
+            f"{len(manifest.files)} files, {size_label(manifest.total_bytes)}, {cost.monthly()}"
+        )
+        loaded = users.get(stage.location.uri)
+        echo(f"    loaded by {', '.join(loaded)}" if loaded else "    not loaded by any endpoint")
+        echo(f"    delete: make delete-staged-model ARGS=--uri={stage.location.uri}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ArgumentParser(
         prog="status", description="List the endpoints this tool created in the region and what they cost."
@@ -69,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             _show(item)
     _others(found, aws.region)
     _configured(settings, found, aws.region)
+    _staged_models(aws, settings)
     return 0
 
 

@@ -1,0 +1,37 @@
+"""`make demo` as a user runs it: every preflight row checked (the model through the emulator's Hub, the
+second pass from the stage it made in S3), every step ok, and nothing left behind."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from helpers import REPO, clean_environment
+
+
+def test_the_demo_checks_every_model_row_and_deploys_its_second_pass_from_s3(tmp_path):
+    env = clean_environment(tmp_path)
+    env.pop("HF_HUB_OFFLINE")  # the demo sets its own HF_ENDPOINT: the emulator's Hub
+    done = subprocess.run(
+        [sys.executable, "-m", "llm_engineering.local.demo"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    checks = "Pass role|Model access|Memory fit|Staged model|S3 read access|Price|Engine support"
+    rows = re.findall(rf"^  ({checks}) +(\w+) ", out, re.MULTILINE)
+    # Three deploys (TGI from the Hub, a component from S3, vLLM from the Hub): every row checked, and ok.
+    assert len(rows) == 16 and {result for _, result in rows} == {"ok"}, rows
+    assert out.count("  Model access         ok       Qwen/Qwen2.5-7B-Instruct exists, public") == 2
+    assert out.count("  Memory fit           ok       7.6B in bf16") == 3
+    assert "  Staged model         ok       s3://llm-engineering-demo-models/models/Qwen--Qwen2.5-7B-Instruct/" in out
+    assert "  S3 read access       ok" in out
+    assert "loaded by inference component llm-engineering-demo-ic on endpoint llm-engineering-demo" in out
+    for step in ("stage the model in S3", "deploy (component, from S3)", "delete the staged model"):
+        assert any(line.strip().startswith(step) and " ok " in line for line in out.splitlines()), step
+    assert out.rstrip().endswith("Everything was created, tested and deleted; the emulator was left empty.")
