@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             echo(line)
         if args.env_file is not None:
             _write_env_file(args.env_file, lines)
-        stop.wait()
+        # Waking up now and then: a signal that lands inside Event.wait() could otherwise go unnoticed until the
+        # next wake-up, and a stopped `make emulator` would hang on for its caller's timeout.
+        while not stop.wait(0.2):
+            pass
     finally:
         emulator.stop()
         if args.env_file is not None:

@@ -6,7 +6,6 @@ not-found answers). Endpoint operations (`sagemaker.py`) and inference-component
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +15,7 @@ from moto.core.base_backend import BaseBackend
 from moto.sagemaker.models import FakeEndpointConfig, Model, sagemaker_backends
 from moto.sagemaker.utils import arn_formatter
 
+from llm_engineering.local import clock
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import validation_exception
 from llm_engineering.local.records import Pending
@@ -111,14 +111,14 @@ class HostingBackend(BaseBackend):
 
     def settle(self) -> None:
         """Apply every state change whose time has come."""
-        clock = time.monotonic()
+        due = clock.monotonic()
         for record in [*self.endpoints.values(), *self.components.values()]:
-            if record.pending is not None and record.pending.at <= clock:
+            if record.pending is not None and record.pending.at <= due:
                 change, record.pending = record.pending, None
                 change.apply()
 
     def _later(self, apply: Callable[[], None]) -> Pending:
-        return Pending(time.monotonic() + CURRENT.config.transition_seconds, apply)
+        return Pending(clock.monotonic() + CURRENT.config.transition_seconds, apply)
 
     def _model(self, name: str) -> Model:
         model = self.moto._models.get(name)

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from llm_engineering.local import clock as emulated_clock
+
 TGI_VERSION = "3.3.6"
 SYSTEM_FINGERPRINT = f"{TGI_VERSION}-native"
 MAX_STOP_SEQUENCES = 4
@@ -114,7 +116,7 @@ class EmulatedTgi:
         *,
         token_delay: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = emulated_clock.time,
     ) -> None:
         env = environment or {}
         self.model_id = model_id

@@ -9,9 +9,11 @@ from typing import Any
 
 from moto.sagemaker.models import Model
 
+from llm_engineering.local import clock
+
 
 def now() -> datetime:
-    return datetime.now(tz=UTC)
+    return clock.now()
 
 
 @dataclass

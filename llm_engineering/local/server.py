@@ -2,7 +2,8 @@
 
 Requests reach moto untouched unless they are SageMaker control-plane operations the extension backend
 answers, SageMaker runtime invocations, SageMaker Service Quotas, or the control API:
-`GET/POST /_emulator/config` (read / merge the fault configuration) and `POST /moto-api/reset` (moto's
+`GET/POST /_emulator/config` (read / merge the fault configuration), `GET/POST /_emulator/clock` (read /
+advance the emulated clock, `local/clock.py`) and `POST /moto-api/reset` (moto's
 reset, which also empties the extension backend and restores the start configuration). Under `/_hub` it
 also answers as a Hugging Face Hub mirror (`local/hub.py`: `HF_ENDPOINT=<emulator url>/_hub`).
 """
@@ -28,7 +29,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import hub, iam_simulation, managed_policies, model_data, quotas, runtime, sagemaker
+from llm_engineering.local import clock, hub, iam_simulation, managed_policies, model_data, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -50,6 +51,8 @@ from llm_engineering.local.protocol import (
 from llm_engineering.local.request_log import RequestLog, logged
 
 CONFIG_PATH = "/_emulator/config"
+CLOCK_PATH = "/_emulator/clock"
+TICK_SECONDS = 1.0
 RESET_PATH = "/moto-api/reset"
 MANAGED_POLICIES_VARIABLE = "MOTO_IAM_LOAD_MANAGED_POLICIES"
 THROTTLED = AwsError("ThrottlingException", "Rate exceeded")
@@ -101,8 +104,11 @@ class EmulatorApp:
         path = request.path
         if path == CONFIG_PATH:
             return self._config(request)
+        if path == CLOCK_PATH:
+            return self._clock(request)
         if path == RESET_PATH and request.method == "POST":
             CURRENT.reset()
+            clock.reset()
             return None
         # --- the emulated Hugging Face Hub (HF_ENDPOINT=<url>/_hub) ---
         if path == hub.PREFIX or path.startswith(hub.PREFIX + "/"):
@@ -233,6 +239,30 @@ class EmulatorApp:
             return _json({"error": "Use GET to read or POST to change the emulator configuration."}, 405)
         return _json(CURRENT.config.model_dump(), 200)
 
+    def _clock(self, request: Request) -> Response:
+        """`GET` the emulated time; `POST {"advance": seconds}` skips ahead and runs what came due."""
+        if request.method == "POST":
+            try:
+                body = json.loads(request.get_data() or b"{}")
+                seconds = body.get("advance") if isinstance(body, dict) else None
+                if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 10**8:
+                    raise ValueError
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                return _json({"error": 'POST {"advance": <seconds, 0 or more>} to move the emulated clock.'}, 400)
+            clock.advance(float(seconds))
+            self.tick()
+        elif request.method != "GET":
+            return _json({"error": "Use GET to read or POST to advance the emulated clock."}, 405)
+        return _json({"now": clock.now().isoformat(), "skipped_seconds": clock.skipped()}, 200)
+
+    def tick(self) -> None:
+        """Run what came due (schedules, scaling, state changes) under the request lock."""
+        with self.lock:
+            try:
+                clock.tick()
+            except Exception:  # a bug in a ticker must not stop the clock for the others
+                LOG.exception("An emulator ticker failed")
+
 
 def _not_emulated(request: Request, error: NotImplementedError) -> Response:
     """An API neither moto nor the extension emulates: an AWS error in the caller's protocol, not a traceback."""
@@ -305,8 +335,18 @@ class _Server(ThreadedMotoServer):
             self._ip_address, self._port, app, True, request_handler=_RequestHandler, fd=self._socket.fileno()
         )
         self._socket.close()  # werkzeug serves a duplicate of it
+        self._ticking = threading.Event()
+        threading.Thread(target=self._tick_forever, args=(app, self._ticking), daemon=True).start()
         self._server_ready_event.set()
-        self._server.serve_forever(poll_interval=0.05)
+        try:
+            self._server.serve_forever(poll_interval=0.05)
+        finally:
+            self._ticking.set()
+
+    @staticmethod
+    def _tick_forever(app: EmulatorApp, stopped: threading.Event) -> None:
+        while not stopped.wait(TICK_SECONDS):
+            app.tick()
 
 
 class Emulator:
@@ -410,6 +450,11 @@ def configure(url: str, **options: Any) -> dict[str, Any]:
 def reset(url: str) -> None:
     """Reset the emulator at `url`: every resource gone, start configuration restored."""
     _post(url.rstrip("/") + RESET_PATH, b"")
+
+
+def advance_clock(url: str, seconds: float) -> dict[str, Any]:
+    """Skip the clock of the emulator at `url` ahead by `seconds`; returns the emulated time."""
+    return _post(url.rstrip("/") + CLOCK_PATH, json.dumps({"advance": seconds}).encode("utf-8"))
 
 
 def get_config(url: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llm_engineering.local import clock as emulated_clock
 from llm_engineering.local.container import ContainerReply, EmulatedTgi, Generation, Sampling, tokenize
 
 CHAT_TEMPLATE = "<|im_start|>{role}\n{content}<|im_end|>\n"
@@ -91,7 +92,7 @@ class OpenAIServer:
         *,
         token_delay: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = emulated_clock.time,
     ) -> None:
         self.model_id = model_id
         self.max_model_len = max_model_len
