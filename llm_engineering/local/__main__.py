@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -120,10 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     request_log = _print_request if args.log_requests else None
     emulator = Emulator(port=args.port, host=args.host, config=config_from(args), request_log=request_log)
-    stop = threading.Event()
+    stopping: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # Only a list append: a handler that takes a lock (Event.set) deadlocks when a second signal lands
+        # while the first handler holds it, as when `make` passes on the SIGTERM its process group got.
+        stopping.append(signum)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     emulator.start()
@@ -134,10 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             echo(line)
         if args.env_file is not None:
             _write_env_file(args.env_file, lines)
-        # Waking up now and then: a signal that lands inside Event.wait() could otherwise go unnoticed until the
-        # next wake-up, and a stopped `make emulator` would hang on for its caller's timeout.
-        while not stop.wait(0.2):
-            pass
+        while not stopping:
+            time.sleep(0.1)
     finally:
         emulator.stop()
         if args.env_file is not None:
