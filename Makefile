@@ -81,9 +81,11 @@ lock: | $(POETRY) ## Re-resolve poetry.lock after editing pyproject.toml
 lint: install ## Check the code with ruff
 	@$(PY) -m ruff check .
 
+# The suite runs on every core (at most 4): each worker has its own emulator, and most end-to-end time is
+# spent waiting on subprocesses. ARGS=-n0 runs it in one process (e.g. to debug with -x --pdb).
 test: install ## Run ruff and the test suite (unit and end-to-end, all offline); ARGS go to pytest
 	@$(PY) -m ruff check .
-	@PYTEST_ADDOPTS="$$ARGS" $(PY) -m pytest -q
+	@PYTEST_ADDOPTS="$$ARGS" $(PY) -m pytest -q -n auto --maxprocesses 4
 
 create-sagemaker-role: install ## Create the IAM deployer user, its least-privilege policy and an access key
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).create_sagemaker_role
