@@ -45,11 +45,12 @@ def stream_exception(error_type: str, message: str, error_code: str | None = Non
     return encode_message(headers, json.dumps(body).encode("utf-8"))
 
 
-def rechunk(pieces: Iterable[bytes], sizes: list[int]) -> Iterator[bytes]:
+def rechunk(pieces: Iterable[bytes], sizes: list[int], *, flush: bool = False) -> Iterator[bytes]:
     """Regroup a byte stream into chunks of the given sizes, used in turn; the last chunk may be shorter.
 
     SageMaker forwards the container's bytes as they come, so PayloadPart boundaries fall anywhere: inside
     an event, inside a UTF-8 character, or after several events. Fixed sizes make that happen on purpose.
+    With `flush`, what is left of each piece goes out at once (boundaries still fall inside events).
     """
     buffer = bytearray()
     turn = 0
@@ -59,6 +60,10 @@ def rechunk(pieces: Iterable[bytes], sizes: list[int]) -> Iterator[bytes]:
             size = sizes[turn % len(sizes)]
             yield bytes(buffer[:size])
             del buffer[:size]
+            turn += 1
+        if flush and buffer:
+            yield bytes(buffer)
+            buffer.clear()
             turn += 1
     if buffer:
         yield bytes(buffer)
