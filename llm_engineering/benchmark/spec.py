@@ -31,15 +31,148 @@ RESULTS_DIRECTORY = Path("benchmarks/results")
 
 # Common English words that the Llama, Qwen and Mistral tokenizers each encode as one token with their leading
 # space, so a synthetic prompt of N words is about N tokens (the engine's own count is in the results).
-_WORDS = (
-    "the of and to in is that for it as was with be by on not he this are or his from at which but have an they "
-    "you were her she there one all we their can has more will would if been when who so no time out up into "
-    "than them only other new some could these two may first then do any like my now over such our man me even "
-    "most made after also did many off before must well back through years much where your way down should "
-    "because each just those people how too little state good very make world still own see men work long here "
-    "get both between life being under never day same another know while last might us great old year since "
-    "against go came right used take three"
-).split()
+_WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "they",
+    "you",
+    "were",
+    "her",
+    "she",
+    "there",
+    "one",
+    "all",
+    "we",
+    "their",
+    "can",
+    "has",
+    "more",
+    "will",
+    "would",
+    "if",
+    "been",
+    "when",
+    "who",
+    "so",
+    "no",
+    "time",
+    "out",
+    "up",
+    "into",
+    "than",
+    "them",
+    "only",
+    "other",
+    "new",
+    "some",
+    "could",
+    "these",
+    "two",
+    "may",
+    "first",
+    "then",
+    "do",
+    "any",
+    "like",
+    "my",
+    "now",
+    "over",
+    "such",
+    "our",
+    "man",
+    "me",
+    "even",
+    "most",
+    "made",
+    "after",
+    "also",
+    "did",
+    "many",
+    "off",
+    "before",
+    "must",
+    "well",
+    "back",
+    "through",
+    "years",
+    "much",
+    "where",
+    "your",
+    "way",
+    "down",
+    "should",
+    "because",
+    "each",
+    "just",
+    "those",
+    "people",
+    "how",
+    "too",
+    "little",
+    "state",
+    "good",
+    "very",
+    "make",
+    "world",
+    "still",
+    "own",
+    "see",
+    "men",
+    "work",
+    "long",
+    "here",
+    "get",
+    "both",
+    "between",
+    "life",
+    "being",
+    "under",
+    "never",
+    "day",
+    "same",
+    "another",
+    "know",
+    "while",
+    "last",
+    "might",
+    "us",
+    "great",
+    "old",
+    "year",
+    "since",
+    "against",
+    "go",
+    "came",
+    "right",
+    "used",
+    "take",
+    "three",
+]
 
 
 class BenchmarkInputError(ConfigurationError):
@@ -100,7 +233,8 @@ def read_prompts(path: Path) -> tuple[str, ...]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "not UTF-8 text"
-        raise BenchmarkInputError(f"--prompts {path} cannot be read ({reason}): pass a JSONL file of prompts.") from None
+        message = f"--prompts {path} cannot be read ({reason}): pass a JSONL file of prompts."
+        raise BenchmarkInputError(message) from None
     prompts = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -159,7 +293,9 @@ def build_spec(
     """The checked run, or BenchmarkInputError naming the argument."""
     levels = parse_levels(concurrency)
     if duration is not None and not 0 < duration <= MAX_DURATION_SECONDS:
-        raise BenchmarkInputError(f"--duration {duration:g} must be more than 0 and at most {MAX_DURATION_SECONDS:g} s.")
+        raise BenchmarkInputError(
+            f"--duration {duration:g} must be more than 0 and at most {MAX_DURATION_SECONDS:g} seconds per level."
+        )
     count = requests if requests is not None else (MAX_REQUESTS if duration is not None else DEFAULT_REQUESTS)
     if not 1 <= count <= MAX_REQUESTS:
         raise BenchmarkInputError(f"--requests {count} must be from 1 to {MAX_REQUESTS} per level.")
