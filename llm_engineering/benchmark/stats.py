@@ -112,9 +112,17 @@ def summarize(run: LevelRun, scale: float = 1.0, cost: Cost | None = None) -> di
             "cpu_seconds": round(run.harness_cpu_seconds, 4),
             "cpu_us_per_token": round(cpu_per_token * 1e6, 2) if cpu_per_token is not None else None,
             "cpu_share_of_one_core": round(run.harness_cpu_seconds / run.wall_seconds, 4) if run.wall_seconds else None,
+            "cpu_per_token_over_itl_p50": _over(cpu_per_token, percentile(gaps, 50), scale),
         },
     }
     return level
+
+
+def _over(cpu_per_token: float | None, itl: float | None, scale: float) -> float | None:
+    """The harness's CPU time per token as a share of the real gap between tokens (ITL is scaled back)."""
+    if cpu_per_token is None or not itl:
+        return None
+    return round(cpu_per_token / (itl / scale), 4)
 
 
 def usd_per_million(cost: Cost | None, tokens_per_second: float) -> float | None:

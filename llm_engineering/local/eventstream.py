@@ -50,8 +50,14 @@ def rechunk(pieces: Iterable[bytes], sizes: list[int], *, flush: bool = False) -
 
     SageMaker forwards the container's bytes as they come, so PayloadPart boundaries fall anywhere: inside
     an event, inside a UTF-8 character, or after several events. Fixed sizes make that happen on purpose.
-    With `flush`, what is left of each piece goes out at once (boundaries still fall inside events).
+    With `flush` each piece goes out at once, cut in two at the next size (boundaries still fall inside events,
+    and a token is not held back for the next one).
     """
+    if flush:
+        for turn, piece in enumerate(pieces):
+            size = sizes[turn % len(sizes)]
+            yield from (part for part in (piece[:size], piece[size:]) if part)
+        return
     buffer = bytearray()
     turn = 0
     for piece in pieces:
@@ -60,10 +66,6 @@ def rechunk(pieces: Iterable[bytes], sizes: list[int], *, flush: bool = False) -
             size = sizes[turn % len(sizes)]
             yield bytes(buffer[:size])
             del buffer[:size]
-            turn += 1
-        if flush and buffer:
-            yield bytes(buffer)
-            buffer.clear()
             turn += 1
     if buffer:
         yield bytes(buffer)

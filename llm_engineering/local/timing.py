@@ -22,7 +22,6 @@ sizes the emulated Hub's catalogue; a model or instance outside them keeps the f
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -156,6 +155,9 @@ class _Sequence:
     reserved: int
     context: int
     copy: int = -1
+    due: float = 0.0
+    """When its next token is due (real monotonic time): sleeping to a deadline keeps the emulator's own
+    per-token work and the sleeps' overshoot from adding up into a slower rate than modelled."""
 
 
 @dataclass
@@ -166,6 +168,7 @@ class Batch:
     copies: int
     scale: float
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     _lock: threading.Condition = field(default_factory=threading.Condition)
     _running: list[list[_Sequence]] = field(default_factory=list)
     _queue: deque[_Sequence] = field(default_factory=deque)
@@ -193,6 +196,7 @@ class Batch:
             self._lock.notify_all()
         with self._prefill[sequence.copy]:
             self.sleep(self.model.prefill_seconds(sequence.context) / self.scale)
+        sequence.due = self.clock()
 
     def _room(self, sequence: _Sequence) -> int | None:
         loads = sorted(range(len(self._running)), key=lambda index: len(self._running[index]))
@@ -208,7 +212,8 @@ class Batch:
             running = self._running[sequence.copy]
             seconds = self.model.step_seconds(len(running), sum(item.context for item in running))
             sequence.context += 1
-        self.sleep(seconds / self.scale)
+        sequence.due = max(sequence.due + seconds / self.scale, self.clock() - seconds / self.scale)
+        self.sleep(max(0.0, sequence.due - self.clock()))
 
     def leave(self, sequence: _Sequence) -> None:
         with self._lock:
@@ -288,8 +293,3 @@ def gpus_of(environment: Mapping[str, str], fallback: int) -> int:
         if value.isdigit() and int(value) > 0:
             return int(value)
     return max(1, fallback)
-
-
-def scaled(seconds: float, scale: float) -> float:
-    """Real seconds for modelled `seconds` at `scale` (never below zero)."""
-    return max(0.0, seconds) / scale if scale > 0 and math.isfinite(scale) else seconds
