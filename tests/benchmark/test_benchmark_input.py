@@ -116,3 +116,68 @@ def test_compare_refuses_too_few_or_foreign_files_and_unreported_percentiles(dea
         Slo(100, None, 75)
     with pytest.raises(BenchmarkInputError, match="--slo-ttft-ms -1"):
         Slo(-1, None)
+
+
+ARN = "arn:aws:sagemaker:us-east-1:123456789012"
+WHEN = "2026-01-01T00:00:00Z"
+
+
+def test_the_target_is_read_with_exact_requests_and_priced_and_rooflined():
+    from llm_engineering.benchmark.target import with_roofline
+    from llm_engineering.local.hub_catalogue import builtin_catalogue
+
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(sagemaker) as stub:
+        stub.add_response(
+            "describe_endpoint",
+            {
+                "EndpointName": "e",
+                "EndpointArn": f"{ARN}:endpoint/e",
+                "EndpointConfigName": "c",
+                "EndpointStatus": "InService",
+                "CreationTime": WHEN,
+                "LastModifiedTime": WHEN,
+                "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 2}],
+            },
+            {"EndpointName": "e"},
+        )
+        stub.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": "c",
+                "EndpointConfigArn": f"{ARN}:endpoint-config/c",
+                "CreationTime": WHEN,
+                "ProductionVariants": [
+                    {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.g5.2xlarge"}
+                ],
+            },
+            {"EndpointConfigName": "c"},
+        )
+        stub.add_response(
+            "describe_model",
+            {
+                "ModelName": "m",
+                "ModelArn": f"{ARN}:model/m",
+                "CreationTime": WHEN,
+                "PrimaryContainer": {"Environment": {"HF_MODEL_ID": "Qwen/Qwen2.5-7B-Instruct", "SM_NUM_GPUS": "1"}},
+            },
+            {"ModelName": "m"},
+        )
+        stub.add_response(
+            "list_tags",
+            {"Tags": [{"Key": "llm-engineering:engine", "Value": "tgi"}]},
+            {"ResourceArn": f"{ARN}:endpoint/e", "MaxResults": 100},
+        )
+        target = describe_target(sagemaker, "e", None)
+        stub.assert_no_pending_responses()
+    assert (target.instance_type, target.instances, target.engine, target.model_id) == (
+        "ml.g5.2xlarge",
+        2,
+        "tgi",
+        "Qwen/Qwen2.5-7B-Instruct",
+    )
+    assert target.cost is not None and target.cost.usd_per_hour == pytest.approx(2 * 1.52)
+    known = builtin_catalogue()["Qwen/Qwen2.5-7B-Instruct"]
+    rooflined = with_roofline(target, known.parameters, known.config)
+    assert 35 < rooflined.roofline_tokens_per_second < 45
+    assert with_roofline(target, None, None).roofline_tokens_per_second is None
