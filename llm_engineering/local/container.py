@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_engineering.local import clock as emulated_clock
-from llm_engineering.local.timing import Pace, Pacing, fixed_pacing
+from llm_engineering.local.timing import Pace, Pacing, closing, fixed_pacing
 
 TGI_VERSION = "3.3.6"
 SYSTEM_FINGERPRINT = f"{TGI_VERSION}-native"
@@ -127,8 +127,7 @@ class EmulatedTgi:
         self.token_delay = token_delay
         self._sleep = sleep
         self._clock = clock
-        self._pacing = pacing or fixed_pacing(token_delay, sleep)
-        """The pause before each streamed token: the fixed delay, or the timing model's (`local.timing`)."""
+        self._pacing = pacing or fixed_pacing(token_delay, sleep)  # the timing model's, or the fixed delay
 
     # --- routing -----------------------------------------------------------------------------------------
     def invoke(self, body: bytes) -> ContainerReply:
@@ -163,7 +162,8 @@ class EmulatedTgi:
         details = bool(_typed(parameters, "details", bool, "bool", "parameters."))
         if stream:
             pace = self._pacing(len(tokenize(inputs)), sampling.max_new_tokens)
-            return ContainerReply(200, "text/event-stream", self._generate_events(generation, prefix, details, pace))
+            events = closing(self._generate_events(generation, prefix, details, pace), pace)
+            return ContainerReply(200, "text/event-stream", events)
         answer: dict[str, Any] = {"generated_text": prefix + generation.text}
         if details:
             answer["details"] = {
@@ -178,12 +178,6 @@ class EmulatedTgi:
     def _generate_events(self, generation: Generation, prefix: str, details: bool, pace: Pace) -> Iterator[bytes]:
         """One event per token; the last one carries the whole text, and `details` only when the request asked
         for them (TGI's `parameters.details`, false by default): without them there is no finish reason."""
-        try:
-            yield from self._generate_paced(generation, prefix, details, pace)
-        finally:
-            pace.close()  # also when the client drops the stream: its batch slot is free again
-
-    def _generate_paced(self, generation: Generation, prefix: str, details: bool, pace: Pace) -> Iterator[bytes]:
         last = len(generation.tokens)
         for index, token in enumerate(generation.tokens, start=1):
             pace()
@@ -246,7 +240,7 @@ class EmulatedTgi:
         if stream:
             pace = self._pacing(usage["prompt_tokens"], sampling.max_new_tokens)
             events = self._openai_events(generation, head, finish, usage if include_usage else None, chat, pace)
-            return ContainerReply(200, "text/event-stream", events)
+            return ContainerReply(200, "text/event-stream", closing(events, pace))
         if chat:
             choice = {
                 "index": 0,
@@ -269,20 +263,6 @@ class EmulatedTgi:
     ) -> Iterator[bytes]:
         """A chunk per token. A chat stream reports `usage` only when asked (`stream_options.include_usage`), as
         TGI and OpenAI do: in one more chunk with no choices, after the finish reason and before `[DONE]`."""
-        try:
-            yield from self._openai_paced(generation, head, finish, usage, chat, pace)
-        finally:
-            pace.close()
-
-    def _openai_paced(
-        self,
-        generation: Generation,
-        head: dict[str, Any],
-        finish: str,
-        usage: dict[str, int] | None,
-        chat: bool,
-        pace: Pace,
-    ) -> Iterator[bytes]:
         tokens = [token for token in generation.tokens if not token.special]
         for index, token in enumerate(tokens, start=1):
             pace()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,6 +67,14 @@ class FixedDelay:
 
     def close(self) -> None:
         return None
+
+
+def closing(events: Iterator[bytes], pace: Pace) -> Iterator[bytes]:
+    """`events`, closing `pace` when they end or the client drops the stream (its batch slot is free again)."""
+    try:
+        yield from events
+    finally:
+        pace.close()
 
 
 def fixed_pacing(delay: float, sleep: Callable[[float], None] = time.sleep) -> Pacing:

@@ -19,7 +19,7 @@ from typing import Any
 
 from llm_engineering.local import clock as emulated_clock
 from llm_engineering.local.container import ContainerReply, EmulatedTgi, Generation, Sampling, tokenize
-from llm_engineering.local.timing import Pace, Pacing, fixed_pacing
+from llm_engineering.local.timing import Pace, Pacing, closing, fixed_pacing
 
 CHAT_TEMPLATE = "<|im_start|>{role}\n{content}<|im_end|>\n"
 
@@ -138,7 +138,7 @@ class OpenAIServer:
         generation = self._generator.generate(ask.question, ask.sampling)
         if ask.stream:
             pace = self._pacing(len(tokenize(ask.prompt)), ask.sampling.max_new_tokens)
-            return ContainerReply(200, "text/event-stream", self._events(ask, generation, pace))
+            return ContainerReply(200, "text/event-stream", closing(self._events(ask, generation, pace), pace))
         return self._whole(ask, generation)
 
     def _refuse(self, refusal: Refusal) -> ContainerReply:
@@ -204,12 +204,6 @@ class OpenAIServer:
         return ContainerReply(200, "application/json", iter([json.dumps(answer, ensure_ascii=False).encode("utf-8")]))
 
     def _events(self, ask: Ask, generation: Generation, pace: Pace) -> Iterator[bytes]:
-        try:
-            yield from self._paced(ask, generation, pace)
-        finally:
-            pace.close()  # also when the client drops the stream: its batch slot is free again
-
-    def _paced(self, ask: Ask, generation: Generation, pace: Pace) -> Iterator[bytes]:
         head = self._head(ask, "chat.completion.chunk" if ask.chat else "text_completion")
         finish, stop = self._finish(generation, ask)
         pieces = [token.text for token in generation.tokens if not token.special]
