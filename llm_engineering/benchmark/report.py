@@ -51,7 +51,8 @@ def table(document: dict[str, Any]) -> list[str]:
     """The sweep: a header, one row per level, then the single-stream figure, errors and the harness's cost."""
     lines = []
     if document.get("emulated"):
-        lines.append(f"{document['note']} (time scale {document['emulation']['time_scale']:g}, scaled back).")
+        scale = document["emulation"]["time_scale"]
+        lines.append(document["note"] + (f" (time scale {scale:g}, scaled back)." if scale != 1 else "."))
     lines.append(_row([name for name, _ in COLUMNS]))
     lines.extend(_row(level_cells(level)) for level in document["levels"])
     single = document["single_stream"]

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from llm_engineering.settings import Settings
 
 SCHEMA = "llm-engineering-benchmark/1"
-EMULATED_NOTE = "EMULATED: figures from the local emulator's timing model, not from a GPU"
+EMULATED_NOTES = {
+    "roofline": "EMULATED: figures from the local emulator's timing model, not from a GPU",
+    "fixed-delay": "EMULATED: the local emulator paced tokens at a fixed delay; the figures say nothing about a GPU",
+}
 
 
 @dataclass
@@ -115,7 +118,7 @@ def results(bench: Bench, runs: list[LevelRun], now: datetime | None = None) -> 
         "created": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "emulated": emulation is not None,
         "emulation": emulation.as_dict() if emulation else None,
-        "note": EMULATED_NOTE if emulation else "measured against the live endpoint",
+        "note": _note(emulation),
         "target": bench.target.as_dict(),
         "label": bench.target.label,
         "workload": {
@@ -134,6 +137,12 @@ def results(bench: Bench, runs: list[LevelRun], now: datetime | None = None) -> 
         "harness": _harness(levels),
         "levels": levels,
     }
+
+
+def _note(emulation: Emulation | None) -> str:
+    if emulation is None:
+        return "measured against the live endpoint"
+    return EMULATED_NOTES.get(emulation.timing, f"EMULATED ({emulation.timing}): not measured on a GPU")
 
 
 def _harness(levels: list[dict[str, Any]]) -> dict[str, Any]:

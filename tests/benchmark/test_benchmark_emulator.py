@@ -94,3 +94,9 @@ def test_compare_picks_the_cheapest_configuration_meeting_the_slo(deployed, aws_
 
     nothing = ok(run_make("benchmark-compare", deployed, f"ARGS={files} --slo-ttft-ms 0.001"))
     assert "No configuration meets TTFT p99 <= 0.001 ms" in nothing.stdout
+
+
+def test_without_the_timing_model_the_figures_still_say_emulated(deployed, tmp_path):
+    document = benchmark(deployed, tmp_path / "plain", "--concurrency 2 --requests 2 --input-tokens 8")
+    assert document["emulation"] == {"timing": "fixed-delay", "time_scale": 1.0}
+    assert document["note"].startswith("EMULATED: the local emulator paced tokens at a fixed delay")
