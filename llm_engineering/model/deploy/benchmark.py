@@ -26,6 +26,7 @@ from llm_engineering.cli import ArgumentParser, echo
 from llm_engineering.cli import run as run_script
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.settings import load_settings
+from llm_engineering.terminal import clean
 
 BAR = 30
 
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench = prepare(settings, spec, endpoint, args.component)
     if not args.json:
-        echo(f"Benchmarking {bench.client.target}: {bench.target.label}, {bench.target.model_id or 'model unknown'}")
+        model = clean(bench.target.model_id or "model unknown")  # from the endpoint's model, shown as text
+        echo(f"Benchmarking {bench.client.target}: {bench.target.label}, {model}")
         echo(f"Levels {', '.join(map(str, spec.levels))}; {spec.requests} requests each; prompts {spec.prompt_source}.")
     document = run(bench, on_level=_progress)
     write_json(document, spec.json_path)
