@@ -122,6 +122,14 @@ stage-model: install ## Copy HF_MODEL_ID from the Hub into S3 once (MODEL_S3_BUC
 delete-staged-model: install ## Delete one staged model from S3 (refuses while an endpoint of this tool loads it)
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).delete_staged_model
 
+# --- Benchmarks (latency and throughput under load) ---
+.PHONY: benchmark benchmark-compare
+benchmark: install ## Measure TTFT, ITL, E2E and throughput over a concurrency sweep; JSON and PNG in benchmarks/results/
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).benchmark
+
+benchmark-compare: install ## Results side by side; ARGS="a.json b.json --slo-ttft-ms 500" picks the cheapest that meets it
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).benchmark_compare
+
 demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo
 

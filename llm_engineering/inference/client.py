@@ -265,6 +265,7 @@ class InferenceClient:
             read_timeout=self.read_timeout,
             clock=self.clock,
             close=getattr(events, "close", None),
+            headers=(response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {},
         )
 
     # The engine: ENGINE's API until a container answers in another engine's words.

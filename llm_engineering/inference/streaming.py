@@ -174,8 +174,11 @@ class TokenStream:
         read_timeout: float | None = None,
         clock: Callable[[], float] = time.perf_counter,
         close: Callable[[], None] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._events = events
+        self.headers = {name.lower(): value for name, value in (headers or {}).items()}
+        """The HTTP headers of the response (names in lower case), e.g. how an emulator timed the answer."""
         self._source = source
         self._started = started
         self._read_timeout = read_timeout

@@ -58,6 +58,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--transition-seconds", type=float, help="seconds in Creating/Updating/Deleting")
     parser.add_argument("--token-delay", type=float, help="seconds before each streamed token")
     parser.add_argument(
+        "--timing-model",
+        action="store_true",
+        default=None,
+        help="pace answers by the deployed model and instance (roofline decode, batching, queueing)",
+    )
+    parser.add_argument("--time-scale", type=float, help="with --timing-model, run this many times faster")
+    parser.add_argument(
         "--fail-health",
         type=_pair,
         action="append",
@@ -87,6 +94,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
     for flag, key in (
         ("transition_seconds", "transition_seconds"),
         ("token_delay", "token_delay_seconds"),
+        ("timing_model", "timing_model"),
+        ("time_scale", "time_scale"),
         ("default_quota", "default_quota"),
         ("throttle_rate", "throttle_rate"),
         ("throttle_seed", "throttle_seed"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_engineering.local import clock as emulated_clock
+from llm_engineering.local.timing import Pace, Pacing, closing, fixed_pacing
 
 TGI_VERSION = "3.3.6"
 SYSTEM_FINGERPRINT = f"{TGI_VERSION}-native"
@@ -117,6 +118,7 @@ class EmulatedTgi:
         token_delay: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = emulated_clock.time,
+        pacing: Pacing | None = None,
     ) -> None:
         env = environment or {}
         self.model_id = model_id
@@ -125,6 +127,7 @@ class EmulatedTgi:
         self.token_delay = token_delay
         self._sleep = sleep
         self._clock = clock
+        self._pacing = pacing or fixed_pacing(token_delay, sleep)  # the timing model's, or the fixed delay
 
     # --- routing -----------------------------------------------------------------------------------------
     def invoke(self, body: bytes) -> ContainerReply:
@@ -158,7 +161,9 @@ class EmulatedTgi:
         prefix = inputs if _typed(parameters, "return_full_text", bool, "bool", "parameters.") else ""
         details = bool(_typed(parameters, "details", bool, "bool", "parameters."))
         if stream:
-            return ContainerReply(200, "text/event-stream", self._generate_events(generation, prefix, details))
+            pace = self._pacing(len(tokenize(inputs)), sampling.max_new_tokens)
+            events = closing(self._generate_events(generation, prefix, details, pace), pace)
+            return ContainerReply(200, "text/event-stream", events)
         answer: dict[str, Any] = {"generated_text": prefix + generation.text}
         if details:
             answer["details"] = {
@@ -170,12 +175,12 @@ class EmulatedTgi:
             }
         return _json_reply([answer])
 
-    def _generate_events(self, generation: Generation, prefix: str, details: bool) -> Iterator[bytes]:
+    def _generate_events(self, generation: Generation, prefix: str, details: bool, pace: Pace) -> Iterator[bytes]:
         """One event per token; the last one carries the whole text, and `details` only when the request asked
         for them (TGI's `parameters.details`, false by default): without them there is no finish reason."""
         last = len(generation.tokens)
         for index, token in enumerate(generation.tokens, start=1):
-            self._pause()
+            pace()
             event: dict[str, Any] = {
                 "index": index,
                 "token": token.as_json(),
@@ -233,8 +238,9 @@ class EmulatedTgi:
         }
         head = {"id": "", "created": created, "model": self.model_id, "system_fingerprint": SYSTEM_FINGERPRINT}
         if stream:
-            events = self._openai_events(generation, head, finish, usage if include_usage else None, chat)
-            return ContainerReply(200, "text/event-stream", events)
+            pace = self._pacing(usage["prompt_tokens"], sampling.max_new_tokens)
+            events = self._openai_events(generation, head, finish, usage if include_usage else None, chat, pace)
+            return ContainerReply(200, "text/event-stream", closing(events, pace))
         if chat:
             choice = {
                 "index": 0,
@@ -247,13 +253,19 @@ class EmulatedTgi:
         return _json_reply({"object": "text_completion", **head, "choices": [choice], "usage": usage})
 
     def _openai_events(
-        self, generation: Generation, head: dict[str, Any], finish: str, usage: dict[str, int] | None, chat: bool
+        self,
+        generation: Generation,
+        head: dict[str, Any],
+        finish: str,
+        usage: dict[str, int] | None,
+        chat: bool,
+        pace: Pace,
     ) -> Iterator[bytes]:
         """A chunk per token. A chat stream reports `usage` only when asked (`stream_options.include_usage`), as
         TGI and OpenAI do: in one more chunk with no choices, after the finish reason and before `[DONE]`."""
         tokens = [token for token in generation.tokens if not token.special]
         for index, token in enumerate(tokens, start=1):
-            self._pause()
+            pace()
             last = index == len(tokens)
             if chat:
                 choice: dict[str, Any] = {"index": 0, "delta": {"role": "assistant", "content": token.text}}
@@ -340,10 +352,6 @@ class EmulatedTgi:
             )
         budget = self.max_total_tokens - input_tokens
         return max_new_tokens if max_new_tokens is not None else min(DEFAULT_MAX_NEW_TOKENS, max(budget, 1))
-
-    def _pause(self) -> None:
-        if self.token_delay > 0:
-            self._sleep(self.token_delay)
 
 
 def _check_ranges(parameters: Mapping[str, Any], prefix: str) -> dict[str, Any]:

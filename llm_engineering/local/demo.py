@@ -10,6 +10,7 @@ demo checks it was left empty.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import tempfile
 import time
@@ -28,7 +29,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 ENDPOINT = "llm-engineering-demo"
 STAGING_BUCKET = "llm-engineering-demo-models"
 """Where the demo stages the default model from the emulator's Hub; the component pass deploys from it."""
-EMULATOR_OPTIONS = {"transition_seconds": 1.0, "token_delay_seconds": 0.01}
+EMULATOR_OPTIONS = {"transition_seconds": 1.0, "token_delay_seconds": 0.01, "timing_model": True, "time_scale": 20}
+"""The timing model paces answers by the deployed model and instance (20 times faster), so the benchmark step
+measures something; its figures say they are emulated."""
 AS_DEPLOYER = {"AWS_PROFILE": Settings.model_fields["sagemaker_user_name"].default}
 """Deploy, test and delete run as the deployer user (the profile make create-sagemaker-role stored, as it
 advises), so preflight simulates iam:PassRole for the least-privilege policy, as on AWS."""
@@ -71,8 +74,11 @@ def demo_environment(url: str, home: Path) -> dict[str, str]:
     return env
 
 
-def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
-    """(label, make arguments, extra environment, runs even after a failure) in order."""
+_BENCHMARK = "--concurrency 1,4 --requests 4 --input-tokens 64"
+
+
+def steps(scratch: Path) -> list[tuple[str, list[str], dict[str, str], bool]]:
+    """(label, make arguments, extra environment, runs even after a failure) in order; results go to `scratch`."""
     model_based = {"ENDPOINT_TYPE": "model-based", **AS_DEPLOYER}
     components = {"ENDPOINT_TYPE": "inference-component", "MODEL_SOURCE": "s3", **AS_DEPLOYER}  # weights: the stage
     vllm = {**model_based, "ENGINE": "vllm"}
@@ -82,6 +88,12 @@ def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("create execution role", ["create-sagemaker-execution-role"], {}, False),
         ("deploy (model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], model_based, False),
         ("test, streaming (model-based)", ["test-inference"], model_based, False),
+        (
+            "benchmark (model-based, emulated timing)",
+            ["benchmark", f"ARGS={_BENCHMARK} --out {shlex.quote(str(scratch / 'bench'))}"],
+            model_based,
+            False,
+        ),
         ("delete (model-based)", ["delete-inference-endpoint"], model_based, True),
         ("stage the model in S3", ["stage-model"], {}, False),
         ("deploy (component, from S3)", ["deploy-inference-endpoint", "ARGS=--yes"], components, False),
@@ -145,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         base = demo_environment(emulator.url, Path(scratch))
         echo(f"Local AWS emulator on {emulator.url} (no AWS account, no credentials, nothing billed).")
-        for label, arguments, extra, always in steps():
+        for label, arguments, extra, always in steps(Path(scratch)):
             if failed and not always:
                 continue
             echo(f"\n==> {label}: make {' '.join(arguments)}")

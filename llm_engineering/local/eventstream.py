@@ -45,12 +45,19 @@ def stream_exception(error_type: str, message: str, error_code: str | None = Non
     return encode_message(headers, json.dumps(body).encode("utf-8"))
 
 
-def rechunk(pieces: Iterable[bytes], sizes: list[int]) -> Iterator[bytes]:
+def rechunk(pieces: Iterable[bytes], sizes: list[int], *, flush: bool = False) -> Iterator[bytes]:
     """Regroup a byte stream into chunks of the given sizes, used in turn; the last chunk may be shorter.
 
     SageMaker forwards the container's bytes as they come, so PayloadPart boundaries fall anywhere: inside
     an event, inside a UTF-8 character, or after several events. Fixed sizes make that happen on purpose.
+    With `flush` each piece goes out at once, cut in two at the next size (boundaries still fall inside events,
+    and a token is not held back for the next one).
     """
+    if flush:
+        for turn, piece in enumerate(pieces):
+            size = sizes[turn % len(sizes)]
+            yield from (part for part in (piece[:size], piece[size:]) if part)
+        return
     buffer = bytearray()
     turn = 0
     for piece in pieces:

@@ -70,6 +70,12 @@ class EmulatorConfig(BaseModel):
     """Endpoint name pattern (`*` and `?` wildcards) -> a state SageMaker puts an InService endpoint in by itself,
     once per endpoint: `SystemUpdating` (maintenance) and `RollingBack` (a failed capacity change) last
     transition_seconds and return to InService; `OutOfService` and `UpdateRollbackFailed` stay until deleted."""
+    timing_model: bool = False
+    """Pace streamed answers by the deployed model and instance (`local.timing`: roofline decode, prefill,
+    continuous batching, queueing) instead of `token_delay_seconds`."""
+    time_scale: Annotated[float, Field(ge=1, le=10_000)] = 1.0
+    """With the timing model, run this many times faster than modelled (tests and demos stay fast); the answers
+    say the scale in a header so a benchmark reports modelled figures."""
     rollback_failure_reason: bool = True
     """Whether an endpoint back in InService after a rolled-back update keeps a FailureReason (SageMaker may
     leave it empty: then only its EndpointConfigName tells that the update did not happen)."""

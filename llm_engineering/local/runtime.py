@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from llm_engineering.local import container_logs, engines, eventstream
+from llm_engineering.local import container_logs, engines, eventstream, timing
 from llm_engineering.local.container import ContainerReply
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError
@@ -52,16 +52,26 @@ def invoke(
     environment = model_environment(model)
     config = CURRENT.config
     image = (model.primary_container or {}).get("Image")
-    container = engines.container(image, environment, model.model_name, token_delay=config.token_delay_seconds)
+    pacing = _pacing(backend, endpoint_name, component_name, image, model, environment) if config.timing_model else None
+    container = engines.container(
+        image, environment, model.model_name, token_delay=config.token_delay_seconds, pacing=pacing
+    )
     reply = container.invoke(body)
     if reply.status != 200:
         raise _model_error(backend, reply, log_group)
     headers = {"x-Amzn-Invoked-Production-Variant": variant}
+    # Not SageMaker's: says the answer came from the emulator, and how it was timed (see local.timing).
+    headers[timing.TIMING_HEADER] = "roofline" if pacing is not None else "fixed-delay"
+    headers[timing.SCALE_HEADER] = f"{config.time_scale:g}" if pacing is not None else "1"
     if not stream:
         return Response(reply.read(), status=200, content_type=reply.content_type, headers=headers)
     headers["X-Amzn-SageMaker-Content-Type"] = reply.content_type
     parts = _payload_parts(
-        reply.chunks, config.stream_chunk_sizes, config.stream_error_after_tokens, config.stream_error
+        reply.chunks,
+        config.stream_chunk_sizes,
+        config.stream_error_after_tokens,
+        config.stream_error,
+        flush=pacing is not None,
     )
     return Response(parts, status=200, content_type=eventstream.CONTENT_TYPE, headers=headers, direct_passthrough=True)
 
@@ -75,15 +85,19 @@ STREAM_ERRORS = {
 }
 
 
-def _payload_parts(chunks: Iterator[bytes], sizes: list[int], break_after: int | None, error: str) -> Iterator[bytes]:
+def _payload_parts(
+    chunks: Iterator[bytes], sizes: list[int], break_after: int | None, error: str, *, flush: bool = False
+) -> Iterator[bytes]:
     """PayloadPart events of the container's bytes; with `break_after`, the stream breaks after that many events
-    (an error event, or for the connection faults an early end, half a message, or bytes that are not framing)."""
+    (an error event, or for the connection faults an early end, half a message, or bytes that are not framing).
+    `flush` sends what a token left over at once instead of holding it for the next chunk, so timed tokens arrive
+    when they are produced (SageMaker forwards bytes as they come)."""
     if break_after is not None:
         chunks = itertools.islice(chunks, break_after)
     if error == "NotEventStream" and break_after is not None:
         yield from chunks  # the server-sent events without their event-stream messages around them
         return
-    for piece in eventstream.rechunk(chunks, sizes):
+    for piece in eventstream.rechunk(chunks, sizes, flush=flush):
         yield eventstream.payload_part(piece)
     if break_after is None or error == "Truncated":
         return
@@ -92,6 +106,40 @@ def _payload_parts(chunks: Iterator[bytes], sizes: list[int], break_after: int |
         return
     message, code = STREAM_ERRORS[error]
     yield eventstream.stream_exception(error, message, code)
+
+
+def _pacing(
+    backend: SageMakerExtensionBackend,
+    endpoint_name: str,
+    component_name: str | None,
+    image: str | None,
+    model: Any,
+    environment: dict[str, str],
+) -> timing.Pacing | None:
+    """The timing model of what this invocation reaches: its instance type, GPUs per copy and copies."""
+    state = backend.endpoint_state(endpoint_name)
+    config = backend.moto.endpoint_configs.get(state.config_name)
+    if config is None:
+        return None
+    component = backend.components.get(component_name) if component_name else None
+    variant_name = component.variant_name if component else None
+    variant = next(
+        (item for item in config.production_variants if variant_name in (None, item.get("VariantName"))), None
+    )
+    if variant is None:
+        return None
+    instance_type = variant.get("InstanceType", "")
+    instances = int(variant.get("InitialInstanceCount") or 1)
+    if component is not None:
+        needs = (component.specification or {}).get("ComputeResourceRequirements") or {}
+        gpus = int(float(needs.get("NumberOfAcceleratorDevicesRequired") or 1))
+        copies, key = component.copy_count, f"component/{component.name}"
+    else:
+        gpus, copies, key = timing.gpus_of(environment, 1), instances, f"endpoint/{endpoint_name}"
+    model_id = engines.model_id_of(image, environment, model.model_name)
+    if model_id.startswith("/"):
+        model_id = environment.get("HF_MODEL_ID", model_id)
+    return timing.pacing_for(key, model_id, environment, instance_type, gpus, copies, CURRENT.config.time_scale)
 
 
 def _target(backend: SageMakerExtensionBackend, endpoint_name: str, component_name: str | None) -> tuple[str, Any, str]:

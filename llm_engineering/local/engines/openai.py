@@ -19,6 +19,7 @@ from typing import Any
 
 from llm_engineering.local import clock as emulated_clock
 from llm_engineering.local.container import ContainerReply, EmulatedTgi, Generation, Sampling, tokenize
+from llm_engineering.local.timing import Pace, Pacing, closing, fixed_pacing
 
 CHAT_TEMPLATE = "<|im_start|>{role}\n{content}<|im_end|>\n"
 
@@ -93,6 +94,7 @@ class OpenAIServer:
         token_delay: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = emulated_clock.time,
+        pacing: Pacing | None = None,
     ) -> None:
         self.model_id = model_id
         self.max_model_len = max_model_len
@@ -100,6 +102,7 @@ class OpenAIServer:
         self.token_delay = token_delay
         self._sleep = sleep
         self._clock = clock
+        self._pacing = pacing or fixed_pacing(token_delay, sleep)
 
     # --- what each engine defines ------------------------------------------------------------------
     def route(self, request: dict[str, Any]) -> Ask:
@@ -134,7 +137,8 @@ class OpenAIServer:
             return self._refuse(refusal)
         generation = self._generator.generate(ask.question, ask.sampling)
         if ask.stream:
-            return ContainerReply(200, "text/event-stream", self._events(ask, generation))
+            pace = self._pacing(len(tokenize(ask.prompt)), ask.sampling.max_new_tokens)
+            return ContainerReply(200, "text/event-stream", closing(self._events(ask, generation, pace), pace))
         return self._whole(ask, generation)
 
     def _refuse(self, refusal: Refusal) -> ContainerReply:
@@ -199,7 +203,7 @@ class OpenAIServer:
         answer = {**self._head(ask, kind), "choices": [choice], "usage": usage}
         return ContainerReply(200, "application/json", iter([json.dumps(answer, ensure_ascii=False).encode("utf-8")]))
 
-    def _events(self, ask: Ask, generation: Generation) -> Iterator[bytes]:
+    def _events(self, ask: Ask, generation: Generation, pace: Pace) -> Iterator[bytes]:
         head = self._head(ask, "chat.completion.chunk" if ask.chat else "text_completion")
         finish, stop = self._finish(generation, ask)
         pieces = [token.text for token in generation.tokens if not token.special]
@@ -210,8 +214,7 @@ class OpenAIServer:
         if ask.chat:
             yield sse({**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
         for index, piece in enumerate(pieces, start=1):
-            if self.token_delay > 0:
-                self._sleep(self.token_delay)
+            pace()
             last = index == len(pieces)
             choice: dict[str, Any] = {"index": 0}
             choice |= {"delta": {"content": piece}} if ask.chat else {"text": piece}
