@@ -120,6 +120,11 @@ stage-model: install ## Copy HF_MODEL_ID from the Hub into S3 once (MODEL_S3_BUC
 delete-staged-model: install ## Delete one staged model from S3 (refuses while an endpoint of this tool loads it)
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).delete_staged_model
 
+# --- Watching and bounding a live endpoint: metrics, time limit (ENDPOINT_TTL), cleanup ---
+.PHONY: metrics extend-ttl cleanup
+metrics: install ## Show the endpoint's CloudWatch metrics with sparklines (ARGS="--since 30m", --json, --png FILE)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).metrics
+
 demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo
 
