@@ -227,8 +227,11 @@ def fetch_metrics(
     now: datetime | None = None,
 ) -> MetricsReport:
     """Every series of `metrics` over the last `span`, in calls of up to MAX_QUERIES queries each."""
-    end = (now or datetime.now(UTC)).replace(microsecond=0)
-    start = datetime.fromtimestamp(math.floor((end - span).timestamp() / period) * period, tz=UTC)
+    # Both ends on period boundaries (GetMetricData's advice for StartTime and EndTime); the end rounded up, so
+    # that the current, partial period is shown too.
+    moment = (now or datetime.now(UTC)).timestamp()
+    end = datetime.fromtimestamp(math.ceil(moment / period) * period, tz=UTC)
+    start = datetime.fromtimestamp(math.floor((moment - span.total_seconds()) / period) * period, tz=UTC)
     report = MetricsReport(endpoint_name, start, end, period)
     found: dict[str, dict[datetime, float]] = {f"m{index}": {} for index in range(len(metrics))}
     queries = [metric.query(f"m{index}", period) for index, metric in enumerate(metrics)]

@@ -53,26 +53,27 @@ def _number(value: float | None, unit: str) -> str:
         return "-"
     if unit == "count":
         return f"{value:g}" if value < 1000 else f"{value:,.0f}"
-    return f"{value:.1f}{unit}" if unit == "%" else f"{value:.1f} {unit}"
+    shown = f"{value:.1f}" if value >= 10 else f"{value:.2g}"
+    return f"{shown}%" if unit == "%" else f"{shown} {unit}"
+
+
+COLUMNS = ("latest", "min", "avg", "max")
 
 
 def _line(item: Series, width: int) -> str:
     stats = item.summary()
-    unit = item.metric.unit
-    figures = "  ".join(f"{key} {_number(stats[key], unit):>9}" for key in ("min", "avg", "max"))
-    latest = _number(stats["latest"], unit) if item.present else "no data"
-    return f"  {item.metric.label:<{width}} {latest:>10}  {figures}  {sparkline(resample(item.values, 60))}"
+    figures = "".join(f"{_number(stats[key], item.metric.unit):>10}" for key in COLUMNS)
+    return f"  {item.metric.label:<{width}}{figures}  {sparkline(resample(item.values, 60))}"
 
 
 def _show(report: MetricsReport, span: timedelta) -> None:
     echo(
         f"{report.endpoint_name}: CloudWatch metrics of the last {describe(span)} "
         f"({report.start:%Y-%m-%d %H:%M} to {report.end:%H:%M} UTC, "
-        f"one point per {describe(timedelta(seconds=report.period))}; "
-        "'-' and blanks: no data point)"
+        f"one point per {describe(timedelta(seconds=report.period))}; '-' and blanks: no data point)"
     )
     width = max(len(item.metric.label) for item in report.series)
-    echo(f"  {'metric':<{width}} {'latest':>10}  {'':>13}{'':>15}{'':>15}  trend")
+    echo(f"  {'metric':<{width}}{''.join(f'{column:>10}' for column in COLUMNS)}  trend")
     for family in FAMILIES:
         members = [item for item in report.series if item.metric.family == family]
         if members:
