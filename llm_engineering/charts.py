@@ -75,6 +75,9 @@ def write_png(path: Path, title: str, panels: Sequence[Panel]) -> Path:
     try:
         for axis, panel in zip(axes[:, 0], panels, strict=True):
             for line in panel.lines:
+                if all(value is None for value in line.values):  # matplotlib would stretch the time axis for it
+                    axis.plot([], [], label=f"{line.label}: no data")
+                    continue
                 values = [float("nan") if value is None else value for value in line.values]
                 axis.plot(list(line.times), values, marker=".", linewidth=1.2, label=line.label)
             axis.set_title(panel.title, loc="left", fontsize=10)
@@ -82,8 +85,14 @@ def write_png(path: Path, title: str, panels: Sequence[Panel]) -> Path:
             axis.grid(True, alpha=0.3)
             if panel.lines:
                 axis.legend(fontsize=7, loc="upper left")
+        times = [time for panel in panels for line in panel.lines for time in line.times]
+        if times:
+            margin = (max(times) - min(times)) / 40  # the latest point off the frame
+            axes[-1, 0].set_xlim(min(times) - margin, max(times) + margin)
         axes[-1, 0].set_xlabel("time (UTC)")
-        axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+        locator = mdates.AutoDateLocator()
+        axes[-1, 0].xaxis.set_major_locator(locator)
+        axes[-1, 0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         figure.suptitle(title)
         figure.tight_layout()
         figure.savefig(path, dpi=100)
