@@ -108,4 +108,3 @@ def delete_scheduler_role(aws: Aws, execution_role_name: str, *, force: bool = F
     iam.delete_role(RoleName=name)
     changes.append(f"Deleted IAM role {name} (time limits).")
     return changes
-
