@@ -123,12 +123,15 @@ delete-staged-model: install ## Delete one staged model from S3 (refuses while a
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).delete_staged_model
 
 # --- Watching and bounding a live endpoint: metrics, time limit (ENDPOINT_TTL), cleanup ---
-.PHONY: metrics extend-ttl
+.PHONY: metrics extend-ttl cleanup
 metrics: install ## Show the endpoint's CloudWatch metrics with sparklines (ARGS="--since 30m", --json, --png FILE)
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).metrics
 
 extend-ttl: install ## Move the endpoint's time limit to TTL from now (make extend-ttl TTL=2h), or set one
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).extend_ttl --ttl "$$TTL"
+
+cleanup: install ## List what this tool left unused, with its cost (ARGS=--yes deletes; --older-than 7d, --include-staged)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).cleanup
 
 demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo
