@@ -82,6 +82,8 @@ def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("create execution role", ["create-sagemaker-execution-role"], {}, False),
         ("deploy (model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], model_based, False),
         ("test, streaming (model-based)", ["test-inference"], model_based, False),
+        # --- metrics: the test step's own requests, as CloudWatch has them ---
+        ("metrics (model-based)", ["metrics", "ARGS=--since 30m"], model_based, False),
         ("delete (model-based)", ["delete-inference-endpoint"], model_based, True),
         ("stage the model in S3", ["stage-model"], {}, False),
         ("deploy (component, from S3)", ["deploy-inference-endpoint", "ARGS=--yes"], components, False),
