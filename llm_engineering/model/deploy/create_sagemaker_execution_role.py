@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.delete:
         changes = delete_execution_role(aws, spec, force=args.force)
-        changes += delete_scheduler_role(aws, spec.name, force=args.force)  # time limits (ENDPOINT_TTL)
+        if changes:  # time limits (ENDPOINT_TTL): its role goes with the execution role (said first)
+            changes = delete_scheduler_role(aws, spec.name, force=args.force) + changes
         for line in changes or [f"IAM role {spec.name} does not exist: nothing to delete."]:
             echo(line)
         return 0
@@ -38,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     outcome = ensure_execution_role(aws, spec, force=args.force)
     for line in outcome.changes or [f"IAM role {spec.name} is up to date: nothing changed."]:
         echo(line)
-    echo(f"Role ARN: {outcome.arn}")
     for line in ensure_scheduler_role(aws, spec.name, force=args.force):  # time limits (ENDPOINT_TTL)
         echo(line)
+    echo(f"Role ARN: {outcome.arn}")
     return 0
 
 
