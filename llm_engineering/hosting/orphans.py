@@ -223,11 +223,10 @@ def remove(aws: Aws, orphan: Orphan) -> bool:
         gone = not delete_deployment(aws, orphan.name).nothing_to_delete
         remove_time_limit(aws, orphan.name)
         return gone
-    client = aws.client("sagemaker")
     if orphan.kind == "endpoint config":
-        return delete_if_exists(client.delete_endpoint_config, EndpointConfigName=orphan.name)
+        return delete_if_exists(aws.client("sagemaker").delete_endpoint_config, EndpointConfigName=orphan.name)
     if orphan.kind == "model":
-        return delete_if_exists(client.delete_model, ModelName=orphan.name)
+        return delete_if_exists(aws.client("sagemaker").delete_model, ModelName=orphan.name)
     if orphan.kind == "schedule":
         return delete_if_exists(aws.client("scheduler").delete_schedule, Name=orphan.key["Name"], GroupName=GROUP)
     if orphan.kind == "alarm":
