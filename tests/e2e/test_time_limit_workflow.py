@@ -148,3 +148,18 @@ def test_extend_ttl_needs_ttl_and_an_endpoint(env):
     assert missing.returncode == 2 and "TTL is required: make extend-ttl TTL=2h" in missing.stderr
     nothing = run_make("extend-ttl", env, "TTL=2h")
     assert nothing.returncode == 2 and "no such endpoint" in nothing.stderr
+
+
+def test_an_endpoint_refused_while_its_component_goes_is_retried(env):
+    settings = {**env, "ENDPOINT_TYPE": "inference-component", "ENDPOINT_TTL": "1h"}
+    ok(run_make("deploy-inference-endpoint", settings, "ARGS=--yes"))
+    url = env["AWS_ENDPOINT_URL"]
+    advance_clock(url, 3600 + 300 + 1)  # both due at once: the endpoint is refused while its component is Deleting
+    assert _billing(env) == [ENDPOINT]
+    status = client(env, "sagemaker").describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"]
+    assert status == "InService"  # refused, not deleting
+    assert _schedule(env, f"{ENDPOINT}-ttl")["State"] == "ENABLED"  # kept for its retry
+    advance_clock(url, 61)  # the retry
+    advance_clock(url, 1)
+    assert _billing(env) == []
+    assert client(env, "scheduler").list_schedules(GroupName=GROUP)["Schedules"] == []
