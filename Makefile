@@ -16,7 +16,8 @@ endif
 # ARGS: extra arguments for one script, e.g. `make deploy-inference-endpoint ARGS=--dry-run` (split like a shell
 # splits words, quotes included, but never run). `make workflow` gives each step its own: ROLE_ARGS (execution
 # role), DEPLOY_ARGS, TEST_ARGS and DELETE_ARGS. ENDPOINT_NAME=... names the endpoint for every target (the
-# settings read it, and it wins over SAGEMAKER_ENDPOINT_INFERENCE); PROMPT is what test-inference asks.
+# settings read it, and it wins over SAGEMAKER_ENDPOINT_INFERENCE); PROMPT is what test-inference asks; TTL is
+# how long from now make extend-ttl lets the endpoint live.
 ARGS ?=
 ROLE_ARGS ?=
 DEPLOY_ARGS ?=
@@ -24,7 +25,8 @@ TEST_ARGS ?=
 DELETE_ARGS ?=
 PROMPT ?= What is the capital of France? Answer in one sentence.
 ENDPOINT_NAME ?=
-USER_VARIABLES := PYTHON POETRY ARGS ROLE_ARGS DEPLOY_ARGS TEST_ARGS DELETE_ARGS PROMPT ENDPOINT_NAME
+TTL ?=
+USER_VARIABLES := PYTHON POETRY ARGS ROLE_ARGS DEPLOY_ARGS TEST_ARGS DELETE_ARGS PROMPT ENDPOINT_NAME TTL
 # A user's value is taken literally and reaches the scripts through the environment only: make never expands
 # `$(...)` inside it, and recipes read it as "$$NAME", so no shell ever parses it. The same holds for settings
 # given on the command line (make deploy-inference-endpoint HF_MODEL_ID=...). The tool's own variables below
@@ -129,6 +131,17 @@ benchmark: install ## Measure TTFT, ITL, E2E and throughput over a concurrency s
 
 benchmark-compare: install ## Results side by side; ARGS="a.json b.json --slo-ttft-ms 500" picks the cheapest that meets it
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).benchmark_compare
+
+# --- Watching and bounding a live endpoint: metrics, time limit (ENDPOINT_TTL), cleanup ---
+.PHONY: metrics extend-ttl cleanup
+metrics: install ## Show the endpoint's CloudWatch metrics with sparklines (ARGS="--since 30m", --json, --png FILE)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).metrics
+
+extend-ttl: install ## Move the endpoint's time limit to TTL from now (make extend-ttl TTL=2h), or set one
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).extend_ttl --ttl "$$TTL"
+
+cleanup: install ## List what this tool left unused, with its cost (ARGS=--yes deletes; --older-than 7d, --include-staged)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).cleanup
 
 demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo

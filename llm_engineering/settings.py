@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from llm_engineering.durations import duration
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
 from llm_engineering.redaction import looks_like_token
@@ -284,6 +285,17 @@ class Settings(BaseSettings):
     def deployer_profile(self) -> str:
         """Profile under which the deployer user's key is stored."""
         return self.sagemaker_user_profile or self.sagemaker_user_name
+
+    # --- Time limit (EventBridge Scheduler deletes the endpoint) -----------------------------------------
+    endpoint_ttl: str | None = None
+    """How long a deployed endpoint lives before it deletes itself (4h, 90m, 2d); unset: until deleted."""
+
+    @field_validator("endpoint_ttl")
+    @classmethod
+    def _ttl_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            duration(value)  # the one rule for durations people type
+        return value
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -100,7 +100,72 @@ SAGEMAKER_SCALABLE_DIMENSIONS: tuple[str, ...] = (
 )
 """What delete deregisters: endpoint variants and inference components, nothing of other services."""
 
+# --- Metrics, time limits (ENDPOINT_TTL) and cleanup ---
+SCHEDULE_ACTIONS: tuple[str, ...] = (
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:DeleteSchedule",
+)
+SCHEDULE_GROUP_ACTIONS: tuple[str, ...] = (
+    "scheduler:CreateScheduleGroup",
+    "scheduler:GetScheduleGroup",
+    "scheduler:TagResource",
+)
+OPERATE_READ_ACTIONS: tuple[str, ...] = (
+    "cloudwatch:GetMetricData",
+    "cloudwatch:DescribeAlarms",
+    "scheduler:ListSchedules",
+)
+"""Reads that take no resource ARN (IAM accepts only `*`): metrics, alarms and schedules for cleanup."""
+ALARM_READ_ACTIONS: tuple[str, ...] = ("cloudwatch:ListTagsForResource",)
+ALARM_REMOVE_ACTIONS: tuple[str, ...] = ("cloudwatch:DeleteAlarms",)
+AUTOSCALING_TAG_READ_ACTIONS: tuple[str, ...] = ("application-autoscaling:ListTagsForResource",)
+OPERATE_ACTIONS: tuple[str, ...] = (
+    *SCHEDULE_ACTIONS,
+    *SCHEDULE_GROUP_ACTIONS,
+    *OPERATE_READ_ACTIONS,
+    *ALARM_READ_ACTIONS,
+    *ALARM_REMOVE_ACTIONS,
+    *AUTOSCALING_TAG_READ_ACTIONS,
+)
+
+
+def scheduler_role_arn(execution_role_arn: str) -> str:
+    """The time-limit role beside the execution role (`hosting.ttl.scheduler_role_name`)."""
+    from llm_engineering.hosting.ttl import scheduler_role_name
+
+    path, name = execution_role_arn.rsplit("/", 1)
+    return f"{path}/{scheduler_role_name(name)}"
+
+
+def _operate_statements(partition: str, account_id: str) -> list[dict[str, Any]]:
+    """Schedules of the tool's group only; alarms deleted only when they carry the tool's tag."""
+    from llm_engineering.hosting.ttl import GROUP
+
+    scheduler = f"arn:{partition}:scheduler:*:{account_id}"
+    alarms = f"arn:{partition}:cloudwatch:*:{account_id}:alarm:*"
+    return [
+        _statement("TimeLimitSchedules", list(SCHEDULE_ACTIONS), f"{scheduler}:schedule/{GROUP}/*"),
+        _statement("TimeLimitScheduleGroup", list(SCHEDULE_GROUP_ACTIONS), f"{scheduler}:schedule-group/{GROUP}"),
+        _statement("ReadMetricsAlarmsSchedules", list(OPERATE_READ_ACTIONS), "*"),
+        _statement("ReadAlarmTags", list(ALARM_READ_ACTIONS), alarms),
+        _statement(
+            "RemoveTaggedAlarms",
+            list(ALARM_REMOVE_ACTIONS),
+            alarms,
+            StringEquals={f"aws:ResourceTag/{MANAGED_BY}": TOOL_NAME},
+        ),
+        _statement(
+            "ReadScalableTargetTags",
+            list(AUTOSCALING_TAG_READ_ACTIONS),
+            f"arn:{partition}:application-autoscaling:*:{account_id}:scalable-target/*",
+        ),
+    ]
+
+
 DEPLOYER_ACTIONS: tuple[str, ...] = (
+    *OPERATE_ACTIONS,
     *SAGEMAKER_RESOURCE_ACTIONS,
     *SAGEMAKER_LIST_ACTIONS,
     "iam:PassRole",
@@ -204,13 +269,20 @@ def deployer_policy_document(
         "Version": POLICY_LANGUAGE_VERSION,
         "Statement": [
             *_sagemaker_statements(partition, account_id, instance_types),
+            # Time limits: the scheduler's role is passed too. Either role passed to the other service is inert: each
+            # role's trust admits only its own service (iam/role.py, iam/scheduler_role.py).
             _statement(
                 "PassExecutionRoleToSageMaker",
                 "iam:PassRole",
-                execution_role_arn,
-                StringEquals={"iam:PassedToService": SAGEMAKER_SERVICE},
+                [execution_role_arn, scheduler_role_arn(execution_role_arn)],
+                StringEquals={"iam:PassedToService": [SAGEMAKER_SERVICE, "scheduler.amazonaws.com"]},
             ),
-            _statement("ReadExecutionRole", list(EXECUTION_ROLE_READ_ACTIONS), execution_role_arn),
+            _statement(
+                "ReadExecutionRole",
+                list(EXECUTION_ROLE_READ_ACTIONS),
+                [execution_role_arn, scheduler_role_arn(execution_role_arn)],
+            ),
+            *_operate_statements(partition, account_id),  # metrics, time limits and cleanup
             _statement(
                 "ReadExecutionRolePolicies",
                 list(POLICY_READ_ACTIONS),

@@ -88,6 +88,8 @@ def steps(scratch: Path) -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("create execution role", ["create-sagemaker-execution-role"], {}, False),
         ("deploy (model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], model_based, False),
         ("test, streaming (model-based)", ["test-inference"], model_based, False),
+        # --- metrics: the test step's own requests, as CloudWatch has them ---
+        ("metrics (model-based)", ["metrics", "ARGS=--since 30m"], model_based, False),
         (
             "benchmark (model-based, emulated timing)",
             ["benchmark", f"ARGS={_BENCHMARK} --out {shlex.quote(str(scratch / 'bench'))}"],

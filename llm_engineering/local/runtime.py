@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from llm_engineering.local import container_logs, engines, eventstream, timing
+from llm_engineering.local import container_logs, engines, eventstream, metrics, timing
 from llm_engineering.local.container import ContainerReply
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError
@@ -56,18 +56,26 @@ def invoke(
     container = engines.container(
         image, environment, model.model_name, token_delay=config.token_delay_seconds, pacing=pacing
     )
+    measured = metrics.Invocation(
+        backend.account_id, backend.region_name, metrics.dimensions_of(endpoint_name, variant, component_name)
+    )
+    measured.start_model()
     reply = container.invoke(body)
     if reply.status != 200:
-        raise _model_error(backend, reply, log_group)
+        error = _model_error(backend, reply, log_group)
+        measured.finish(reply.status)
+        raise error
     headers = {"x-Amzn-Invoked-Production-Variant": variant}
     # Not SageMaker's: says the answer came from the emulator, and how it was timed (see local.timing).
     headers[timing.TIMING_HEADER] = "roofline" if pacing is not None else "fixed-delay"
     headers[timing.SCALE_HEADER] = f"{config.time_scale:g}" if pacing is not None else "1"
     if not stream:
-        return Response(reply.read(), status=200, content_type=reply.content_type, headers=headers)
+        answer = reply.read()
+        measured.finish(200)
+        return Response(answer, status=200, content_type=reply.content_type, headers=headers)
     headers["X-Amzn-SageMaker-Content-Type"] = reply.content_type
     parts = _payload_parts(
-        reply.chunks,
+        measured.measured(reply.chunks, 200),
         config.stream_chunk_sizes,
         config.stream_error_after_tokens,
         config.stream_error,

@@ -30,6 +30,8 @@ from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
 from llm_engineering.local import clock, hub, iam_simulation, managed_policies, model_data, quotas, runtime, sagemaker
+from llm_engineering.local import metrics as emulated_metrics
+from llm_engineering.local import scheduler as emulated_scheduler
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -109,6 +111,8 @@ class EmulatorApp:
         if path == RESET_PATH and request.method == "POST":
             CURRENT.reset()
             clock.reset()
+            emulated_metrics.reset()  # metrics and time limits: loads measured so far, schedule attempts
+            emulated_scheduler.reset()
             return None
         # --- the emulated Hugging Face Hub (HF_ENDPOINT=<url>/_hub) ---
         if path == hub.PREFIX or path.startswith(hub.PREFIX + "/"):
@@ -389,6 +393,8 @@ class Emulator:
         self._saved_variable = os.environ.get(MANAGED_POLICIES_VARIABLE)
         os.environ[MANAGED_POLICIES_VARIABLE] = "true"  # moto loads AWS managed IAM policies only then
         managed_policies.install()
+        emulated_metrics.register()  # metrics and time limits: CloudWatch percentiles, the utilization sampler,
+        emulated_scheduler.register()  # and schedules that come due
         CURRENT.start(self.start_config)
         try:
             server = _Server(self.host, self.requested_port, self.request_log)

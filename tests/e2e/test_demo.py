@@ -35,4 +35,8 @@ def test_the_demo_checks_every_model_row_and_deploys_its_second_pass_from_s3(tmp
     assert "EMULATED: figures from the local emulator's timing model" in out  # the benchmark step says so
     for step in ("stage the model in S3", "deploy (component, from S3)", "delete the staged model", "benchmark"):
         assert any(line.strip().startswith(step) and " ok " in line for line in out.splitlines()), step
+    # make metrics after the first test step: CloudWatch has that step's request and its latency
+    [invocations] = [line for line in out.splitlines() if line.strip().startswith("Invocations (AllTraffic)")]
+    assert invocations.split()[2] == "1", invocations
+    assert any(line.strip().startswith("ModelLatency p99 (AllTraffic)") and " ms " in line for line in out.splitlines())
     assert out.rstrip().endswith("Everything was created, tested and deleted; the emulator was left empty.")

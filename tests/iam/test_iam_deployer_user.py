@@ -151,7 +151,7 @@ def test_aws_arn_role_is_the_role_the_deployer_may_pass(iam, run_main, monkeypat
     run_main(main)
     statements = snapshot(iam)["policies"][POLICY]["document"]["Statement"]
     pass_role = [s for s in statements if s["Action"] == ["iam:PassRole"]]
-    assert [s["Resource"] for s in pass_role] == [[other]]
+    assert [s["Resource"] for s in pass_role] == [[other, f"{other}-ttl"]]  # and its time-limit role beside it
 
 
 def test_managed_policies_opt_in_and_back(run_main, monkeypatch, offline_env):

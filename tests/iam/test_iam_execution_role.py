@@ -17,6 +17,7 @@ from llm_engineering.iam import (
     execution_role_trust_policy,
     resolve_execution_role_arn,
 )
+from llm_engineering.iam.scheduler_role import scheduler_permissions, scheduler_trust_policy
 from llm_engineering.model.deploy.create_sagemaker_execution_role import main
 from llm_engineering.settings import load_settings
 
@@ -50,16 +51,29 @@ def expected_role(buckets: tuple[str, ...] = ()) -> dict:
     }
 
 
+def expected_scheduler_role() -> dict:
+    return {
+        "arn": f"{ROLE_ARN}-ttl",
+        "trust": canonical(scheduler_trust_policy(ACCOUNT)),
+        "tags": TAGS,
+        "inline": {"DeleteExpiredEndpoints": canonical(scheduler_permissions("aws", ACCOUNT))},
+        "attached": [],
+    }
+
+
 def test_creates_the_role_with_its_trust_scoped_permissions_and_tags(iam, run_main):
     code, out, err = run_main(main)
     assert (code, err) == (0, "")
-    assert snapshot(iam) == {"users": {}, "roles": {ROLE: expected_role()}, "policies": {}, "instance_profiles": []}
+    roles = {ROLE: expected_role(), f"{ROLE}-ttl": expected_scheduler_role()}  # time limits: the scheduler's role
+    assert snapshot(iam) == {"users": {}, "roles": roles, "policies": {}, "instance_profiles": []}
     statements = snapshot(iam)["roles"][ROLE]["inline"][INLINE]["Statement"]
     assert not [s for s in statements if any(a.startswith("s3:") for a in s["Action"])]
     assert out == (
         f"Created IAM role {ROLE}, assumable only by sagemaker.amazonaws.com for account {ACCOUNT} in us-east-1.\n"
         f"Put inline policy {INLINE} on role {ROLE}: ECR image pull, CloudWatch Logs and metrics under "
         "/aws/sagemaker/*, no S3 access.\n"
+        f"Created IAM role {ROLE}-ttl for time limits (ENDPOINT_TTL): scheduler.amazonaws.com may only delete this "
+        "tool's endpoints and inference components.\n"
         f"Role ARN: {ROLE_ARN}\n"
     )
 
@@ -118,6 +132,7 @@ def test_delete_removes_policies_instance_profiles_and_role_and_is_idempotent(ia
     code, out, err = run_main(main, "--delete")
     assert (code, err) == (0, "")
     assert out == (
+        f"Deleted IAM role {ROLE}-ttl (time limits).\n"
         f"Deleted inline policy {INLINE} of role {ROLE}.\n"
         f"Detached policy {extra} from role {ROLE}.\n"
         f"Deleted instance profile profile-of-role (it only held role {ROLE}).\n"

@@ -71,11 +71,29 @@ EXPECTED_DEPLOYER_GRANTS: dict[str, tuple[set[str], dict]] = {
     **{f"sagemaker:{action}": (SAGEMAKER_RESOURCES, RESOURCE_TAG) for action in SAGEMAKER_MANAGED},
     **{f"sagemaker:{action}": (SAGEMAKER_RESOURCES, NO_CONDITION) for action in SAGEMAKER_READS},
     **{f"sagemaker:{action}": ({"*"}, NO_CONDITION) for action in SAGEMAKER_LISTS},
-    "iam:PassRole": ({ROLE_ARN}, {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-    "iam:GetRole": ({ROLE_ARN}, NO_CONDITION),
-    "iam:GetRolePolicy": ({ROLE_ARN}, NO_CONDITION),
-    "iam:ListRolePolicies": ({ROLE_ARN}, NO_CONDITION),
-    "iam:ListAttachedRolePolicies": ({ROLE_ARN}, NO_CONDITION),
+    "iam:PassRole": (
+        {ROLE_ARN, f"{ROLE_ARN}-ttl"},
+        {"StringEquals": {"iam:PassedToService": ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"]}},
+    ),
+    "iam:GetRole": ({ROLE_ARN, f"{ROLE_ARN}-ttl"}, NO_CONDITION),
+    "iam:GetRolePolicy": ({ROLE_ARN, f"{ROLE_ARN}-ttl"}, NO_CONDITION),
+    "iam:ListRolePolicies": ({ROLE_ARN, f"{ROLE_ARN}-ttl"}, NO_CONDITION),
+    "iam:ListAttachedRolePolicies": ({ROLE_ARN, f"{ROLE_ARN}-ttl"}, NO_CONDITION),
+    # --- metrics, time limits and cleanup ---
+    **{
+        f"scheduler:{action}": ({f"arn:aws:scheduler:*:{ACCOUNT}:schedule/llm-engineering/*"}, NO_CONDITION)
+        for action in ("CreateSchedule", "UpdateSchedule", "GetSchedule", "DeleteSchedule")
+    },
+    **{
+        f"scheduler:{action}": ({f"arn:aws:scheduler:*:{ACCOUNT}:schedule-group/llm-engineering"}, NO_CONDITION)
+        for action in ("CreateScheduleGroup", "GetScheduleGroup", "TagResource")
+    },
+    "cloudwatch:GetMetricData": ({"*"}, NO_CONDITION),
+    "cloudwatch:DescribeAlarms": ({"*"}, NO_CONDITION),
+    "scheduler:ListSchedules": ({"*"}, NO_CONDITION),
+    "cloudwatch:ListTagsForResource": ({f"arn:aws:cloudwatch:*:{ACCOUNT}:alarm:*"}, NO_CONDITION),
+    "cloudwatch:DeleteAlarms": ({f"arn:aws:cloudwatch:*:{ACCOUNT}:alarm:*"}, RESOURCE_TAG),
+    "application-autoscaling:ListTagsForResource": (SCALABLE_TARGETS, NO_CONDITION),
     "iam:GetPolicy": ({f"arn:aws:iam::{ACCOUNT}:policy/*", "arn:aws:iam::aws:policy/*"}, NO_CONDITION),
     "iam:GetPolicyVersion": ({f"arn:aws:iam::{ACCOUNT}:policy/*", "arn:aws:iam::aws:policy/*"}, NO_CONDITION),
     "iam:SimulatePrincipalPolicy": ({f"arn:aws:iam::{ACCOUNT}:user/sagemaker-deployer"}, NO_CONDITION),
@@ -244,6 +262,7 @@ SERVICES = {
     "ecr": ("ecr",),
     "sts": ("sts",),
     "s3": ("s3",),
+    "scheduler": ("scheduler",),
 }
 """IAM's service prefix -> the botocore services whose operations it authorizes."""
 PERMISSION_ONLY = {"iam:PassRole": None, "s3:ListBucket": "ListObjectsV2"}
@@ -274,12 +293,15 @@ def unknown_actions(documents: list[dict]) -> list[str]:
 
 
 def test_every_action_of_every_document_is_an_operation_in_botocores_service_models():
+    from llm_engineering.iam.scheduler_role import scheduler_permissions, scheduler_trust_policy
+
     documents = [
         deployer_document(),
         role_permissions(s3_buckets=["models-a"]),
         execution_role_trust_policy(ACCOUNT, partition="aws", region="us-east-1"),
     ]
     assert unknown_actions(documents) == []
+    assert unknown_actions([scheduler_permissions("aws", ACCOUNT), scheduler_trust_policy(ACCOUNT)]) == []
     misspelt = {"Statement": [{"Action": ["sagemaker:DescribeEndpoints", "servicequotas:GetQuota", "ecr:Pull"]}]}
     assert unknown_actions([misspelt]) == ["sagemaker:DescribeEndpoints", "servicequotas:GetQuota", "ecr:Pull"]
 

@@ -105,6 +105,13 @@ class Recorder:
             return [
                 Request(action, (f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/x",), context)
             ]
+        if prefix == "scheduler" and "GroupName" in params:  # time limits: the schedules of one group
+            group = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule"
+            if operation == "ListSchedules":
+                return [Request(action, ("*",))]
+            return [Request(action, (f"{group}/{params['GroupName']}/{params['Name']}",))]
+        if prefix == "scheduler" and operation.endswith("ScheduleGroup"):
+            return [Request(action, (f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{params['Name']}",))]
         return [Request(action, ("*",))]
 
     def _sagemaker(self, action: str, operation: str, params: dict[str, Any]) -> list[Request]:

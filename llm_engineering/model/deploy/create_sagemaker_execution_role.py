@@ -9,6 +9,7 @@ from __future__ import annotations
 from llm_engineering.aws import from_settings
 from llm_engineering.cli import ArgumentParser, add_force, echo, run
 from llm_engineering.iam.role import ExecutionRoleSpec, delete_execution_role, ensure_execution_role
+from llm_engineering.iam.scheduler_role import delete_scheduler_role, ensure_scheduler_role
 from llm_engineering.settings import load_settings
 
 
@@ -29,12 +30,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.delete:
         changes = delete_execution_role(aws, spec, force=args.force)
+        if changes:  # time limits (ENDPOINT_TTL): its role goes with the execution role (said first)
+            changes = delete_scheduler_role(aws, spec.name, force=args.force) + changes
         for line in changes or [f"IAM role {spec.name} does not exist: nothing to delete."]:
             echo(line)
         return 0
 
     outcome = ensure_execution_role(aws, spec, force=args.force)
     for line in outcome.changes or [f"IAM role {spec.name} is up to date: nothing changed."]:
+        echo(line)
+    for line in ensure_scheduler_role(aws, spec.name, force=args.force):  # time limits (ENDPOINT_TTL)
         echo(line)
     echo(f"Role ARN: {outcome.arn}")
     return 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from llm_engineering import aws as aws_factory
+from llm_engineering.aws import AWS_FAILURES, describe_failure
 from llm_engineering.cli import ArgumentParser, add_force, echo, fail, run
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.cleanup import DeleteStopped, delete_deployment
+from llm_engineering.hosting.ttl import remove_time_limit
 from llm_engineering.hosting.waiting import Poller
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.settings import load_settings
@@ -54,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         reporter.finish()
         return _report_stopped(stopped, name)
     reporter.finish()
+    try:  # time limits: the endpoint is gone, its schedules go with it
+        report.deleted += remove_time_limit(aws, name)
+    except AWS_FAILURES as error:
+        fail(f"could not remove the time-limit schedules of {name}: {describe_failure(error)}; run it again")
+        return 1
     if report.nothing_to_delete:
         echo(f"Nothing to delete: no endpoint {name} and nothing tagged as belonging to it.")
     else:

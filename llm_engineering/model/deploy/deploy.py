@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from llm_engineering import aws as aws_factory
-from llm_engineering.aws import Aws
+from llm_engineering.aws import AWS_FAILURES, Aws, describe_failure
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
@@ -15,6 +15,7 @@ from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Plan, build_plan, render
 from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.spec import DeploymentSpec
+from llm_engineering.hosting.ttl import TimeLimit, apply_time_limit, check_ttl, plan_time_limit, resolve_scheduler_role
 from llm_engineering.hosting.waiting import Poller
 from llm_engineering.settings import Settings, load_settings
 
@@ -112,6 +113,29 @@ def _report_success(plan: Plan, outcome: Outcome) -> None:
     echo(f"Delete it:  {_delete_hint(plan.endpoint_name)}")
 
 
+# --- Time limit (ENDPOINT_TTL) ---
+def _time_limit(settings: Settings, aws: Aws, plan: Plan, observed: Observed) -> TimeLimit | None:
+    """The schedules that delete the endpoint when ENDPOINT_TTL is set (their role checked before anything)."""
+    if not settings.endpoint_ttl:
+        return None
+    ttl = check_ttl(settings.endpoint_ttl, "ENDPOINT_TTL")
+    role_arn = resolve_scheduler_role(aws, settings.sagemaker_execution_role_name)
+    return plan_time_limit(plan.endpoint_name, plan.component_name, ttl, role_arn, observed.now, plan.cost)
+
+
+def _set_time_limit(aws: Aws, limit: TimeLimit) -> int:
+    """Create or move the schedules; the endpoint is up either way, so a failure says it bills until deleted."""
+    try:
+        for change in apply_time_limit(aws, limit):
+            echo(f"Time limit: {change}.")
+    except AWS_FAILURES as error:
+        fail(f"the endpoint is up but its time limit could not be set: {describe_failure(error)}")
+        fail(f"it bills until deleted: make extend-ttl TTL=... to retry, or {_delete_hint(limit.endpoint_name)}")
+        return 1
+    echo(f"It deletes itself at {limit.expires:%Y-%m-%d %H:%M} UTC (make status shows the time left).")
+    return 0
+
+
 def _warn_token_budget(settings: Settings) -> None:
     """The test client's MAX_NEW_TOKENS_INFERENCE against the limits this deploy gives the container."""
     budget = settings.max_total_tokens - settings.max_input_tokens
@@ -128,12 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
     spec = DeploymentSpec.from_settings(settings)
+    if settings.endpoint_ttl:  # a time limit shorter than a deploy is bad input: nothing is asked of AWS
+        check_ttl(settings.endpoint_ttl, "ENDPOINT_TTL")
     _warn_token_budget(settings)
     aws = aws_factory.from_settings(settings)
     access, lookup = _model_access(spec, args.skip_preflight)
     observed = observe(spec, aws, access)
     plan = build_plan(spec, observed)
+    time_limit = _time_limit(settings, aws, plan, observed)
     echo(render(plan))
+    for line in time_limit.lines() if time_limit else []:
+        echo(line)
     for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line
         warn(warning)
     if not args.skip_preflight and _preflight_blocks(spec, aws, plan, settings.deployer_profile, observed, lookup):
@@ -149,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(outcome, int):
         return outcome
     _report_success(plan, outcome)
-    return 0
+    return _set_time_limit(aws, time_limit) if time_limit else 0
 
 
 if __name__ == "__main__":

@@ -37,6 +37,30 @@ def _show(item: EndpointSummary) -> None:
     echo(f"    delete: make delete-inference-endpoint ENDPOINT_NAME={item.name}")
 
 
+# --- Time limit (ENDPOINT_TTL) ---
+def _time_limit(aws: Aws, item: EndpointSummary) -> None:
+    """When the endpoint deletes itself, and what it will have cost by then."""
+    from datetime import UTC, datetime
+
+    from llm_engineering.durations import describe
+    from llm_engineering.hosting.ttl import expiry
+
+    try:
+        when = expiry(aws, item.name)
+    except ClientError as error:  # no scheduler permission must not hide the endpoints
+        warn(f"the time limit of {item.name} could not be read ({describe_client_error(error)})")
+        return
+    if when is None:
+        echo("    no time limit: it bills until deleted (make extend-ttl TTL=4h sets one)")
+        return
+    left = when - datetime.now(UTC)
+    cost = f", about USD {item.cost.after(item.hours + left.total_seconds() / 3600):.2f} by then" if item.cost else ""
+    echo(
+        f"    deletes itself at {when:%Y-%m-%d %H:%M} UTC, in {describe(left)}{cost} "
+        f"(make extend-ttl ENDPOINT_NAME={item.name} TTL=2h moves it)"
+    )
+
+
 def _others(found: RegionEndpoints, region: str) -> None:
     if found.others:
         count = len(found.others)
@@ -110,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         echo(f"Endpoints created by this tool in {aws.region} (billed from creation until deletion):")
         for item in found.ours:
             _show(item)
+            _time_limit(aws, item)
     _others(found, aws.region)
     _configured(settings, found, aws.region)
     _staged_models(aws, settings)
