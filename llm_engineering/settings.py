@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
 from llm_engineering.redaction import looks_like_token
+from llm_engineering.security_ids import check_ids, check_kms_key_id
 from llm_engineering.setting_sources import check_sources
 from llm_engineering.weights.location import S3Location, check_bucket
 
@@ -284,6 +285,47 @@ class Settings(BaseSettings):
     def deployer_profile(self) -> str:
         """Profile under which the deployer user's key is stored."""
         return self.sagemaker_user_profile or self.sagemaker_user_name
+
+    # --- Security: VPC, network isolation, KMS (`hosting.security`) -------------------------------------
+    vpc_subnet_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated subnet ids (1-16, one VPC) the model runs in; empty: SageMaker's own network."""
+    vpc_security_group_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated security group ids (1-5) of the model's network interfaces; needed with VPC_SUBNET_IDS."""
+    enable_network_isolation: bool = False
+    """The container makes no network call at all, so the weights must come from S3 (MODEL_S3_URI)."""
+    kms_key_id: str | None = None
+    """KMS key (id, ARN or alias/name) for the endpoint's storage volume and staged weights; not on NVMe types."""
+
+    @field_validator("vpc_subnet_ids", "vpc_security_group_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("vpc_subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_ids(value, "subnet", 16)
+
+    @field_validator("vpc_security_group_ids")
+    @classmethod
+    def _security_group_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_ids(value, "sg", 5)
+
+    @field_validator("kms_key_id")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        return None if value is None else check_kms_key_id(value)
+
+    @model_validator(mode="after")
+    def _vpc_pair(self) -> Settings:
+        if bool(self.vpc_subnet_ids) != bool(self.vpc_security_group_ids):
+            raise ValueError(
+                "VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS go together (SageMaker's VpcConfig needs both): "
+                "set both, or neither"
+            )
+        return self
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting.engines import check_quantization, engine
 from llm_engineering.hosting.instances import GpuInstance
+from llm_engineering.hosting.security import SecuritySpec
 from llm_engineering.settings import EndpointType, EngineName, Settings
 from llm_engineering.weights.spec import WeightsSource
 
@@ -112,6 +113,8 @@ class DeploymentSpec:
     engine: EngineSpec = EngineSpec()
     weights: WeightsSource | None = None
     """Where the container loads the weights from: a stage in S3, or None for the Hub (HF_MODEL_ID)."""
+    security: SecuritySpec = SecuritySpec()
+    """VPC, network isolation and the storage volume's KMS key (`hosting.security`)."""
 
     @property
     def components(self) -> bool:
@@ -147,6 +150,7 @@ class DeploymentSpec:
             role_arn=settings.aws_arn_role,
             engine=EngineSpec.from_settings(settings),
             weights=WeightsSource.from_settings(settings),
+            security=SecuritySpec.from_settings(settings),
         )
 
 
