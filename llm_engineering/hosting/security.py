@@ -144,9 +144,9 @@ def resolve_key(aws: Aws, key_id: str) -> Key:
             f"KMS_KEY_ID={key_id} is {state}, not Enabled: nothing can be encrypted with it; enable it "
             f"(aws kms enable-key --key-id {metadata['KeyId']}) or use another key. Nothing was created."
         )
-    if metadata.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT" or metadata.get("KeySpec", "SYMMETRIC_DEFAULT") != (
-        "SYMMETRIC_DEFAULT"
-    ):
+    if metadata.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT" or metadata.get(
+        "KeySpec", "SYMMETRIC_DEFAULT"
+    ) != ("SYMMETRIC_DEFAULT"):
         raise ConfigurationError(
             f"KMS_KEY_ID={key_id} is a {metadata.get('KeySpec')} {metadata.get('KeyUsage')} key: storage volumes "
             "and S3 encrypt with symmetric ENCRYPT_DECRYPT keys only; use one of those. Nothing was created."

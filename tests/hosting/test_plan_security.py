@@ -76,7 +76,13 @@ def test_kms_key_goes_on_the_endpoint_config_of_an_ebs_backed_type():
     row = replace(GPU_INSTANCES["ml.g5.2xlarge"], name="ml.p3.2xlarge")
     facts = SecurityFacts(key=Key(KEY_ARN, "1234abcd-12ab-34cd-56ef-1234567890ab", "Enabled"))
     seen = Observed(
-        region="us-east-1", role_arn=ROLE, image_uri="image", token=None, instance=row, gpus_per_copy=1, now=NOW,
+        region="us-east-1",
+        role_arn=ROLE,
+        image_uri="image",
+        token=None,
+        instance=row,
+        gpus_per_copy=1,
+        now=NOW,
         security=facts,
     )
     plan = build_plan(spec, seen)

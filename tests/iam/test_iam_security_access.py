@@ -34,9 +34,7 @@ def test_a_vpc_gives_network_interfaces_in_its_subnets_and_groups_only(iam, run_
         "Sid": "CreateModelNetworkInterfaces",
         "Effect": "Allow",
         "Action": ["ec2:CreateNetworkInterface"],
-        "Resource": sorted(
-            [f"{ec2}:network-interface/*", f"{ec2}:security-group/{GROUP}", f"{ec2}:subnet/{SUBNET}"]
-        ),
+        "Resource": sorted([f"{ec2}:network-interface/*", f"{ec2}:security-group/{GROUP}", f"{ec2}:subnet/{SUBNET}"]),
     }
     assert statements["ManageModelNetworkInterfaces"]["Resource"] == [f"{ec2}:network-interface/*"]
     assert statements["DescribeVpcNetwork"]["Action"] == sorted(
@@ -62,9 +60,7 @@ def test_a_kms_key_given_by_alias_is_granted_on_its_arn_only(iam, run_main, monk
     assert statements["UseStorageKey"]["Action"] == sorted(
         ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"]
     )
-    assert statements["GrantStorageKeyToAwsServices"]["Condition"] == {
-        "Bool": {"kms:GrantIsForAWSResource": ["true"]}
-    }
+    assert statements["GrantStorageKeyToAwsServices"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": ["true"]}}
 
 
 def test_an_unknown_key_stops_before_the_role_is_created(iam, run_main, monkeypatch):

@@ -34,7 +34,9 @@ def test_subnets_and_groups_of_one_vpc_resolve_to_it(vpcs):
 
 
 def test_unknown_subnets_are_all_named(vpcs):
-    spec = SecuritySpec(subnets=(vpcs["subnet-one"], "subnet-0000000000000000a", "subnet-0000000b"), security_groups=(vpcs["sg-one"],))
+    spec = SecuritySpec(
+        subnets=(vpcs["subnet-one"], "subnet-0000000000000000a", "subnet-0000000b"), security_groups=(vpcs["sg-one"],)
+    )
     with pytest.raises(ConfigurationError) as refused:
         resolve_network(connect(region="us-east-1"), spec)
     assert str(refused.value).startswith(
@@ -93,7 +95,9 @@ def test_unknown_disabled_and_foreign_keys_are_refused(moto_aws):
 
 
 def test_an_asymmetric_key_is_refused(moto_aws):
-    key = boto3.client("kms", region_name="us-east-1").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    key = boto3.client("kms", region_name="us-east-1").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")[
+        "KeyMetadata"
+    ]
     with pytest.raises(ConfigurationError, match="symmetric ENCRYPT_DECRYPT keys only"):
         resolve_key(connect(region="us-east-1"), key["KeyId"])
 
