@@ -7,7 +7,7 @@ applying a deployment use, so that the library never sees the whole `Settings` (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
@@ -113,7 +113,7 @@ class DeploymentSpec:
     engine: EngineSpec = EngineSpec()
     weights: WeightsSource | None = None
     """Where the container loads the weights from: a stage in S3, or None for the Hub (HF_MODEL_ID)."""
-    security: SecuritySpec = SecuritySpec()
+    security: SecuritySpec = field(default_factory=SecuritySpec)
     """VPC, network isolation and the storage volume's KMS key (`hosting.security`)."""
 
     @property

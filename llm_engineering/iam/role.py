@@ -15,8 +15,8 @@ from llm_engineering.aws import Aws, get_or_none, paginate
 from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.hosting.image import image_repository_arns
 from llm_engineering.hosting.inventory import endpoints_using_role
-from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.hosting.security import resolve_key
+from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
 from llm_engineering.iam.policies import (
     SAGEMAKER_SERVICE,

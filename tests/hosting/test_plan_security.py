@@ -108,5 +108,5 @@ def test_nvme_families_are_known_by_family_only():
 
 
 def test_network_isolation_with_a_hub_model_stops_naming_model_s3_uri():
-    with pytest.raises(ConfigurationError, match="ENABLE_NETWORK_ISOLATION=true .* set MODEL_S3_URI"):
+    with pytest.raises(ConfigurationError, match=r"ENABLE_NETWORK_ISOLATION=true .* set MODEL_S3_URI"):
         settings(enable_network_isolation=True)

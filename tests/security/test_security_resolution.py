@@ -47,13 +47,13 @@ def test_unknown_subnets_are_all_named(vpcs):
 
 def test_subnets_in_another_region_are_not_found(vpcs):
     spec = SecuritySpec(subnets=(vpcs["subnet-one"],), security_groups=(vpcs["sg-one"],))
-    with pytest.raises(ConfigurationError, match="subnet .* not found in eu-west-1"):
+    with pytest.raises(ConfigurationError, match=r"subnet .* not found in eu-west-1"):
         resolve_network(connect(region="eu-west-1"), spec)
 
 
 def test_unknown_security_group_is_named(vpcs):
     spec = SecuritySpec(subnets=(vpcs["subnet-one"],), security_groups=("sg-0000000000000000a",))
-    with pytest.raises(ConfigurationError, match="^VPC_SECURITY_GROUP_IDS: security group sg-0000000000000000a not"):
+    with pytest.raises(ConfigurationError, match=r"^VPC_SECURITY_GROUP_IDS: security group sg-0000000000000000a not"):
         resolve_network(connect(region="us-east-1"), spec)
 
 
