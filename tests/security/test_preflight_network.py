@@ -32,7 +32,7 @@ def _endpoints(vpc: str, *names: str) -> None:
 
 
 def test_a_private_subnet_with_hub_weights_warns_of_the_hub_and_each_missing_endpoint(private):
-    spec, vpc = private
+    spec, _vpc = private
     row = check_network(connect(region=REGION), spec, None, hub_weights=True)
     assert row is not None and row.status == "warning"
     assert "cannot download HF_MODEL_ID from the Hugging Face Hub" in row.evidence
@@ -65,7 +65,7 @@ def test_staged_weights_and_every_endpoint_is_ok_without_a_nat(private):
 
 
 def test_a_route_to_a_nat_gateway_is_ok_even_for_hub_weights(private):
-    spec, vpc = private
+    spec, _vpc = private
     ec2 = boto3.client("ec2", region_name=REGION)
     (table,) = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": list(spec.subnets)}])[
         "RouteTables"

@@ -99,7 +99,7 @@ def test_a_disabled_or_unknown_key_stops_before_anything_on_an_ebs_type(world, m
     monkeypatch.setattr("llm_engineering.hosting.security.has_local_nvme", lambda _type: False)
     for key, message in ((world["disabled-key"], "is Disabled, not Enabled"), ("alias/none", "is not a KMS key")):
         monkeypatch.setenv("KMS_KEY_ID", key)
-        code, out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
+        code, _out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
         assert code == 2 and err.count("\n") == 1 and message in err
         assert nothing_in_sagemaker()
 
