@@ -27,6 +27,9 @@ class SecuritySpec:
     security_groups: tuple[str, ...] = ()
     network_isolation: bool = False
     kms_key_id: str | None = None
+    require_mfa: bool = False
+    """REQUIRE_MFA: the deployer user's creates need MFA credentials (preflight says when they are missing)."""
+    deployer_user: str = "sagemaker-deployer"
 
     @property
     def vpc(self) -> bool:
@@ -53,6 +56,8 @@ class SecuritySpec:
             security_groups=settings.vpc_security_group_ids,
             network_isolation=settings.enable_network_isolation,
             kms_key_id=settings.kms_key_id,
+            require_mfa=settings.require_mfa,
+            deployer_user=settings.sagemaker_user_name,
         )
 
 

@@ -26,6 +26,7 @@ from llm_engineering.iam.common import (
     ensure_customer_policy,
 )
 from llm_engineering.iam.credentials import AccessKey, CredentialsFile, CredentialsStoreError
+from llm_engineering.iam.mfa import require_mfa
 from llm_engineering.iam.names import (
     check_profile_name,
     check_role_name,
@@ -68,6 +69,8 @@ class DeployerSpec:
     """GPU_INSTANCE_TYPE, to warn when the allow-list would refuse it."""
     s3_roots: tuple[S3Location, ...] = ()
     """Where the deployer stages and reads model weights (MODEL_S3_URI / MODEL_S3_BUCKET); empty: no S3."""
+    require_mfa: bool = False
+    """REQUIRE_MFA: every create, update and delete needs MFA-authenticated credentials (`iam.mfa`)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeployerSpec:
@@ -82,6 +85,7 @@ class DeployerSpec:
             instance_types=settings.deployer_instance_types or tuple(GPU_INSTANCES),
             gpu_instance_type=settings.gpu_instance_type,
             s3_roots=deployer_roots(settings),
+            require_mfa=settings.require_mfa,
         )
 
     @property
@@ -115,7 +119,7 @@ def deployer_policy_for(spec: DeployerSpec, identity: Identity) -> PolicyDocumen
     )
     # --- staged weights: stage, read, list and delete under the staging prefixes only (iam/s3_access.py) ---
     document["Statement"] += deployer_s3_statements(identity.partition, spec.s3_roots)
-    return document
+    return require_mfa(document) if spec.require_mfa else document  # REQUIRE_MFA (iam/mfa.py)
 
 
 @dataclass

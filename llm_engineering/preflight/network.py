@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.security import Network, SecuritySpec, resolve_network
+from llm_engineering.preflight.mfa import check_mfa
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 
 if TYPE_CHECKING:
@@ -113,5 +114,8 @@ def security_rows(
 ) -> tuple[CheckResult, ...]:
     """The security rows of a preflight (none when no security setting applies)."""
     network = observed.security.network if observed is not None else None
-    row = check_network(aws, spec.security, network, hub_weights=spec.weights is None)
-    return (row,) if row is not None else ()
+    rows = (
+        check_network(aws, spec.security, network, hub_weights=spec.weights is None),
+        check_mfa(aws, spec.security, identity),
+    )
+    return tuple(row for row in rows if row is not None)
