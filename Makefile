@@ -120,7 +120,7 @@ stage-model: install ## Copy HF_MODEL_ID from the Hub into S3 once (MODEL_S3_BUC
 delete-staged-model: install ## Delete one staged model from S3 (refuses while an endpoint of this tool loads it)
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).delete_staged_model
 
-# --- Security: invoke-only access, key rotation ---
+# --- Security: invoke-only access, key rotation, IAM audit ---
 .PHONY: create-invoke-policy
 create-invoke-policy: install ## Create or repair a policy that may invoke ENDPOINT_NAME only (ARGS=--delete removes it)
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).create_invoke_policy
@@ -128,6 +128,10 @@ create-invoke-policy: install ## Create or repair a policy that may invoke ENDPO
 .PHONY: rotate-deployer-key
 rotate-deployer-key: install ## Replace the deployer's stored access key by a new one, proven before the old is deleted
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).rotate_deployer_key
+
+.PHONY: audit-iam
+audit-iam: install ## Audit the deployer user and execution role: keys, MFA, unused permissions, fixes (ARGS=--json)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).audit_iam
 
 demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo
