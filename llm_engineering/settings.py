@@ -19,7 +19,7 @@ from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
 from llm_engineering.redaction import looks_like_token
 from llm_engineering.security_ids import check_ids, check_kms_key_id
-from llm_engineering.setting_sources import check_sources
+from llm_engineering.setting_sources import check_sources, environment_file, environment_name
 from llm_engineering.weights.location import S3Location, check_bucket
 
 EndpointType = Literal["model-based", "inference-component"]
@@ -365,8 +365,12 @@ def load_settings(**overrides: object) -> Settings:
     `.env` is checked first: a line python-dotenv cannot parse stops here (it would otherwise be dropped
     with a logged warning), and names close to a setting's produce a `SettingsWarning`.
     """
-    env_file = check_sources(setting_names(), os.environ.get(ENV_FILE_VARIABLE, ".env"))
+    base = os.environ.get(ENV_FILE_VARIABLE, ".env")
+    env_file = check_sources(setting_names(), base)
+    # ENV=prod: .env.prod is read after .env, its values winning (setting_sources.environment_file)
+    extra = environment_file(base, environment_name())
+    files = tuple(path for path in (env_file, check_sources(setting_names(), extra) if extra else None) if path)
     try:
-        return Settings(_env_file=env_file, **overrides)
+        return Settings(_env_file=files or None, **overrides)
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None

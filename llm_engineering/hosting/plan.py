@@ -90,6 +90,9 @@ class Plan:
     """The stage in S3 the container loads (None: it downloads HF_MODEL_ID from the Hub)."""
     security: tuple[str, ...] = ()
     """The plan's lines on the VPC, network isolation and the KMS key (`hosting.security.plan_lines`)."""
+    account: str = ""
+    """The account the money is spent in (the execution role's), and the environment (ENV), for the first line."""
+    env_name: str | None = None
 
     @property
     def cost(self) -> Cost:
@@ -336,6 +339,8 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         token_note=observed.token_note,
         weights=observed.staged,
         security=tuple(plan_lines(spec.security, observed.security)),
+        account=observed.role_arn.split(":")[4] if observed.role_arn.count(":") >= 5 else "",
+        env_name=spec.environment,
     )
 
 
@@ -379,7 +384,9 @@ def render(plan: Plan) -> str:
     instance = plan.instance
     cost = plan.cost
     lines = [
-        f"Plan: {plan.action} {plan.endpoint_type} endpoint {plan.endpoint_name} in {plan.region}",
+        f"Plan: {plan.action} {plan.endpoint_type} endpoint {plan.endpoint_name} in {plan.region}"
+        + (f" of account {plan.account}" if plan.account else "")
+        + f", environment {plan.env_name or 'default (.env)'}",
         f"  model          {plan.model_id}",
         *_weights_lines(plan),
         f"  image          {plan.image_uri}",
