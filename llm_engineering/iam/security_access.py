@@ -69,3 +69,23 @@ def kms_statements(key_arn: str | None) -> list[dict[str, Any]]:
         _allow("UseStorageKey", list(KMS_KEY_ACTIONS), key_arn),
         _allow("GrantStorageKeyToAwsServices", "kms:CreateGrant", key_arn, Bool={"kms:GrantIsForAWSResource": "true"}),
     ]
+
+
+# --- The deployer: what a deploy reads to check the security settings (hosting/security.py, preflight) ---
+DEPLOYER_VPC_READ_ACTIONS: tuple[str, ...] = (
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+)
+
+
+def deployer_security_statements(partition: str, account_id: str, *, vpc: bool, kms_key: bool) -> list[dict[str, Any]]:
+    """Reads of the VPC (EC2's Describe calls take no resource) and of the account's KMS keys, when configured."""
+    statements = []
+    if vpc:
+        statements.append(_allow("ReadVpcNetwork", list(DEPLOYER_VPC_READ_ACTIONS), "*"))
+    if kms_key:
+        statements.append(_allow("DescribeStorageKey", "kms:DescribeKey", f"arn:{partition}:kms:*:{account_id}:key/*"))
+    return statements

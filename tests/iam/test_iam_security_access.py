@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 from iam_snapshot import ACCOUNT, snapshot
 
@@ -69,3 +71,23 @@ def test_an_unknown_key_stops_before_the_role_is_created(iam, run_main, monkeypa
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "KMS_KEY_ID=alias/nothing is not a KMS key in us-east-1" in err
     assert snapshot(iam)["roles"] == {}
+
+
+def test_the_deployer_reads_the_vpc_and_key_only_when_configured(iam, run_main, monkeypatch):
+    from llm_engineering.model.deploy.create_sagemaker_role import main as create_deployer
+
+    policy = f"arn:aws:iam::{ACCOUNT}:policy/llm-engineering-deployer-sagemaker-deployer"
+
+    def sids() -> set[str]:
+        version = iam.get_policy(PolicyArn=policy)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=policy, VersionId=version)["PolicyVersion"]["Document"]
+        document = json.loads(document) if isinstance(document, str) else document
+        return {statement["Sid"] for statement in document["Statement"]}
+
+    assert run_main(create_deployer)[0] == 0
+    assert not {"ReadVpcNetwork", "DescribeStorageKey"} & sids()
+    monkeypatch.setenv("VPC_SUBNET_IDS", SUBNET)
+    monkeypatch.setenv("VPC_SECURITY_GROUP_IDS", GROUP)
+    monkeypatch.setenv("KMS_KEY_ID", "alias/models")
+    assert run_main(create_deployer)[0] == 0
+    assert {"ReadVpcNetwork", "DescribeStorageKey"} <= sids()
