@@ -93,6 +93,8 @@ def steps() -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("deploy (vLLM, model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], vllm, False),
         ("test, JSON (vLLM, engine from tags)", ["test-inference", *one_shot], model_based, False),
         ("delete (vLLM)", ["delete-inference-endpoint"], model_based, True),
+        # --- security: what the deployer and the role hold and used (IAM's access advisor, emulated) ---
+        ("audit IAM (deployer, role)", ["audit-iam"], {}, False),
         ("delete execution role", ["delete-sagemaker-execution-role"], {}, True),
         ("delete deployer user", ["delete-sagemaker-role"], {}, True),
     ]

@@ -29,17 +29,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import (
-    access_advisor,
-    clock,
-    hub,
-    iam_simulation,
-    managed_policies,
-    model_data,
-    quotas,
-    runtime,
-    sagemaker,
-)
+from llm_engineering.local import access_advisor as access_advisor
+from llm_engineering.local import clock, hub, iam_simulation, managed_policies, model_data, quotas, runtime, sagemaker
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,

@@ -214,21 +214,11 @@ def prepare(aws: Aws, api: HfApi, spec: StageSpec, options: TransferOptions) -> 
     transfer = [entry for entry in selection.files if entry.name not in kept]
     temp_dir = Path(options.temp_dir or tempfile.gettempdir())
     free = _check_disk(temp_dir, max((entry.size for entry in transfer), default=0))
-    return StagePlan(
-        listing,
-        selection,
-        location,
-        bucket,
-        aws.region,
-        kept,
-        replaced,
-        transfer,
-        previous,
-        temp_dir,
-        free,
-        warnings,
-        encryption=sse_kms(spec.kms_key_id),
+    plan = StagePlan(
+        listing, selection, location, bucket, aws.region, kept, replaced, transfer, previous, temp_dir, free, warnings
     )
+    plan.encryption = sse_kms(spec.kms_key_id)  # KMS_KEY_ID: SSE-KMS on every object written
+    return plan
 
 
 def sse_kms(key_id: str | None) -> dict[str, str]:
