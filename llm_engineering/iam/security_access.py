@@ -82,10 +82,21 @@ DEPLOYER_VPC_READ_ACTIONS: tuple[str, ...] = (
 
 
 def deployer_security_statements(partition: str, account_id: str, *, vpc: bool, kms_key: bool) -> list[dict[str, Any]]:
-    """Reads of the VPC (EC2's Describe calls take no resource) and of the account's KMS keys, when configured."""
+    """Reads of the VPC (EC2's Describe calls take no resource) and of the account's KMS keys, when configured;
+    with a key, also what `make stage-model` needs to write and check SSE-KMS objects, through S3 only (the key
+    may be an alias, unknown to the policy, so the account's keys are named, narrowed by `kms:ViaService`)."""
     statements = []
+    keys = f"arn:{partition}:kms:*:{account_id}:key/*"
     if vpc:
         statements.append(_allow("ReadVpcNetwork", list(DEPLOYER_VPC_READ_ACTIONS), "*"))
     if kms_key:
-        statements.append(_allow("DescribeStorageKey", "kms:DescribeKey", f"arn:{partition}:kms:*:{account_id}:key/*"))
+        statements.append(_allow("DescribeStorageKey", "kms:DescribeKey", keys))
+        statements.append(
+            _allow(
+                "StageWithStorageKeyThroughS3",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                keys,
+                StringLike={"kms:ViaService": "s3.*.amazonaws.com"},
+            )
+        )
     return statements

@@ -90,4 +90,4 @@ def test_the_deployer_reads_the_vpc_and_key_only_when_configured(iam, run_main, 
     monkeypatch.setenv("VPC_SECURITY_GROUP_IDS", GROUP)
     monkeypatch.setenv("KMS_KEY_ID", "alias/models")
     assert run_main(create_deployer)[0] == 0
-    assert {"ReadVpcNetwork", "DescribeStorageKey"} <= sids()
+    assert {"ReadVpcNetwork", "DescribeStorageKey", "StageWithStorageKeyThroughS3"} <= sids()
