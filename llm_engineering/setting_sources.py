@@ -152,8 +152,9 @@ def environment_name() -> str | None:
     return loose if loose and ENVIRONMENT_PATTERN.match(loose) else None
 
 
-def environment_file(env_file: str, name: str | None) -> str | None:
-    """`<env_file>.<name>` (`.env.prod`), read after `env_file`; it must exist once an environment is named."""
+def environment_file(known: Collection[str], env_file: str, name: str | None) -> Path | None:
+    """`<env_file>.<name>` (`.env.prod`), read after `env_file`, checked like it (the environment was checked
+    with `env_file`); it must exist once an environment is named."""
     if name is None:
         return None
     path = Path(env_file).with_name(f"{Path(env_file).name}.{name}")
@@ -162,4 +163,5 @@ def environment_file(env_file: str, name: str | None) -> str | None:
             f"ENV={name} reads {path} after {env_file}, but there is no {path}: create it with that environment's "
             f"settings (for example AWS_PROFILE={name} and AWS_REGION), or unset ENV."
         )
-    return str(path)
+    report_unknown_names(known, env_file_names(path), path, {})
+    return path

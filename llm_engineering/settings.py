@@ -368,8 +368,8 @@ def load_settings(**overrides: object) -> Settings:
     base = os.environ.get(ENV_FILE_VARIABLE, ".env")
     env_file = check_sources(setting_names(), base)
     # ENV=prod: .env.prod is read after .env, its values winning (setting_sources.environment_file)
-    extra = environment_file(base, environment_name())
-    files = tuple(path for path in (env_file, check_sources(setting_names(), extra) if extra else None) if path)
+    extra = environment_file(setting_names(), base, environment_name())
+    files = tuple(path for path in (env_file, extra) if path)
     try:
         return Settings(_env_file=files or None, **overrides)
     except ValidationError as error:

@@ -83,3 +83,10 @@ def test_the_plans_first_line_names_account_and_environment(files, monkeypatch, 
     (model,) = sagemaker.list_models()["Models"]
     tags = sagemaker.list_tags(ResourceArn=model["ModelArn"])["Tags"]
     assert {"Key": "llm-engineering:environment", "Value": "prod"} in tags
+
+
+def test_a_line_the_environment_file_cannot_hold_stops_naming_it(files, monkeypatch):
+    (files.parent / "settings.env.prod").write_text("GPU_INSTANCE_TYPE ml.g5.xlarge\n")
+    monkeypatch.setenv("ENV", "prod")
+    with pytest.raises(ConfigurationError, match="settings.env.prod"):
+        load_settings()
