@@ -88,5 +88,5 @@ def test_the_plans_first_line_names_account_and_environment(files, monkeypatch, 
 def test_a_line_the_environment_file_cannot_hold_stops_naming_it(files, monkeypatch):
     (files.parent / "settings.env.prod").write_text("GPU_INSTANCE_TYPE ml.g5.xlarge\n")
     monkeypatch.setenv("ENV", "prod")
-    with pytest.raises(ConfigurationError, match="settings.env.prod"):
+    with pytest.raises(ConfigurationError, match=r"settings\.env\.prod"):
         load_settings()

@@ -30,7 +30,7 @@ def test_subnets_and_groups_of_one_vpc_resolve_to_it(vpcs):
     spec = SecuritySpec(subnets=(vpcs["subnet-one"], vpcs["subnet-one-b"]), security_groups=(vpcs["sg-one"],))
     network = resolve_network(connect(region="us-east-1"), spec)
     assert network.vpc_id == vpcs["vpc-one"]
-    assert [item["SubnetId"] for item in network.subnets] == [vpcs["subnet-one"], vpcs["subnet-one-b"]]
+    assert sorted(item["SubnetId"] for item in network.subnets) == sorted([vpcs["subnet-one"], vpcs["subnet-one-b"]])
 
 
 def test_unknown_subnets_are_all_named(vpcs):
