@@ -110,3 +110,13 @@ def test_nvme_families_are_known_by_family_only():
 def test_network_isolation_with_a_hub_model_stops_naming_model_s3_uri():
     with pytest.raises(ConfigurationError, match=r"ENABLE_NETWORK_ISOLATION=true .* set MODEL_S3_URI"):
         settings(enable_network_isolation=True)
+
+
+def test_the_first_line_names_the_account_and_the_environment():
+    plain = render(build_plan(settings(), observed())).splitlines()[0]
+    assert plain == (
+        "Plan: create model-based endpoint llm-engineering-endpoint in us-east-1 of account 123456789012, "
+        "environment default (.env)"
+    )
+    spec = replace(settings(), environment="prod")
+    assert render(build_plan(spec, observed(spec=spec))).splitlines()[0].endswith(", environment prod")
