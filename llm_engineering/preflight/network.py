@@ -9,17 +9,11 @@ image layers). The Hugging Face Hub has no endpoint: without a NAT the weights m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.security import Network, SecuritySpec, resolve_network
-from llm_engineering.preflight.mfa import check_mfa
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
-
-if TYPE_CHECKING:
-    from llm_engineering.hosting.observe import Observed
-    from llm_engineering.hosting.spec import DeploymentSpec
-    from llm_engineering.iam import Identity
 
 NETWORK_CHECK = "VPC network"
 ENDPOINT_SERVICES: tuple[tuple[str, str], ...] = (
@@ -107,15 +101,3 @@ def check_network(aws: Aws, spec: SecuritySpec, network: Network | None, *, hub_
     if not problems:
         return CheckResult(NETWORK_CHECK, "ok", f"{evidence}, and the VPC endpoints needed exist", details=details)
     return CheckResult(NETWORK_CHECK, "warning", f"{evidence}: {'; '.join(problems)}", "; ".join(fixes), details)
-
-
-def security_rows(
-    aws: Aws, spec: DeploymentSpec, observed: Observed | None, identity: Identity | None
-) -> tuple[CheckResult, ...]:
-    """The security rows of a preflight (none when no security setting applies)."""
-    network = observed.security.network if observed is not None else None
-    rows = (
-        check_network(aws, spec.security, network, hub_weights=spec.weights is None),
-        check_mfa(aws, spec.security, identity),
-    )
-    return tuple(row for row in rows if row is not None)

@@ -47,3 +47,14 @@ def test_someone_else_or_no_requirement(moto_aws):
     assert check_mfa(aws, SecuritySpec(), caller_identity(aws)) is None
     row = check_mfa(aws, REQUIRED, caller_identity(aws))
     assert row is not None and row.status == "ok" and "applies to the deployer user" in row.evidence
+
+
+def test_the_key_row_shows_the_key_that_passed():
+    from llm_engineering.hosting.security import Key
+    from llm_engineering.preflight.kms import check_key
+
+    arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    row = check_key(SecuritySpec(kms_key_id="alias/models"), Key(arn, "1234", "Enabled"), "us-east-1")
+    assert row is not None and row.status == "ok"
+    assert row.evidence == f"KMS_KEY_ID=alias/models is {arn}, Enabled in us-east-1"
+    assert check_key(SecuritySpec(), None, "us-east-1") is None
