@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     echo(f"Policy ARN: {outcome.arn}")
     echo("Attach it to the application's role (it then may invoke this endpoint and nothing else):")
     echo(f"  aws iam attach-role-policy --role-name <application-role> --policy-arn {outcome.arn}")
+    echo(f"Remove it with: make create-invoke-policy ENDPOINT_NAME={spec.endpoint_name} ARGS=--delete")
     return 0
 
 
