@@ -44,7 +44,7 @@ class StepResult:
 def demo_environment(url: str, home: Path) -> dict[str, str]:
     """The caller's environment minus AWS, Hugging Face and tool settings and make's own state (`make demo
     ARGS=...` must not reach the steps), pointed at the emulator."""
-    settings_names = set(setting_names())
+    settings_names = {*setting_names(), "ENV", "LLM_ENGINEERING_ENV"}  # ENV=prod would pick .env.prod
     env = {
         key: value
         for key, value in nested_make_environment(os.environ).items()
