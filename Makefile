@@ -143,6 +143,19 @@ extend-ttl: install ## Move the endpoint's time limit to TTL from now (make exte
 cleanup: install ## List what this tool left unused, with its cost (ARGS=--yes deletes; --older-than 7d, --include-staged)
 	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).cleanup
 
+# --- Security: invoke-only access, key rotation, IAM audit ---
+.PHONY: create-invoke-policy
+create-invoke-policy: install ## Create or repair a policy that may invoke ENDPOINT_NAME only (ARGS=--delete removes it)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).create_invoke_policy
+
+.PHONY: rotate-deployer-key
+rotate-deployer-key: install ## Replace the deployer's stored access key by a new one, proven before the old is deleted
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).rotate_deployer_key
+
+.PHONY: audit-iam
+audit-iam: install ## Audit the deployer user and execution role: keys, MFA, unused permissions, fixes (ARGS=--json)
+	@$(call SCRIPT_ARGS,ARGS) $(DEPLOY).audit_iam
+
 demo: install ## Run the whole workflow on the local AWS emulator (model-based, inference component, then ENGINE=vllm)
 	@$(PY) -m llm_engineering.local.demo
 

@@ -154,7 +154,9 @@ def describe_failure(error: Exception) -> str:
     return f"{type(error).__name__}: {first[0] if first else ''}".rstrip(": ")
 
 
-_NOT_FOUND_CODES = frozenset({"NoSuchEntity", "ResourceNotFoundException", "ResourceNotFound", "NoSuchBucket"})
+_NOT_FOUND_CODES = frozenset(
+    {"NoSuchEntity", "ResourceNotFoundException", "ResourceNotFound", "NoSuchBucket", "NotFoundException"}  # KMS: last
+)
 _NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")
 
 

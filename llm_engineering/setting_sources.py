@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
@@ -126,4 +127,41 @@ def check_sources(known: Collection[str], env_file: str) -> Path | None:
     path = Path(env_file) if os.path.isfile(env_file) else None
     names = env_file_names(path) if path is not None else []
     report_unknown_names(known, names, path, os.environ)
+    return path
+
+
+# --- Environments: ENV=prod reads .env.prod after .env ----------------------------------------------------
+ENVIRONMENT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def environment_name() -> str | None:
+    """The environment in use: LLM_ENGINEERING_ENV, else ENV, else None (`.env` alone).
+
+    ENV is also POSIX sh's name for a startup file path, so an ENV that is not a plain name is ignored;
+    LLM_ENGINEERING_ENV is the tool's own and must be one.
+    """
+    strict = os.environ.get("LLM_ENGINEERING_ENV")
+    if strict:
+        if not ENVIRONMENT_PATTERN.match(strict):
+            raise ConfigurationError(
+                f"LLM_ENGINEERING_ENV={strict!r} is invalid: an environment is a short lower-case name such as "
+                "dev or prod (it selects .env.<name>). Fix it in the environment."
+            )
+        return strict
+    loose = os.environ.get("ENV")
+    return loose if loose and ENVIRONMENT_PATTERN.match(loose) else None
+
+
+def environment_file(known: Collection[str], env_file: str, name: str | None) -> Path | None:
+    """`<env_file>.<name>` (`.env.prod`), read after `env_file`, checked like it (the environment was checked
+    with `env_file`); it must exist once an environment is named."""
+    if name is None:
+        return None
+    path = Path(env_file).with_name(f"{Path(env_file).name}.{name}")
+    if not path.is_file():
+        raise ConfigurationError(
+            f"ENV={name} reads {path} after {env_file}, but there is no {path}: create it with that environment's "
+            f"settings (for example AWS_PROFILE={name} and AWS_REGION), or unset ENV."
+        )
+    report_unknown_names(known, env_file_names(path), path, {})
     return path

@@ -19,7 +19,8 @@ from llm_engineering.durations import duration
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
 from llm_engineering.redaction import looks_like_token
-from llm_engineering.setting_sources import check_sources
+from llm_engineering.security_ids import check_ids, check_kms_key_id
+from llm_engineering.setting_sources import check_sources, environment_file, environment_name
 from llm_engineering.weights.location import S3Location, check_bucket
 
 EndpointType = Literal["model-based", "inference-component"]
@@ -297,6 +298,49 @@ class Settings(BaseSettings):
             duration(value)  # the one rule for durations people type
         return value
 
+    # --- Security: VPC, network isolation, KMS (`hosting.security`) -------------------------------------
+    vpc_subnet_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated subnet ids (1-16, one VPC) the model runs in; empty: SageMaker's own network."""
+    vpc_security_group_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated security group ids (1-5) of the model's network interfaces; needed with VPC_SUBNET_IDS."""
+    enable_network_isolation: bool = False
+    """The container makes no network call at all, so the weights must come from S3 (MODEL_S3_URI)."""
+    kms_key_id: str | None = None
+    """KMS key (id, ARN or alias/name) for the endpoint's storage volume and staged weights; not on NVMe types."""
+    require_mfa: bool = False
+    """The deployer policy allows creates, updates and deletes only with MFA session credentials (see README)."""
+
+    @field_validator("vpc_subnet_ids", "vpc_security_group_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("vpc_subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_ids(value, "subnet", 16)
+
+    @field_validator("vpc_security_group_ids")
+    @classmethod
+    def _security_group_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_ids(value, "sg", 5)
+
+    @field_validator("kms_key_id")
+    @classmethod
+    def _kms_key(cls, value: str | None) -> str | None:
+        return None if value is None else check_kms_key_id(value)
+
+    @model_validator(mode="after")
+    def _vpc_pair(self) -> Settings:
+        if bool(self.vpc_subnet_ids) != bool(self.vpc_security_group_ids):
+            raise ValueError(
+                "VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS go together (SageMaker's VpcConfig needs both): "
+                "set both, or neither"
+            )
+        return self
+
 
 def describe_validation_error(error: ValidationError) -> str:
     """One line for the first problem: the setting, the offending value and what is allowed."""
@@ -333,8 +377,12 @@ def load_settings(**overrides: object) -> Settings:
     `.env` is checked first: a line python-dotenv cannot parse stops here (it would otherwise be dropped
     with a logged warning), and names close to a setting's produce a `SettingsWarning`.
     """
-    env_file = check_sources(setting_names(), os.environ.get(ENV_FILE_VARIABLE, ".env"))
+    base = os.environ.get(ENV_FILE_VARIABLE, ".env")
+    env_file = check_sources(setting_names(), base)
+    # ENV=prod: .env.prod is read after .env, its values winning (setting_sources.environment_file)
+    extra = environment_file(setting_names(), base, environment_name())
+    files = tuple(path for path in (env_file, extra) if path)
     try:
-        return Settings(_env_file=env_file, **overrides)
+        return Settings(_env_file=files or None, **overrides)
     except ValidationError as error:
         raise ConfigurationError(describe_validation_error(error)) from None

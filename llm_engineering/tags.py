@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from llm_engineering import TOOL_NAME, __version__
+from llm_engineering.setting_sources import environment_name
 
 MANAGED_BY = f"{TOOL_NAME}:managed-by"
 VERSION = f"{TOOL_NAME}:version"
@@ -14,6 +15,8 @@ RUNS = f"{TOOL_NAME}:runs"
 """On an endpoint, the endpoint config this tool pointed it at; on an inference component, the model this tool
 gave it. While the resource still runs that, whatever it runs is this tool's without reading its tags: the
 tool points its resources only at configs and models it created, and configs never change."""
+ENVIRONMENT = f"{TOOL_NAME}:environment"
+"""ENV / LLM_ENGINEERING_ENV (dev, prod, ...): which settings file set the resource up (`setting_sources`)."""
 ENGINE = f"{TOOL_NAME}:engine"
 """The serving engine (tgi, vllm, sglang): how the test client learns which API the container speaks."""
 
@@ -26,6 +29,9 @@ def tool_tags(
     """The tags every resource gets: the tool and its version, plus what it belongs to, what serves it (and
     what it runs)."""
     pairs = {MANAGED_BY: TOOL_NAME, VERSION: __version__}
+    environment = environment_name()  # read where the tags are made: every resource of the run gets it
+    if environment:
+        pairs[ENVIRONMENT] = environment
     if endpoint:
         pairs[ENDPOINT] = endpoint
     if model_id:

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Variables that could point a test at a real account, a real token or the developer's own setup.
 _LEAKY_PREFIXES = ("AWS_", "HF_", "HUGGING", "SAGEMAKER_", "LLM_ENGINEERING_")
 # Every name a setting is read under (ENDPOINT_NAME included), and PYTEST_ADDOPTS, which `make test ARGS=...` sets.
-_SETTINGS_NAMES = {*setting_names(), "PYTEST_ADDOPTS"}
+_SETTINGS_NAMES = {*setting_names(), "PYTEST_ADDOPTS", "ENV"}  # ENV=prod selects .env.prod
 
 
 def clean_environment(home: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ from llm_engineering.hosting.image import Image, engine_image
 from llm_engineering.hosting.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.resources import InferenceComponent, Resource
+from llm_engineering.hosting.security import SecurityFacts, resolve_security
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import resolve_execution_role
 from llm_engineering.statuses import Status
@@ -85,6 +86,8 @@ class Observed:
     ami: HostAmi = field(default_factory=lambda: HostAmi(None, ""))
     staged: StagedModel | None = None
     """The stage in S3 the container loads (spec.weights), checked; None: the container reads the Hub."""
+    security: SecurityFacts = field(default_factory=SecurityFacts)
+    """The VPC and KMS key the settings name, as EC2 and KMS described them (`hosting.security`)."""
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -152,6 +155,7 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
     gpus = gpus_per_copy(spec, instance)
     image = _image(spec, aws.region, instance.name)
     ami = host_ami(image.uri, spec.engine.inference_ami_version)
+    security = resolve_security(aws, spec.security)  # unknown ids stop here, before the role is even read
     role_arn, role = resolve_execution_role(aws, spec.role_name, spec.role_arn)
     # Weights from S3: the stage is checked now, and no Hub token goes to the container.
     staged = resolve_stage(aws, spec.weights, role_arn) if spec.weights else None
@@ -173,6 +177,7 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
         engine_version=image.version,
         ami=ami,
         staged=staged,
+        security=security,
     )
 
 

@@ -22,6 +22,7 @@ from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.hosting.observe import ExistingComponent, ExistingEndpoint, Observed
 from llm_engineering.hosting.prices import PRICE_SOURCE, Cost, instances_cost
 from llm_engineering.hosting.resources import Resource
+from llm_engineering.hosting.security import config_fields, model_fields, plan_lines
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
@@ -87,6 +88,11 @@ class Plan:
     """Whether the container gets a Hugging Face token, why, and who can read it there."""
     weights: StagedModel | None = None
     """The stage in S3 the container loads (None: it downloads HF_MODEL_ID from the Hub)."""
+    security: tuple[str, ...] = ()
+    """The plan's lines on the VPC, network isolation and the KMS key (`hosting.security.plan_lines`)."""
+    account: str = ""
+    """The account the money is spent in (the execution role's), and the environment (ENV), for the first line."""
+    env_name: str | None = None
 
     @property
     def cost(self) -> Cost:
@@ -201,6 +207,7 @@ class _Parts:
             "ModelName": self.name,
             "PrimaryContainer": container,
             "ExecutionRoleArn": self.observed.role_arn,
+            **model_fields(self.spec.security),  # VPC and network isolation (`hosting.security`)
             "Tags": self.tags,
         }
         return Call("CreateModel", params, creates=Resource("model", self.name))
@@ -214,7 +221,8 @@ class _Parts:
         if self.observed.ami.version:  # the host AMI the image's CUDA needs (`hosting.ami`)
             base["InferenceAmiVersion"] = self.observed.ami.version
         variants = [{**base, **variant}]
-        params = {"EndpointConfigName": self.name, "ProductionVariants": variants, **extra, "Tags": self.tags}
+        params = {"EndpointConfigName": self.name, "ProductionVariants": variants, **extra}
+        params |= {**config_fields(self.spec.security), "Tags": self.tags}  # the volume's KMS key, if any
         return Call("CreateEndpointConfig", params, creates=Resource("endpoint-config", self.name))
 
     def create_endpoint(self) -> Call:
@@ -330,6 +338,9 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         notes=row.notes + served.notes,
         token_note=observed.token_note,
         weights=observed.staged,
+        security=tuple(plan_lines(spec.security, observed.security)),
+        account=observed.role_arn.split(":")[4] if observed.role_arn.count(":") >= 5 else "",
+        env_name=spec.environment,
     )
 
 
@@ -373,7 +384,9 @@ def render(plan: Plan) -> str:
     instance = plan.instance
     cost = plan.cost
     lines = [
-        f"Plan: {plan.action} {plan.endpoint_type} endpoint {plan.endpoint_name} in {plan.region}",
+        f"Plan: {plan.action} {plan.endpoint_type} endpoint {plan.endpoint_name} in {plan.region}"
+        + (f" of account {plan.account}" if plan.account else "")
+        + f", environment {plan.env_name or 'default (.env)'}",
         f"  model          {plan.model_id}",
         *_weights_lines(plan),
         f"  image          {plan.image_uri}",
@@ -384,6 +397,7 @@ def render(plan: Plan) -> str:
         f"({PRICE_SOURCE}; billed from creation until deletion)",
         "  environment    " + ", ".join(f"{key}={hide(value)}" for key, value in plan.environment.items()),
         *_engine_lines(plan),
+        *plan.security,
     ]
     if plan.token_note:
         lines.append(f"  HF token       {plan.token_note}")

@@ -7,13 +7,15 @@ applying a deployment use, so that the library never sees the whole `Settings` (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting.engines import check_quantization, engine
 from llm_engineering.hosting.instances import GpuInstance
+from llm_engineering.hosting.security import SecuritySpec
+from llm_engineering.setting_sources import environment_name
 from llm_engineering.settings import EndpointType, EngineName, Settings
 from llm_engineering.weights.spec import WeightsSource
 
@@ -112,6 +114,10 @@ class DeploymentSpec:
     engine: EngineSpec = EngineSpec()
     weights: WeightsSource | None = None
     """Where the container loads the weights from: a stage in S3, or None for the Hub (HF_MODEL_ID)."""
+    security: SecuritySpec = field(default_factory=SecuritySpec)
+    """VPC, network isolation and the storage volume's KMS key (`hosting.security`)."""
+    environment: str | None = None
+    """ENV / LLM_ENGINEERING_ENV (None: `.env` alone), named by the plan's first line."""
 
     @property
     def components(self) -> bool:
@@ -147,6 +153,8 @@ class DeploymentSpec:
             role_arn=settings.aws_arn_role,
             engine=EngineSpec.from_settings(settings),
             weights=WeightsSource.from_settings(settings),
+            security=SecuritySpec.from_settings(settings),
+            environment=environment_name(),
         )
 
 

@@ -91,14 +91,26 @@ class CredentialsFile:
 
     def stored_key_id(self) -> str | None:
         """The access key id held under the profile, or None when the file or the profile is absent."""
+        return self._stored_values().get("aws_access_key_id")
+
+    def stored_key(self) -> AccessKey | None:
+        """The key held under the profile, secret included (a rotation puts it back if the new key fails)."""
+        values = self._stored_values()
+        if not values.get("aws_access_key_id") or not values.get("aws_secret_access_key"):
+            return None
+        return AccessKey(values["aws_access_key_id"], SecretStr(values["aws_secret_access_key"]))
+
+    def _stored_values(self) -> dict[str, str]:
+        """The first non-empty value of each key in the profile's section (keys lower-cased)."""
+        values: dict[str, str] = {}
         for name, block in _sections(self._read_lines()):
             if name != self.profile:
                 continue
             for line in block[1:]:
                 pair = _KEY_VALUE.match(line)
-                if pair and pair["key"].lower() == "aws_access_key_id" and pair["value"]:
-                    return pair["value"]
-        return None
+                if pair and pair["value"]:
+                    values.setdefault(pair["key"].lower(), pair["value"])
+        return values
 
     # --- writing -----------------------------------------------------------------------------------------
 

@@ -356,6 +356,7 @@ def execution_role_permissions(
     image_repositories: Sequence[str],
     s3_buckets: Sequence[str] = (),
     s3_prefixes: Sequence[S3Location] = (),
+    security: Sequence[dict[str, Any]] = (),
 ) -> PolicyDocument:
     """What the container needs: pull its image from the registries named, write its logs and SageMaker metrics,
     read the listed S3 only.
@@ -376,6 +377,8 @@ def execution_role_permissions(
     # --- S3 read: whole buckets as listed, staged models on their prefix only (iam/s3_access.py) ---
     buckets, prefixes = split_grants(s3_buckets)
     statements += execution_role_s3_statements(partition, buckets, [*prefixes, *s3_prefixes])
+    # --- VPC network interfaces and the KMS key, only when configured (iam/security_access.py) ---
+    statements += security
     return {"Version": POLICY_LANGUAGE_VERSION, "Statement": statements}
 
 

@@ -15,6 +15,7 @@ from llm_engineering.aws import Aws, get_or_none, paginate
 from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.hosting.image import image_repository_arns
 from llm_engineering.hosting.inventory import endpoints_using_role
+from llm_engineering.hosting.security import resolve_key
 from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
 from llm_engineering.iam.policies import (
@@ -26,6 +27,7 @@ from llm_engineering.iam.policies import (
     same_policy,
     to_json,
 )
+from llm_engineering.iam.security_access import kms_statements, vpc_statements
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
 from llm_engineering.weights.location import S3Location
@@ -52,6 +54,11 @@ class ExecutionRoleSpec:
     """TGI_IMAGE_URI: an image in your own ECR registry the role must also be able to pull."""
     s3_prefixes: tuple[S3Location, ...] = ()
     """Staged models the role reads (MODEL_S3_URI, or HF_MODEL_ID's stages in MODEL_S3_BUCKET): prefix only."""
+    subnets: tuple[str, ...] = ()
+    """VPC_SUBNET_IDS: the role creates the model's network interfaces there (with the security groups)."""
+    security_groups: tuple[str, ...] = ()
+    kms_key_id: str | None = None
+    """KMS_KEY_ID: the role uses that key (resolved to its ARN when the role is made)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExecutionRoleSpec:
@@ -60,6 +67,9 @@ class ExecutionRoleSpec:
             s3_buckets=settings.execution_role_s3_buckets,
             image_uri=settings.image_uri or settings.tgi_image_uri,
             s3_prefixes=role_prefixes(settings),
+            subnets=settings.vpc_subnet_ids,
+            security_groups=settings.vpc_security_group_ids,
+            kms_key_id=settings.kms_key_id,
         )
 
 
@@ -103,6 +113,7 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
         image_repositories=image_repository_arns(identity.partition, aws.region, spec.image_uri),
         s3_buckets=spec.s3_buckets,
         s3_prefixes=spec.s3_prefixes,
+        security=security_statements(aws, identity.partition, identity.account_id, spec),
     )
     role = get_role(iam, spec.name)
     if role is None:
@@ -134,6 +145,15 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
         )
     outcome.changes += _repair_permissions(iam, spec, permissions)
     return outcome
+
+
+def security_statements(aws: Aws, partition: str, account_id: str, spec: ExecutionRoleSpec) -> list[dict[str, Any]]:
+    """The VPC and KMS statements the settings call for (none when neither is set); the key is read for its ARN."""
+    key_arn = resolve_key(aws, spec.kms_key_id).arn if spec.kms_key_id else None
+    return [
+        *vpc_statements(partition, aws.region, account_id, spec.subnets, spec.security_groups),
+        *kms_statements(key_arn),
+    ]
 
 
 def _repair_permissions(iam: Any, spec: ExecutionRoleSpec, permissions: PolicyDocument) -> list[str]:
@@ -168,7 +188,9 @@ def describe_permissions(spec: ExecutionRoleSpec) -> str:
     if spec.s3_prefixes:
         reads.append(f"read of staged model prefix(es) {', '.join(item.uri for item in spec.s3_prefixes)} only")
     s3 = ", ".join(reads) or "no S3 access"
-    return f"ECR image pull, CloudWatch Logs and metrics under /aws/sagemaker/*, {s3}"
+    extra = (", network interfaces in " + ", ".join(spec.subnets)) if spec.subnets else ""
+    extra += f", use of KMS key {spec.kms_key_id}" if spec.kms_key_id else ""
+    return f"ECR image pull, CloudWatch Logs and metrics under /aws/sagemaker/*, {s3}{extra}"
 
 
 def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = False) -> list[str]:

@@ -26,6 +26,7 @@ from llm_engineering.iam.common import (
     ensure_customer_policy,
 )
 from llm_engineering.iam.credentials import AccessKey, CredentialsFile, CredentialsStoreError
+from llm_engineering.iam.mfa import require_mfa
 from llm_engineering.iam.names import (
     check_profile_name,
     check_role_name,
@@ -41,6 +42,7 @@ from llm_engineering.iam.policies import (
     role_arn,
 )
 from llm_engineering.iam.s3_access import deployer_s3_statements
+from llm_engineering.iam.security_access import deployer_security_statements
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
 from llm_engineering.weights.location import S3Location
@@ -68,6 +70,11 @@ class DeployerSpec:
     """GPU_INSTANCE_TYPE, to warn when the allow-list would refuse it."""
     s3_roots: tuple[S3Location, ...] = ()
     """Where the deployer stages and reads model weights (MODEL_S3_URI / MODEL_S3_BUCKET); empty: no S3."""
+    require_mfa: bool = False
+    """REQUIRE_MFA: every create, update and delete needs MFA-authenticated credentials (`iam.mfa`)."""
+    reads_vpc: bool = False
+    """VPC_SUBNET_IDS set: deploys read the subnets, groups, routes and VPC endpoints (`iam.security_access`)."""
+    reads_kms_key: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeployerSpec:
@@ -82,6 +89,9 @@ class DeployerSpec:
             instance_types=settings.deployer_instance_types or tuple(GPU_INSTANCES),
             gpu_instance_type=settings.gpu_instance_type,
             s3_roots=deployer_roots(settings),
+            require_mfa=settings.require_mfa,
+            reads_vpc=bool(settings.vpc_subnet_ids),
+            reads_kms_key=settings.kms_key_id is not None,
         )
 
     @property
@@ -115,7 +125,10 @@ def deployer_policy_for(spec: DeployerSpec, identity: Identity) -> PolicyDocumen
     )
     # --- staged weights: stage, read, list and delete under the staging prefixes only (iam/s3_access.py) ---
     document["Statement"] += deployer_s3_statements(identity.partition, spec.s3_roots)
-    return document
+    document["Statement"] += deployer_security_statements(
+        identity.partition, identity.account_id, vpc=spec.reads_vpc, kms_key=spec.reads_kms_key
+    )
+    return require_mfa(document) if spec.require_mfa else document  # REQUIRE_MFA (iam/mfa.py)
 
 
 @dataclass

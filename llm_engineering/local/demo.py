@@ -47,7 +47,7 @@ class StepResult:
 def demo_environment(url: str, home: Path) -> dict[str, str]:
     """The caller's environment minus AWS, Hugging Face and tool settings and make's own state (`make demo
     ARGS=...` must not reach the steps), pointed at the emulator."""
-    settings_names = set(setting_names())
+    settings_names = {*setting_names(), "ENV", "LLM_ENGINEERING_ENV"}  # ENV=prod would pick .env.prod
     env = {
         key: value
         for key, value in nested_make_environment(os.environ).items()
@@ -107,6 +107,8 @@ def steps(scratch: Path) -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("deploy (vLLM, model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], vllm, False),
         ("test, JSON (vLLM, engine from tags)", ["test-inference", *one_shot], model_based, False),
         ("delete (vLLM)", ["delete-inference-endpoint"], model_based, True),
+        # --- security: what the deployer and the role hold and used (IAM's access advisor, emulated) ---
+        ("audit IAM (deployer, role)", ["audit-iam"], {}, False),
         ("delete execution role", ["delete-sagemaker-execution-role"], {}, True),
         ("delete deployer user", ["delete-sagemaker-role"], {}, True),
     ]

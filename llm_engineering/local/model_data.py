@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from llm_engineering.iam.policies import parse_document
 from llm_engineering.local.protocol import validation_exception
+from llm_engineering.local.security import note_isolation
 from llm_engineering.weights.access import read_access
 from llm_engineering.weights.location import S3Location
 
@@ -111,7 +112,12 @@ def check_create_model(account: str, region: str, params: dict[str, Any]) -> Non
         raise validation_exception(message)
 
 
-PRECHECKS = {"CreateModel": check_create_model}
+def _create_model(account: str, region: str, params: dict[str, Any]) -> None:
+    check_create_model(account, region, params)
+    note_isolation(account, region, params)  # EnableNetworkIsolation, which moto drops (local/security.py)
+
+
+PRECHECKS = {"CreateModel": _create_model}
 """SageMaker operations moto answers, checked here first."""
 
 

@@ -24,6 +24,7 @@ from llm_engineering.local.components import InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError, validation_exception
 from llm_engineering.local.records import filter_rows, model_environment, now, page
+from llm_engineering.local.security import isolated_from_the_hub, refuse_kms_on_local_storage
 from llm_engineering.statuses import HOLDING_INSTANCES
 
 ENDPOINT_HEALTH_CHECK_FAILURE = (
@@ -97,6 +98,7 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
                 f'Cannot create already existing endpoint configuration "{self.arn("endpoint-config", name)}".'
             )
         variants = params["ProductionVariants"]
+        refuse_kms_on_local_storage(params)  # KmsKeyId on local NVMe storage (local/security.py)
         names = [variant["VariantName"] for variant in variants]
         if len(set(names)) != len(names):
             raise validation_exception("Production variant names must be unique within an endpoint configuration.")
@@ -188,13 +190,17 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
             if data is not None and data.problem == "denied":  # SageMaker's download fails: no container starts
                 failure_reason = failure_reason or model_data.DOWNLOAD_FAILED.format(uri=data.uri)
                 continue
+            isolated = isolated_from_the_hub(
+                self.account_id, self.region_name, model, data is not None
+            )  # network isolation, Hub weights
             for index in range(0 if silent else int(variant.get("InitialInstanceCount") or 1)):
                 stream = container_logs.stream_name(variant["VariantName"], endpoint_name, index)
                 lines = engines.startup_lines(image, model_id, environment, instance_type, failure, data)
+                lines = lines[:2] + isolated if isolated else lines
                 container_logs.write(
                     self.account_id, self.region_name, container_logs.endpoint_log_group(endpoint_name), stream, lines
                 )
-            if (failure is not None or silent or (data and data.problem)) and failure_reason is None:
+            if (failure is not None or silent or (data and data.problem) or isolated) and failure_reason is None:
                 failure_reason = ENDPOINT_HEALTH_CHECK_FAILURE.format(variant=variant["VariantName"])
         return failure_reason
 

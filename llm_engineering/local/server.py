@@ -29,7 +29,17 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import clock, hub, iam_simulation, managed_policies, model_data, quotas, runtime, sagemaker
+from llm_engineering.local import (
+    access_advisor,
+    clock,
+    hub,
+    iam_simulation,
+    managed_policies,
+    model_data,
+    quotas,
+    runtime,
+    sagemaker,
+)
 from llm_engineering.local import metrics as emulated_metrics
 from llm_engineering.local import scheduler as emulated_scheduler
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
@@ -113,6 +123,7 @@ class EmulatorApp:
             clock.reset()
             emulated_metrics.reset()  # metrics and time limits: loads measured so far, schedule attempts
             emulated_scheduler.reset()
+            access_advisor.reset()
             return None
         # --- the emulated Hugging Face Hub (HF_ENDPOINT=<url>/_hub) ---
         if path == hub.PREFIX or path.startswith(hub.PREFIX + "/"):
@@ -121,6 +132,7 @@ class EmulatorApp:
         if scope is None:
             return None
         access_key, region, service = scope
+        access_advisor.observe(request)  # who called what, for IAM's access advisor (local/access_advisor.py)
         target = request.headers.get("X-Amz-Target", "")
         if service == "sagemaker":
             account = account_for(access_key, request.headers)
@@ -199,7 +211,8 @@ class EmulatorApp:
     # --- IAM's policy simulator -------------------------------------------------------------------------
     def _iam(self, request: Request) -> Response | None:
         form = {key: values[0] for key, values in parse_qs(request.get_data().decode("utf-8", "replace")).items()}
-        handler = iam_simulation.OPERATIONS.get(form.get("Action", ""))
+        action = form.get("Action", "")
+        handler = iam_simulation.OPERATIONS.get(action) or access_advisor.OPERATIONS.get(action)
         if handler is None:
             _rewind(request)
             return None

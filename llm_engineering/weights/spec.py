@@ -57,6 +57,8 @@ class StageSpec:
     bucket: str
     location: S3Location | None
     """MODEL_S3_URI when set; None: the default prefix, once the commit is known."""
+    kms_key_id: str | None = None
+    """KMS_KEY_ID: every object is written with SSE-KMS under that key (None: the bucket's default)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StageSpec:
@@ -74,6 +76,7 @@ class StageSpec:
             trust_remote_code=settings.hf_model_trust_remote_code,
             bucket=bucket,
             location=location,
+            kms_key_id=settings.kms_key_id,
         )
 
 

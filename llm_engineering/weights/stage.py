@@ -109,6 +109,8 @@ class StagePlan:
     temp_dir: Path
     free_bytes: int
     warnings: list[str] = field(default_factory=list)
+    encryption: dict[str, str] = field(default_factory=dict)
+    """The upload arguments of SSE-KMS under KMS_KEY_ID (empty: the bucket's default encryption)."""
 
     @property
     def largest(self) -> int:
@@ -212,9 +214,16 @@ def prepare(aws: Aws, api: HfApi, spec: StageSpec, options: TransferOptions) -> 
     transfer = [entry for entry in selection.files if entry.name not in kept]
     temp_dir = Path(options.temp_dir or tempfile.gettempdir())
     free = _check_disk(temp_dir, max((entry.size for entry in transfer), default=0))
-    return StagePlan(
+    plan = StagePlan(
         listing, selection, location, bucket, aws.region, kept, replaced, transfer, previous, temp_dir, free, warnings
     )
+    plan.encryption = sse_kms(spec.kms_key_id)  # KMS_KEY_ID: SSE-KMS on every object written
+    return plan
+
+
+def sse_kms(key_id: str | None) -> dict[str, str]:
+    """S3's server-side encryption arguments for `key_id` (id, ARN or alias), none without a key."""
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_id} if key_id else {}
 
 
 class _Progress(BaseSubscriber):
@@ -268,7 +277,7 @@ def _stage_file(
         str(path),
         plan.location.bucket,
         plan.location.key(entry.name),
-        extra_args={"ChecksumAlgorithm": "SHA256", "Metadata": metadata},
+        extra_args={"ChecksumAlgorithm": "SHA256", "Metadata": metadata, **plan.encryption},
         subscribers=[_Progress(lambda count: reporter.advance(count, upload=True))],
     ).result()
     seconds = time.monotonic() - started
@@ -302,6 +311,7 @@ def _write_manifest(s3: Any, plan: StagePlan, files: dict[str, StagedFile]) -> t
         Body=manifest.to_json(),
         ContentType="application/json",
         ChecksumAlgorithm="SHA256",
+        **plan.encryption,
     )
     return manifest, True
 

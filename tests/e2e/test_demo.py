@@ -33,7 +33,16 @@ def test_the_demo_checks_every_model_row_and_deploys_its_second_pass_from_s3(tmp
     assert "  S3 read access       ok" in out
     assert "loaded by inference component llm-engineering-demo-ic on endpoint llm-engineering-demo" in out
     assert "EMULATED: figures from the local emulator's timing model" in out  # the benchmark step says so
-    for step in ("stage the model in S3", "deploy (component, from S3)", "delete the staged model", "benchmark"):
+    assert "IAM user sagemaker-deployer (arn:aws:iam::123456789012:user/sagemaker-deployer)" in out
+    assert re.search(r"^  used +sagemaker \d{4}-\d\d-\d\d in us-east-1", out, re.MULTILINE), out
+    steps = (
+        "stage the model in S3",
+        "deploy (component, from S3)",
+        "delete the staged model",
+        "benchmark",
+        "audit IAM",
+    )
+    for step in steps:
         assert any(line.strip().startswith(step) and " ok " in line for line in out.splitlines()), step
     # make metrics after the first test step: CloudWatch has that step's request and its latency
     [invocations] = [line for line in out.splitlines() if line.strip().startswith("Invocations (AllTraffic)")]

@@ -1,0 +1,58 @@
+"""What SageMaker does with a model's security settings, as the emulator does it.
+
+An isolated model (EnableNetworkIsolation) whose container should download HF_MODEL_ID from the Hub cannot
+reach it: the container fails to start, as any container without network fails a download. The log line is
+the emulator's (huggingface_hub's own wording for an unreachable host was not verified).
+
+CreateEndpointConfig fails when KmsKeyId is given and a production variant runs on an instance type with local
+NVMe storage (SageMaker API reference, CreateEndpointConfig `KmsKeyId`). The families are the tool's own table
+(`hosting.instances.NVME_STORAGE_FAMILIES`). AWS's exact message could not be verified: the wording below is
+the emulator's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_engineering.hosting.instances import has_local_nvme
+from llm_engineering.local.protocol import validation_exception
+
+
+def refuse_kms_on_local_storage(params: dict[str, Any]) -> None:
+    """Raise SageMaker's ValidationException for a KmsKeyId on a variant whose storage is local NVMe."""
+    if not params.get("KmsKeyId"):
+        return
+    for variant in params.get("ProductionVariants", []):
+        instance_type = variant.get("InstanceType", "")
+        if has_local_nvme(instance_type):
+            raise validation_exception(
+                f"The KmsKeyId parameter is not supported for instance type {instance_type} of production variant "
+                f"{variant.get('VariantName')}: its instance storage is local NVMe, encrypted by the instance."
+            )
+
+
+ISOLATED: set[tuple[str, str, str]] = set()
+"""(account, region, model name) of the models created with EnableNetworkIsolation: moto drops the flag."""
+
+
+def note_isolation(account: str, region: str, params: dict[str, Any]) -> None:
+    """CreateModel's EnableNetworkIsolation, kept for the model's containers (a re-created model replaces it)."""
+    key = (account, region, str(params.get("ModelName")))
+    if params.get("EnableNetworkIsolation"):
+        ISOLATED.add(key)
+    else:
+        ISOLATED.discard(key)
+
+
+def isolated_from_the_hub(account: str, region: str, model: Any, has_model_data: bool) -> list[str] | None:
+    """The container's last log lines when network isolation keeps it from the Hub; None when it can start."""
+    if (account, region, model.model_name) not in ISOLATED or has_model_data:
+        return None
+    model_id = ((model.primary_container or {}).get("Environment") or {}).get("HF_MODEL_ID", "")
+    if not model_id or model_id.startswith("/"):
+        return None
+    return [
+        f"Downloading {model_id} from https://huggingface.co",
+        "Error: Could not reach huggingface.co: the container runs with network isolation (no network at all); "
+        "load the weights from S3 (ModelDataSource) instead.",
+    ]
