@@ -16,6 +16,8 @@ from pydantic import SecretStr
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.ami import HostAmi, host_ami
+from llm_engineering.hosting.autoscaling import ExistingScaling, ScaledResource
+from llm_engineering.hosting.autoscaling_inventory import existing_scaling
 from llm_engineering.hosting.container import ModelAccess, TokenChoice, choose_token
 from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.image import Image, engine_image
@@ -85,6 +87,8 @@ class Observed:
     ami: HostAmi = field(default_factory=lambda: HostAmi(None, ""))
     staged: StagedModel | None = None
     """The stage in S3 the container loads (spec.weights), checked; None: the container reads the Hub."""
+    scaling: ExistingScaling = field(default_factory=ExistingScaling)
+    """The scalable target, policies and alarms registered for this deployment (`hosting.autoscaling`)."""
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -173,6 +177,7 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
         engine_version=image.version,
         ami=ami,
         staged=staged,
+        scaling=existing_scaling(aws, ScaledResource(spec.endpoint_name, spec.component_name)),
     )
 
 

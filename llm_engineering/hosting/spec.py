@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.hosting.autoscaling import AutoscalingSpec
 from llm_engineering.hosting.engines import check_quantization, engine
 from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.settings import EndpointType, EngineName, Settings
@@ -112,6 +113,8 @@ class DeploymentSpec:
     engine: EngineSpec = EngineSpec()
     weights: WeightsSource | None = None
     """Where the container loads the weights from: a stage in S3, or None for the Hub (HF_MODEL_ID)."""
+    autoscaling: AutoscalingSpec | None = None
+    """The scaling range and what it follows (`hosting.autoscaling`); None: a fixed size."""
 
     @property
     def components(self) -> bool:
@@ -147,6 +150,7 @@ class DeploymentSpec:
             role_arn=settings.aws_arn_role,
             engine=EngineSpec.from_settings(settings),
             weights=WeightsSource.from_settings(settings),
+            autoscaling=AutoscalingSpec.from_settings(settings),
         )
 
 
