@@ -29,7 +29,17 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from llm_engineering.errors import UserFacingError
-from llm_engineering.local import clock, hub, iam_simulation, managed_policies, model_data, quotas, runtime, sagemaker
+from llm_engineering.local import (
+    autoscaling,
+    clock,
+    hub,
+    iam_simulation,
+    managed_policies,
+    model_data,
+    quotas,
+    runtime,
+    sagemaker,
+)
 from llm_engineering.local.faults import CURRENT, EmulatorConfig, EmulatorConfigError, parse_config
 from llm_engineering.local.protocol import (
     AwsError,
@@ -109,6 +119,7 @@ class EmulatorApp:
         if path == RESET_PATH and request.method == "POST":
             CURRENT.reset()
             clock.reset()
+            autoscaling.reset()  # autoscaling of inference components
             return None
         # --- the emulated Hugging Face Hub (HF_ENDPOINT=<url>/_hub) ---
         if path == hub.PREFIX or path.startswith(hub.PREFIX + "/"):
@@ -389,6 +400,7 @@ class Emulator:
         self._saved_variable = os.environ.get(MANAGED_POLICIES_VARIABLE)
         os.environ[MANAGED_POLICIES_VARIABLE] = "true"  # moto loads AWS managed IAM policies only then
         managed_policies.install()
+        autoscaling.install()  # autoscaling of inference components: moto's gaps, and the copies following it
         CURRENT.start(self.start_config)
         try:
             server = _Server(self.host, self.requested_port, self.request_log)
