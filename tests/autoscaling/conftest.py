@@ -6,21 +6,14 @@ from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
+from scaling_factories import FAST, spec_of
 
 from llm_engineering.aws import Aws, connect
 from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Plan, build_plan
-from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.hosting.waiting import Poller, silent
+from llm_engineering.hosting.waiting import silent
 from llm_engineering.local.server import configure
-from llm_engineering.settings import Settings
-
-FAST = Poller(first=0, sleep=lambda _s: None)
-
-
-def spec_of(**values: object) -> DeploymentSpec:
-    return DeploymentSpec.from_settings(Settings(**values))
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ import json
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from scaling_factories import FAST
 
 from llm_engineering.hosting.cleanup import delete_deployment
 from llm_engineering.local.server import advance_clock
-
-from conftest import FAST
 
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"
