@@ -108,11 +108,12 @@ AUTOSCALING_TAG_ACTION = "application-autoscaling:TagResource"
 ALARM_ACTIONS: tuple[str, ...] = (
     "cloudwatch:PutMetricAlarm",
     "cloudwatch:DeleteAlarms",
-    "cloudwatch:DescribeAlarms",
     "cloudwatch:ListTagsForResource",
     "cloudwatch:TagResource",
 )
 """The alarms that wake (NoCapacityInvocationFailures) and idle (Invocations) a component scaled to zero."""
+ALARM_READ_ACTION = "cloudwatch:DescribeAlarms"
+"""Listing by name prefix is authorised on `*`, not on the alarms it returns."""
 SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 SCALING_LINKED_ROLE = f"aws-service-role/{SCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 """The service-linked role the first RegisterScalableTarget of a SageMaker resource creates in the account."""
@@ -134,6 +135,7 @@ def _autoscaling_statements(partition: str, account_id: str) -> list[dict]:
             StringEquals={f"aws:RequestTag/{MANAGED_BY}": TOOL_NAME},
         ),
         _statement("ManageScalingAlarms", list(ALARM_ACTIONS), f"arn:{partition}:cloudwatch:*:{account_id}:alarm:*"),
+        _statement("ReadScalingAlarms", ALARM_READ_ACTION, "*"),
         _statement(
             "CreateAutoScalingLinkedRole",
             "iam:CreateServiceLinkedRole",
@@ -157,6 +159,7 @@ DEPLOYER_ACTIONS: tuple[str, ...] = (
     *AUTOSCALING_MANAGE_ACTIONS,
     AUTOSCALING_TAG_ACTION,
     *ALARM_ACTIONS,
+    ALARM_READ_ACTION,
     "iam:CreateServiceLinkedRole",
 )
 """Every action the deployer policy allows: exactly what deploy, test, delete and preflight call."""

@@ -95,8 +95,9 @@ EXPECTED_DEPLOYER_GRANTS: dict[str, tuple[set[str], dict]] = {
     "application-autoscaling:TagResource": (SCALABLE_TARGETS, REQUEST_TAG),
     **{
         f"cloudwatch:{action}": ({f"arn:aws:cloudwatch:*:{ACCOUNT}:alarm:*"}, NO_CONDITION)
-        for action in ("PutMetricAlarm", "DeleteAlarms", "DescribeAlarms", "ListTagsForResource", "TagResource")
+        for action in ("PutMetricAlarm", "DeleteAlarms", "ListTagsForResource", "TagResource")
     },
+    "cloudwatch:DescribeAlarms": ({"*"}, NO_CONDITION),
     "iam:CreateServiceLinkedRole": (
         {
             f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
