@@ -132,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     aws = aws_factory.from_settings(settings)
     access, lookup = _model_access(spec, args.skip_preflight)
     observed = observe(spec, aws, access)
+    if spec.autoscaling is not None:  # a maximum the instance quota cannot hold is bad input (exit 2)
+        from llm_engineering.preflight.scaling_quota import refuse_above_quota
+
+        refuse_above_quota(aws, spec.autoscaling, observed.instance, observed.gpus_per_copy, spec.components)
     plan = build_plan(spec, observed)
     echo(render(plan))
     for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line
