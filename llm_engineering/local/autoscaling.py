@@ -16,6 +16,8 @@ the copies stay where the last step or registration put them.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -26,13 +28,15 @@ from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, ap
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
 
-from llm_engineering.local import clock, sagemaker
+from llm_engineering.local import clock
 from llm_engineering.local.base import InferenceComponent
 from llm_engineering.local.faults import CURRENT
+from llm_engineering.local.instances import spec as instance_spec
 from llm_engineering.local.protocol import AwsError
 from llm_engineering.local.records import Pending
 
 COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
 NO_CAPACITY_MESSAGE = (
     "Inference Component {name} has no capacity to process this request. ApplicationAutoScaling may be in the "
@@ -116,6 +120,8 @@ def refuse_without_capacity(account: str, region: str, component: InferenceCompo
 
 def tick() -> None:
     """For every inference component's scalable target: keep its copies in range, run breached alarms' policies."""
+    from llm_engineering.local import sagemaker  # deferred: sagemaker.py asks this module for instance counts
+
     for account, regions in list(applicationautoscaling_backends.items()):
         for region, scaling in list(regions.items()):
             for resource_id, target in list(scaling.targets.get(COMPONENT_DIMENSION, {}).items()):
@@ -216,6 +222,46 @@ def _scale(component: InferenceComponent, copies: int) -> None:
         component.current_copy_count, component.modified = component.copy_count, clock.now()
 
     component.pending = Pending(clock.monotonic() + CURRENT.config.transition_seconds, started)
+
+
+# --- instances that follow -----------------------------------------------------------------------------------
+
+
+def variant_instances(backend: Any, endpoint: str, variant: dict[str, Any]) -> tuple[int, int]:
+    """(current, desired) instances of a variant: with ManagedInstanceScaling, as many as its components' copies
+    need (within its range: none for none); with a registered variant target, the initial count in its range."""
+    initial = int(variant.get("InitialInstanceCount") or 1)
+    managed = variant.get("ManagedInstanceScaling") or {}
+    if managed.get("Status") == "ENABLED":
+        gpus = max(1, (instance_spec(variant.get("InstanceType", "")) or _ONE_GPU).accelerators)
+        counts = []
+        for copies in ("current_copy_count", "copy_count"):
+            needed = sum(
+                getattr(component, copies)
+                * float(
+                    (component.specification.get("ComputeResourceRequirements") or {}).get(
+                        "NumberOfAcceleratorDevicesRequired"
+                    )
+                    or gpus
+                )
+                for component in backend.components.values()
+                if component.endpoint_name == endpoint and component.status not in {"Failed", "Deleting"}
+            )
+            low, high = int(managed.get("MinInstanceCount", 0)), int(managed.get("MaxInstanceCount", initial))
+            counts.append(max(low, min(high, math.ceil(needed / gpus))))
+        return counts[0], counts[1]
+    scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
+    target = scaling.targets.get(VARIANT_DIMENSION, {}).get(f"endpoint/{endpoint}/variant/{variant['VariantName']}")
+    count = _clamp(target, initial) if target is not None else initial
+    return count, count
+
+
+@dataclass(frozen=True)
+class _OneGpu:
+    accelerators: int = 1
+
+
+_ONE_GPU = _OneGpu()
 
 
 def reset() -> None:

@@ -30,13 +30,13 @@ def alarms() -> list[str]:
 
 
 def test_a_model_based_endpoint_deploys_with_its_variant_registered_and_deletes_without_leftovers(deploy):
-    aws, _ = deploy(autoscaling_min_capacity=1, autoscaling_max_capacity=2)
+    aws, _ = deploy(autoscaling_min_capacity=2, autoscaling_max_capacity=3, gpu_instance_count=2)
 
     [target] = targets()
     assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (
         f"endpoint/{ENDPOINT}/variant/AllTraffic",
-        1,
         2,
+        3,
     )
     assert policies() == [f"{ENDPOINT}-target-tracking"]
 

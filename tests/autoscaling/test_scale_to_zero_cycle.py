@@ -42,6 +42,12 @@ def copies() -> tuple[int, int]:
     return described["DesiredCopyCount"], described["CurrentCopyCount"]
 
 
+def instances() -> tuple[int, int]:
+    endpoint = boto3.client("sagemaker", region_name="us-east-1").describe_endpoint(EndpointName=ENDPOINT)
+    variant = endpoint["ProductionVariants"][0]
+    return variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]
+
+
 def alarm_state(name: str) -> str:
     alarms = boto3.client("cloudwatch", region_name="us-east-1").describe_alarms(AlarmNames=[name])["MetricAlarms"]
     return alarms[0]["StateValue"]
@@ -57,6 +63,7 @@ def test_a_component_goes_to_zero_when_idle_and_comes_back_on_a_request(emulator
     advance_clock(emulator, 2 * 60)
     assert copies() == (0, 0)
     assert alarm_state(f"{COMPONENT}-idle") == "ALARM"
+    assert instances() == (0, 0)  # ManagedInstanceScaling: no copy, no instance billed
 
     with pytest.raises(ClientError) as refused:
         invoke()
@@ -70,6 +77,7 @@ def test_a_component_goes_to_zero_when_idle_and_comes_back_on_a_request(emulator
     assert copies() == (1, 0)  # a copy is starting
     advance_clock(emulator, 1)
     assert copies() == (1, 1)
+    assert instances() == (1, 1)
     assert invoke()
 
     report = delete_deployment(aws, ENDPOINT, poller=FAST)
