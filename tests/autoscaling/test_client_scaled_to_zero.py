@@ -66,3 +66,18 @@ def test_the_client_path_still_imports_neither_boto3_nor_hosting():
     assert (
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
     )
+
+
+def test_status_shows_the_copies_the_range_and_since_when_a_component_is_scaled_to_zero(scaled_to_zero, capsys):
+    from llm_engineering.model.deploy import status
+
+    with pytest.raises(SystemExit):
+        run(lambda: status.main([]))
+
+    out = capsys.readouterr().out
+    assert "on 0 x ml.g5.2xlarge" in out and "USD 1.52/h" not in out  # no instance bills
+    assert "instances AllTraffic: 0 now, 0 desired, following the copies (0-1)" in out
+    assert (
+        "copies llm-engineering-endpoint-ic: 0 now, 0 desired; autoscaling 0-1 copies, "
+        "SageMakerInferenceComponentInvocationsPerCopy target 20; scaled to zero since "
+    ) in out
