@@ -34,4 +34,6 @@ def test_the_demo_checks_every_model_row_and_deploys_its_second_pass_from_s3(tmp
     assert "loaded by inference component llm-engineering-demo-ic on endpoint llm-engineering-demo" in out
     for step in ("stage the model in S3", "deploy (component, from S3)", "delete the staged model"):
         assert any(line.strip().startswith(step) and " ok " in line for line in out.splitlines()), step
+    # Scale to zero: the idle component has no copy (nothing bills), and --wait gets an answer from a new one.
+    assert "; scaled to zero since " in out and "waiting for a copy of llm-engineering-demo-ic" in done.stderr
     assert out.rstrip().endswith("Everything was created, tested and deleted; the emulator was left empty.")
