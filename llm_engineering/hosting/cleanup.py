@@ -2,11 +2,10 @@
 
 Order: the components' autoscaling (policies, scalable targets, alarms), inference components (an endpoint
 cannot be deleted while it has any; wait until they are gone), the endpoint (after any transition settles;
-deleting it deregisters its variants' autoscaling), then every config and model that belongs to it.
-Works on half-created and failed
-deployments, and is idempotent: a resource already Deleting (an interrupted earlier run) is waited for, then
-the rest goes. Stopped half-way (Ctrl-C, AWS lost), it says what is left and that running it again finishes
-the job.
+deleting it deregisters its variants' autoscaling), then every config and model that belongs to it. Works on
+half-created and failed deployments, and is idempotent: a resource already Deleting (an interrupted earlier
+run) is waited for, then the rest goes. Stopped half-way (Ctrl-C, AWS lost), it says what is left and that
+running it again finishes the job.
 """
 
 from __future__ import annotations
