@@ -162,7 +162,8 @@ class Applier:
         for attempt in range(ROLE_PROPAGATION_ATTEMPTS):
             try:
                 answer = getattr(self.aws.client(step.service), _snake(step.operation))(**self._resolved(step))
-                self._policy_arns[step.params.get("PolicyName", "")] = answer.get("PolicyARN", "")
+                if "PolicyARN" in answer:  # PutScalingPolicy: an alarm later in the plan names it
+                    self._policy_arns[step.params["PolicyName"]] = answer["PolicyARN"]
                 break
             except ClientError as error:
                 if _role_not_yet_assumable(error) and attempt + 1 < ROLE_PROPAGATION_ATTEMPTS:

@@ -254,7 +254,7 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
         tags = parts.tags_running(parts.name)
         create = Call("CreateInferenceComponent", {**target, **placement, **body, "Tags": tags}, component)
         return [*steps, parts.create_model(), create, Wait(component)], []
-    if observed.scaling.target:  # autoscaling owns the copy count: an update keeps the copies it has
+    if observed.scaling.target and spec.autoscaling is not None:  # the scaler owns the copies: keep its count
         del body["RuntimeConfig"]
     steps += [
         parts.create_model(),

@@ -231,6 +231,10 @@ def test_removing_the_settings_deregisters_the_target_and_deletes_the_alarms():
     now = ExistingScaling(target=True, policies=("p",), alarms=(f"{COMPONENT}-no-capacity",))
     plan = build_plan(spec, existing_component(spec, now))
 
+    update = next(
+        step for step in plan.steps if isinstance(step, Call) and step.operation == "UpdateInferenceComponent"
+    )
+    assert update.params["RuntimeConfig"] == {"CopyCount": 1}  # back to COPY_COUNT, even from zero
     assert scaling_calls(plan) == [
         Call("DeregisterScalableTarget", COMPONENT_KEY, service="application-autoscaling"),
         Call("DeleteAlarms", {"AlarmNames": [f"{COMPONENT}-no-capacity"]}, service="cloudwatch"),
