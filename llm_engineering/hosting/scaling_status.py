@@ -7,7 +7,7 @@ from datetime import datetime
 
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.autoscaling import ScaledResource
-from llm_engineering.hosting.autoscaling_inventory import ScalingState, scaling_state
+from llm_engineering.hosting.autoscaling_inventory import ScalingState, scaling_state, tool_alarms
 from llm_engineering.hosting.resources import Endpoint, components_on
 
 
@@ -51,4 +51,7 @@ def scaling_lines(aws: Aws, endpoint_name: str) -> list[str]:
         elif current == 0:
             line += "; warming up from zero (requests are refused until a copy is in service)"
         lines.append(line)
+        if state is not None and state.min_capacity == 0:
+            alarms = tool_alarms(aws, ScaledResource(endpoint_name, component.name))
+            lines.append(f"alarms {', '.join(alarms) or 'none (nothing wakes it: deploy again to restore them)'}")
     return lines

@@ -81,3 +81,4 @@ def test_status_shows_the_copies_the_range_and_since_when_a_component_is_scaled_
         "copies llm-engineering-endpoint-ic: 0 now, 0 desired; autoscaling 0-1 copies, "
         "SageMakerInferenceComponentInvocationsPerCopy target 20; scaled to zero since "
     ) in out
+    assert "alarms llm-engineering-endpoint-ic-no-capacity, llm-engineering-endpoint-ic-idle" in out
