@@ -78,3 +78,34 @@ def test_dry_run_shows_the_scaling_steps_and_creates_nothing(settings_env, monke
     assert "RegisterScalableTarget" in out and "PutMetricAlarm" in out and '"ManagedInstanceScaling"' in out
     assert "<ARN of policy llm-engineering-endpoint-ic-scale-out-from-zero>" in out
     assert nothing_created()
+
+
+def test_scaling_only_changes_the_scaling_in_place_without_a_new_model(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    models = sagemaker.list_models()["Models"]
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
+    capsys.readouterr()
+
+    assert _script(deploy.main, "--yes", "--skip-preflight", "--scaling-only") == 0
+
+    out = capsys.readouterr().out
+    assert "CreateModel" not in out and "UpdateInferenceComponent" not in out
+    assert sagemaker.list_models()["Models"] == models
+    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert target["MinCapacity"] == 0
+
+
+def test_scaling_only_without_a_deployment_is_bad_input(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
+
+    assert _script(deploy.main, "--yes", "--skip-preflight", "--scaling-only") == 2
+
+    err = capsys.readouterr().err.strip()
+    assert "--scaling-only" in err and len(err.splitlines()) == 1
+    assert nothing_created()
