@@ -63,3 +63,25 @@ def test_a_rollback_removes_the_target_its_policies_and_the_alarms_the_run_creat
     assert scaling().describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
     assert boto3.client("cloudwatch", region_name="us-east-1").describe_alarms()["MetricAlarms"] == []
     assert boto3.client("sagemaker", region_name="us-east-1").list_endpoints()["Endpoints"] == []
+
+
+def test_a_refused_alarm_rolls_back_the_target_the_component_and_the_endpoint(emulator):
+    from botocore.stub import Stubber
+
+    from llm_engineering.hosting.apply import DeploymentFailed
+
+    aws = connect(region="us-east-1")
+    spec = spec_of(endpoint_type="inference-component", autoscaling_min_capacity=0, autoscaling_max_capacity=1)
+    plan = build_plan(spec, observe(spec, aws))
+    applier = Applier(aws, spec, silent, FAST)
+    with Stubber(aws.client("cloudwatch")) as cloudwatch:
+        cloudwatch.add_client_error("put_metric_alarm", "AccessDenied", "not allowed: cloudwatch:PutMetricAlarm")
+        with pytest.raises(DeploymentFailed) as failed:
+            applier.apply(plan)
+
+    assert Resource("scalable-target", "inference-component/llm-engineering-endpoint-ic") in failed.value.rolled_back
+    assert failed.value.remaining == []
+    assert scaling().describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    assert scaling().describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    assert sagemaker.list_endpoints()["Endpoints"] == [] and sagemaker.list_models()["Models"] == []
