@@ -18,7 +18,7 @@ from llm_engineering.local.server import configure
 
 @pytest.fixture
 def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The session's emulator, reset, with the execution role and quick transitions; yields its URL."""
+    """The test run's emulator, reset, with the execution role and quick transitions; yields its URL."""
     for key, value in server_env.items():
         monkeypatch.setenv(key, value)
     boto3.client("iam", region_name="us-east-1").create_role(
