@@ -1,4 +1,4 @@
-"""Fixtures of the autoscaling tests: the session's emulator with a role, and a deploy through the library."""
+"""Fixtures of the autoscaling tests: the emulator (reset) with a role, and a deploy through the library."""
 
 from __future__ import annotations
 
