@@ -57,7 +57,9 @@ class DeleteStopped(UserFacingError):
         self.exit_code = 130 if interrupted else 1
 
 
-def _deregister_autoscaling(aws: Aws, endpoint_name: str, components: list[str], report: DeleteReport) -> None:
+def _deregister_autoscaling(
+    aws: Aws, endpoint_name: str, components: list[str], report: DeleteReport, reporter: Reporter
+) -> None:
     """Remove the components' scaling before they go: policies, targets, then this tool's alarms.
 
     One DescribeScalableTargets finds every component's target; `autoscaling_inventory.remove_scaling` then
@@ -73,6 +75,8 @@ def _deregister_autoscaling(aws: Aws, endpoint_name: str, components: list[str],
     registered = {target["ResourceId"] for target in targets}
     for name in components:
         scaled = ScaledResource(endpoint_name, name)
+        if scaled.resource_id in registered:
+            reporter.step(f"removing the autoscaling of inference component {name}")
         for item in remove_scaling(aws, scaled, registered=scaled.resource_id in registered):
             report.gone(item)
 
@@ -141,7 +145,9 @@ def _delete_all(
 ) -> None:
     client = aws.client("sagemaker")
     components = [component for component in inventory.components if component.exists]
-    _deregister_autoscaling(aws, inventory.endpoint_name, [component.name for component in components], report)
+    _deregister_autoscaling(
+        aws, inventory.endpoint_name, [component.name for component in components], report, reporter
+    )
     for component in components:
         _delete_remote(component, f"inference component {component.name}", report, poller, timeout, reporter)
     for component in components:
