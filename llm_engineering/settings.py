@@ -341,6 +341,42 @@ class Settings(BaseSettings):
             )
         return self
 
+    # --- Autoscaling and scale to zero (`hosting.autoscaling`) ----------------------------------------------
+    autoscaling_min_capacity: Annotated[int, Field(ge=0)] | None = None
+    """Fewest instances (model-based) or copies (inference component) autoscaling keeps; 0: scale to zero."""
+    autoscaling_max_capacity: PositiveInt | None = None
+    """Most instances or copies autoscaling may start; unset (with the minimum) means no autoscaling."""
+    autoscaling_metric: Literal["invocations", "concurrency"] = "invocations"
+    """What autoscaling tracks: `invocations` per instance/copy a minute, or `concurrency` (requests in flight)."""
+    autoscaling_target: Annotated[float, Field(gt=0)] | None = None
+    """Target value of AUTOSCALING_METRIC per instance or copy; unset: 20 invocations a minute, or 4 concurrent."""
+    scale_in_cooldown: Annotated[int, Field(ge=0, le=3600)] = 300
+    """Seconds after a scale-in before autoscaling removes capacity again (0-3600)."""
+    scale_out_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
+    """Seconds after a scale-out before autoscaling adds capacity again (0-3600)."""
+    scale_to_zero_after: Annotated[int, Field(ge=1, le=1440)] = 15
+    """Minutes without invocations before a component with AUTOSCALING_MIN_CAPACITY=0 goes to zero copies (1-1440)."""
+
+    @model_validator(mode="after")
+    def _autoscaling_range(self) -> Settings:
+        low, high = self.autoscaling_min_capacity, self.autoscaling_max_capacity
+        if (low is None) != (high is None):
+            raise ValueError(
+                "AUTOSCALING_MIN_CAPACITY and AUTOSCALING_MAX_CAPACITY go together: set both, or neither for a "
+                "fixed size"
+            )
+        if low is not None and high is not None and low > high:
+            raise ValueError(
+                f"AUTOSCALING_MIN_CAPACITY={low} must be at most AUTOSCALING_MAX_CAPACITY={high}: lower the minimum "
+                "or raise the maximum"
+            )
+        if low == 0 and self.endpoint_type == "model-based":
+            raise ValueError(
+                "AUTOSCALING_MIN_CAPACITY=0 (scale to zero) needs ENDPOINT_TYPE=inference-component: a model-based "
+                "endpoint keeps at least one instance; set ENDPOINT_TYPE=inference-component or a minimum of 1"
+            )
+        return self
+
 
 def describe_validation_error(error: ValidationError) -> str:
     """One line for the first problem: the setting, the offending value and what is allowed."""

@@ -19,6 +19,8 @@ from pydantic import SecretStr
 from llm_engineering.aws import AWS_FAILURES, Aws, delete_if_exists, describe_failure
 from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.ami import host_advice
+from llm_engineering.hosting.autoscaling import PolicyArn
+from llm_engineering.hosting.autoscaling_inventory import remove_created_scaling
 from llm_engineering.hosting.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
 from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.plan import Call, Plan, Wait
@@ -109,6 +111,8 @@ class Applier:
     poller: Poller = field(default_factory=Poller)
     created: list[Resource] = field(default_factory=list)
     _handles: dict[Resource, Remote] = field(default_factory=dict, repr=False)
+    _policy_arns: dict[str, str] = field(default_factory=dict, repr=False)
+    """Scaling policy name -> the ARN PutScalingPolicy returned (an alarm's action names it)."""
 
     @property
     def client(self) -> Any:
@@ -157,7 +161,9 @@ class Applier:
         self.reporter.step(f"{step.operation} {target}")
         for attempt in range(ROLE_PROPAGATION_ATTEMPTS):
             try:
-                getattr(self.client, _snake(step.operation))(**reveal(step.params))
+                answer = getattr(self.aws.client(step.service), _snake(step.operation))(**self._resolved(step))
+                if "PolicyARN" in answer:  # PutScalingPolicy: an alarm later in the plan names it
+                    self._policy_arns[step.params["PolicyName"]] = answer["PolicyARN"]
                 break
             except ClientError as error:
                 if _role_not_yet_assumable(error) and attempt + 1 < ROLE_PROPAGATION_ATTEMPTS:
@@ -167,6 +173,16 @@ class Applier:
                 self._fail(diagnosis, keep_failed)
         if step.creates:
             self.created.append(step.creates)
+
+    def _resolved(self, step: Call) -> dict[str, Any]:
+        """The request as sent: secrets revealed, and each `PolicyArn` replaced by the ARN AWS returned."""
+        params = reveal(step.params)
+        if "AlarmActions" in params:
+            params["AlarmActions"] = [
+                self._policy_arns.get(action.policy, action) if isinstance(action, PolicyArn) else action
+                for action in params["AlarmActions"]
+            ]
+        return params
 
     def _wait(self, plan: Plan, step: Wait, keep_failed: bool) -> None:
         try:
@@ -218,6 +234,8 @@ class Applier:
             handle.settle(self.poller, self.spec.deploy_timeout, self.reporter.progress)
             handle.delete()
             handle.wait_deleted(self.poller, self.spec.deploy_timeout, self.reporter.progress)
+        elif resource.kind in ("scalable-target", "alarm"):  # its policies go with the target
+            remove_created_scaling(self.aws, resource)
         elif resource.kind == "endpoint-config":
             delete_if_exists(self.client.delete_endpoint_config, EndpointConfigName=resource.name)
         else:

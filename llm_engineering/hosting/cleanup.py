@@ -1,11 +1,11 @@
 """Delete everything of one endpoint, in the order SageMaker requires, so no GPU is left billing.
 
-Order: inference components (an endpoint cannot be deleted while it has any; wait until they are gone),
-their autoscaling registrations, the endpoint (after any transition settles; deleting it deregisters its
-variants' autoscaling), then every config and model that belongs to it. Works on half-created and failed
-deployments, and is idempotent: a resource already Deleting (an interrupted earlier run) is waited for, then
-the rest goes. Stopped half-way (Ctrl-C, AWS lost), it says what is left and that running it again finishes
-the job.
+Order: the components' autoscaling (policies, scalable targets, alarms), inference components (an endpoint
+cannot be deleted while it has any; wait until they are gone), the endpoint (after any transition settles;
+deleting it deregisters its variants' autoscaling), then every config and model that belongs to it. Works on
+half-created and failed deployments, and is idempotent: a resource already Deleting (an interrupted earlier
+run) is waited for, then the rest goes. Stopped half-way (Ctrl-C, AWS lost), it says what is left and that
+running it again finishes the job.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from llm_engineering.aws import AWS_FAILURES, Aws, delete_if_exists, describe_failure
 from llm_engineering.errors import UserFacingError
+from llm_engineering.hosting.autoscaling import ScaledResource
+from llm_engineering.hosting.autoscaling_inventory import remove_scaling
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.resources import Remote
 from llm_engineering.hosting.waiting import Poller, Reporter, WaitTimeout, silent
@@ -55,21 +57,28 @@ class DeleteStopped(UserFacingError):
         self.exit_code = 130 if interrupted else 1
 
 
-def _deregister_autoscaling(aws: Aws, resource_ids: list[str], report: DeleteReport) -> None:
-    """Remove scaling targets (their policies go with them) for the resources about to be deleted."""
-    if not resource_ids:
+def _deregister_autoscaling(
+    aws: Aws, endpoint_name: str, components: list[str], report: DeleteReport, reporter: Reporter
+) -> None:
+    """Remove the components' scaling before they go: policies, targets, then this tool's alarms.
+
+    One DescribeScalableTargets finds every component's target; `autoscaling_inventory.remove_scaling` then
+    deletes each one's policies and alarms and deregisters it (idempotent: what is gone already is skipped).
+    """
+    if not components:
         return
     scaling = aws.client("application-autoscaling")
+    resource_ids = [f"inference-component/{name}" for name in components]
     targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=resource_ids).get(
         "ScalableTargets", []
     )
-    for target in targets:
-        scaling.deregister_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=target["ResourceId"],
-            ScalableDimension=target["ScalableDimension"],
-        )
-        report.gone(f"autoscaling target {target['ResourceId']}")
+    registered = {target["ResourceId"] for target in targets}
+    for name in components:
+        scaled = ScaledResource(endpoint_name, name)
+        if scaled.resource_id in registered:
+            reporter.step(f"removing the autoscaling of inference component {name}")
+        for item in remove_scaling(aws, scaled, registered=scaled.resource_id in registered):
+            report.gone(item)
 
 
 def _settle(resource: Remote, poller: Poller, timeout: float, reporter: Reporter) -> None:
@@ -136,7 +145,9 @@ def _delete_all(
 ) -> None:
     client = aws.client("sagemaker")
     components = [component for component in inventory.components if component.exists]
-    _deregister_autoscaling(aws, [f"inference-component/{component.name}" for component in components], report)
+    _deregister_autoscaling(
+        aws, inventory.endpoint_name, [component.name for component in components], report, reporter
+    )
     for component in components:
         _delete_remote(component, f"inference component {component.name}", report, poller, timeout, reporter)
     for component in components:

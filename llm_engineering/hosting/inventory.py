@@ -193,7 +193,8 @@ def _summary(client: Any, endpoint: Endpoint, tags: list[dict[str, str]], now: d
     running = {v["VariantName"]: v.get("CurrentInstanceCount") for v in endpoint.raw.get("ProductionVariants", [])}
     fleet: list[tuple[str, int]] = []
     for variant in endpoint.variants:
-        count = running.get(variant["VariantName"]) or variant.get("InitialInstanceCount", 0)
+        count = running.get(variant["VariantName"])  # 0 for a variant scaled to zero: nothing bills
+        count = variant.get("InitialInstanceCount", 0) if count is None else count
         fleet.append((variant.get("InstanceType", "?"), count))
     hosted = components_on(client, endpoint.name) if endpoint.hosts_components else []
     components = [f"{component.name} ({component.status})" for component in hosted]

@@ -16,6 +16,8 @@ from pydantic import SecretStr
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.ami import HostAmi, host_ami
+from llm_engineering.hosting.autoscaling import ExistingScaling, ScaledResource
+from llm_engineering.hosting.autoscaling_inventory import existing_scaling
 from llm_engineering.hosting.container import ModelAccess, TokenChoice, choose_token
 from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.image import Image, engine_image
@@ -88,6 +90,8 @@ class Observed:
     """The stage in S3 the container loads (spec.weights), checked; None: the container reads the Hub."""
     security: SecurityFacts = field(default_factory=SecurityFacts)
     """The VPC and KMS key the settings name, as EC2 and KMS described them (`hosting.security`)."""
+    scaling: ExistingScaling = field(default_factory=ExistingScaling)
+    """The scalable target, policies and alarms registered for this deployment (`hosting.autoscaling`)."""
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -178,6 +182,7 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
         ami=ami,
         staged=staged,
         security=security,
+        scaling=existing_scaling(aws, ScaledResource(spec.endpoint_name, spec.component_name)),
     )
 
 

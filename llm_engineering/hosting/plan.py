@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.hosting import autoscaling
 from llm_engineering.hosting.ami import DEFAULT_AMI
 from llm_engineering.hosting.container import container_environment
 from llm_engineering.hosting.engines import engine, engine_environment
@@ -24,6 +25,7 @@ from llm_engineering.hosting.prices import PRICE_SOURCE, Cost, instances_cost
 from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.security import config_fields, model_fields, plan_lines
 from llm_engineering.hosting.spec import DeploymentSpec
+from llm_engineering.hosting.steps import Call, Step, Wait
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
 from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
@@ -33,26 +35,6 @@ from llm_engineering.weights.manifest import size_label
 from llm_engineering.weights.staged import StagedModel
 
 VARIANT_NAME = "AllTraffic"
-
-
-@dataclass(frozen=True)
-class Call:
-    """One SageMaker request; `creates` names the resource it brings into existence (for rollback)."""
-
-    operation: str
-    params: dict[str, Any]
-    creates: Resource | None = None
-
-
-@dataclass(frozen=True)
-class Wait:
-    """Wait until a resource is InService (on `expect`: the config or model an update switched to)."""
-
-    resource: Resource
-    expect: str | None = None
-
-
-Step = Call | Wait
 
 
 @dataclass(frozen=True)
@@ -93,6 +75,8 @@ class Plan:
     account: str = ""
     """The account the money is spent in (the execution role's), and the environment (ENV), for the first line."""
     env_name: str | None = None
+    autoscaling: autoscaling.AutoscalingSpec | None = None
+    """The scaling range and what it follows (None: a fixed size)."""
 
     @property
     def cost(self) -> Cost:
@@ -257,7 +241,11 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
     assert spec.component_name is not None
     steps: list[Step] = []
     if observed.endpoint is None:
-        routing = {"RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}
+        routing: dict[str, Any] = {"RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}
+        if spec.autoscaling is not None:  # instances follow the copies (`hosting.autoscaling`)
+            routing["ManagedInstanceScaling"] = autoscaling.managed_instance_scaling(
+                spec.autoscaling, observed.instance.gpus, observed.gpus_per_copy, spec.instance_count
+            )
         config = parts.create_config(routing, ExecutionRoleArn=observed.role_arn)
         steps += [config, parts.create_endpoint(), Wait(parts.endpoint)]
     specification = {
@@ -266,7 +254,7 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
         "ComputeResourceRequirements": compute_requirements(observed.instance, observed.gpus_per_copy),
     }
     target = {"InferenceComponentName": spec.component_name}
-    body = {"Specification": specification, "RuntimeConfig": {"CopyCount": spec.copy_count}}
+    body: dict[str, Any] = {"Specification": specification, "RuntimeConfig": {"CopyCount": spec.copy_count}}
     component = Resource("inference-component", spec.component_name)
     current = observed.component
     if current is None:
@@ -274,6 +262,8 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
         tags = parts.tags_running(parts.name)
         create = Call("CreateInferenceComponent", {**target, **placement, **body, "Tags": tags}, component)
         return [*steps, parts.create_model(), create, Wait(component)], []
+    if observed.scaling.target and spec.autoscaling is not None:  # the scaler owns the copies: keep its count
+        del body["RuntimeConfig"]
     steps += [
         parts.create_model(),
         Call("UpdateInferenceComponent", {**target, **body}),
@@ -309,6 +299,9 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         environment=served.variables,
     )
     steps, retire = _component_steps(parts) if spec.components else _model_based_steps(parts)
+    # --- autoscaling: register, put and remove in place, once the endpoint or component is InService ---
+    scaled = autoscaling.ScaledResource(spec.endpoint_name, spec.component_name)
+    steps += autoscaling.scaling_steps(scaled, spec.autoscaling, parts.tags, observed.scaling)
     retire += [
         Call("DeleteEndpointConfig" if item.kind == "endpoint-config" else "DeleteModel", _name_param(item))
         for item in observed.unused
@@ -341,6 +334,7 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         security=tuple(plan_lines(spec.security, observed.security)),
         account=observed.role_arn.split(":")[4] if observed.role_arn.count(":") >= 5 else "",
         env_name=spec.environment,
+        autoscaling=spec.autoscaling,
     )
 
 
@@ -398,6 +392,7 @@ def render(plan: Plan) -> str:
         "  environment    " + ", ".join(f"{key}={hide(value)}" for key, value in plan.environment.items()),
         *_engine_lines(plan),
         *plan.security,
+        f"  autoscaling    {autoscaling.describe(plan.autoscaling, plan.component_name is not None)}",
     ]
     if plan.token_note:
         lines.append(f"  HF token       {plan.token_note}")

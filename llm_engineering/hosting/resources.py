@@ -18,7 +18,14 @@ from llm_engineering.errors import UserFacingError
 from llm_engineering.hosting.waiting import Poller, ProgressCallback
 from llm_engineering.statuses import COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, Status
 
-ResourceKind = Literal["model", "endpoint-config", "endpoint", "inference-component"]
+ResourceKind = Literal[
+    "model",
+    "endpoint-config",
+    "endpoint",
+    "inference-component",
+    "scalable-target",
+    "alarm",  # the last two: autoscaling
+]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.hosting.autoscaling import AutoscalingSpec
 from llm_engineering.hosting.engines import check_quantization, engine
 from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.hosting.security import SecuritySpec
@@ -118,6 +119,8 @@ class DeploymentSpec:
     """VPC, network isolation and the storage volume's KMS key (`hosting.security`)."""
     environment: str | None = None
     """ENV / LLM_ENGINEERING_ENV (None: `.env` alone), named by the plan's first line."""
+    autoscaling: AutoscalingSpec | None = None
+    """The scaling range and what it follows (`hosting.autoscaling`); None: a fixed size."""
 
     @property
     def components(self) -> bool:
@@ -155,6 +158,7 @@ class DeploymentSpec:
             weights=WeightsSource.from_settings(settings),
             security=SecuritySpec.from_settings(settings),
             environment=environment_name(),
+            autoscaling=AutoscalingSpec.from_settings(settings),
         )
 
 

@@ -99,6 +99,45 @@ SAGEMAKER_SCALABLE_DIMENSIONS: tuple[str, ...] = (
     "sagemaker:inference-component:DesiredCopyCount",
 )
 """What delete deregisters: endpoint variants and inference components, nothing of other services."""
+# --- Autoscaling and scale to zero (`hosting.autoscaling`): what deploy registers, puts and tags ---
+AUTOSCALING_MANAGE_ACTIONS: tuple[str, ...] = (
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:PutScalingPolicy",
+)
+AUTOSCALING_TAG_ACTION = "application-autoscaling:TagResource"
+ALARM_ACTIONS: tuple[str, ...] = ("cloudwatch:PutMetricAlarm", "cloudwatch:TagResource")
+"""The alarms that wake (NoCapacityInvocationFailures) and idle (Invocations) a component scaled to zero. Reading
+them (DescribeAlarms on `*`, their tags) and deleting them (only when tagged by the tool) are granted with the
+reads of metrics and cleanup below (`_operate_statements`)."""
+SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+SCALING_LINKED_ROLE = f"aws-service-role/{SCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+"""The service-linked role the first RegisterScalableTarget of a SageMaker resource creates in the account."""
+
+
+def _autoscaling_statements(partition: str, account_id: str) -> list[dict]:
+    """Register and put on SageMaker's dimensions only; tag only with the tool's tag; alarms of this account."""
+    scaling = {
+        "application-autoscaling:service-namespace": "sagemaker",
+        "application-autoscaling:scalable-dimension": list(SAGEMAKER_SCALABLE_DIMENSIONS),
+    }
+    targets = f"arn:{partition}:application-autoscaling:*:{account_id}:scalable-target/*"
+    return [
+        _statement("ManageSageMakerAutoScaling", list(AUTOSCALING_MANAGE_ACTIONS), targets, StringEquals=scaling),
+        _statement(
+            "TagSageMakerAutoScaling",
+            AUTOSCALING_TAG_ACTION,
+            targets,
+            StringEquals={f"aws:RequestTag/{MANAGED_BY}": TOOL_NAME},
+        ),
+        _statement("ManageScalingAlarms", list(ALARM_ACTIONS), f"arn:{partition}:cloudwatch:*:{account_id}:alarm:*"),
+        _statement(
+            "CreateAutoScalingLinkedRole",
+            "iam:CreateServiceLinkedRole",
+            f"arn:{partition}:iam::{account_id}:role/{SCALING_LINKED_ROLE}",
+            StringEquals={"iam:AWSServiceName": SCALING_SERVICE},
+        ),
+    ]
+
 
 # --- Metrics, time limits (ENDPOINT_TTL) and cleanup ---
 SCHEDULE_ACTIONS: tuple[str, ...] = (
@@ -176,6 +215,10 @@ DEPLOYER_ACTIONS: tuple[str, ...] = (
     *QUOTA_ACTIONS,
     *AUTOSCALING_READ_ACTIONS,
     *AUTOSCALING_REMOVE_ACTIONS,
+    *AUTOSCALING_MANAGE_ACTIONS,
+    AUTOSCALING_TAG_ACTION,
+    *ALARM_ACTIONS,
+    "iam:CreateServiceLinkedRole",
 )
 """Every action the deployer policy allows: exactly what deploy, test, delete and preflight call."""
 
@@ -303,6 +346,7 @@ def deployer_policy_document(
                     "application-autoscaling:scalable-dimension": list(SAGEMAKER_SCALABLE_DIMENSIONS),
                 },
             ),
+            *_autoscaling_statements(partition, account_id),
         ],
     }
 

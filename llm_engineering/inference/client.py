@@ -30,6 +30,7 @@ from llm_engineering.inference import protocols
 from llm_engineering.inference.parameters import GenerationParameters, InvalidParameterError
 from llm_engineering.inference.protocols import Protocol, checked_messages, error_text, valid_text
 from llm_engineering.inference.streaming import GenerationStats, TokenStream, one_line
+from llm_engineering.inference.warmup import describe_component, is_no_capacity, scaled_to_zero
 from llm_engineering.statuses import Status
 
 if TYPE_CHECKING:
@@ -426,6 +427,9 @@ class InferenceClient:
                 f"Inference component '{unknown.group(1)}' does not exist on endpoint '{self.endpoint_name}': "
                 "fix SAGEMAKER_INFERENCE_COMPONENT_NAME or --component (or unset both to pick the endpoint's only one)."
             )
+        if is_no_capacity(code, message):  # scaled to zero: the refusal wakes it (`inference.warmup`)
+            name = self.component_name or ""
+            return scaled_to_zero(name, describe_component(self.control, name))
         if code == "ValidationError" and _ENDPOINT_UNAVAILABLE.search(message):
             return self._endpoint_problem(message)
         if code == "ModelNotReadyException":

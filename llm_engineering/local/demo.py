@@ -4,7 +4,8 @@ The steps are the real Make targets, run as subprocesses exactly as against AWS;
 dummy credentials and throwaway credential/config files differ. The Hub is the emulator's own (HF_ENDPOINT):
 the first pass serves the default model from it, the second stages it in S3 and deploys it from there. The
 user's `.env`, AWS files and Hugging Face token are never read or written. The emulator always stops, and the
-demo checks it was left empty.
+demo checks it was left empty. The inference-component pass scales to zero when idle and back on a request,
+in seconds of emulated time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import boto3
 from llm_engineering.cli import echo, fail, run
 from llm_engineering.local.hub import PREFIX as HUB_PREFIX
 from llm_engineering.local.make_environment import nested_make_environment
-from llm_engineering.local.server import Emulator
+from llm_engineering.local.server import Emulator, advance_clock
 from llm_engineering.settings import ENV_FILE_VARIABLE, Settings, setting_names
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -32,6 +33,10 @@ STAGING_BUCKET = "llm-engineering-demo-models"
 EMULATOR_OPTIONS = {"transition_seconds": 1.0, "token_delay_seconds": 0.01, "timing_model": True, "time_scale": 20}
 """The timing model paces answers by the deployed model and instance (20 times faster), so the benchmark step
 measures something; its figures say they are emulated."""
+SCALE_TO_ZERO = {"AUTOSCALING_MIN_CAPACITY": "0", "AUTOSCALING_MAX_CAPACITY": "1", "SCALE_TO_ZERO_AFTER": "1"}
+"""The component pass scales to zero after a minute idle, and back on the next request (`hosting.autoscaling`)."""
+IDLE = "<idle>"
+IDLE_SECONDS = 120
 AS_DEPLOYER = {"AWS_PROFILE": Settings.model_fields["sagemaker_user_name"].default}
 """Deploy, test and delete run as the deployer user (the profile make create-sagemaker-role stored, as it
 advises), so preflight simulates iam:PassRole for the least-privilege policy, as on AWS."""
@@ -81,6 +86,7 @@ def steps(scratch: Path) -> list[tuple[str, list[str], dict[str, str], bool]]:
     """(label, make arguments, extra environment, runs even after a failure) in order; results go to `scratch`."""
     model_based = {"ENDPOINT_TYPE": "model-based", **AS_DEPLOYER}
     components = {"ENDPOINT_TYPE": "inference-component", "MODEL_SOURCE": "s3", **AS_DEPLOYER}  # weights: the stage
+    components.update(SCALE_TO_ZERO)
     vllm = {**model_based, "ENGINE": "vllm"}
     one_shot = ["ARGS=--json"]
     return [
@@ -100,7 +106,10 @@ def steps(scratch: Path) -> list[tuple[str, list[str], dict[str, str], bool]]:
         ("stage the model in S3", ["stage-model"], {}, False),
         ("deploy (component, from S3)", ["deploy-inference-endpoint", "ARGS=--yes"], components, False),
         ("test, one-shot JSON (component)", ["test-inference", *one_shot], components, False),
-        ("status (endpoint, stage)", ["status"], components, False),
+        # --- scale to zero: idle, zero copies (nothing bills), a request wakes it, --wait gets the answer ---
+        (f"idle {IDLE_SECONDS // 60} min (emulated clock)", [IDLE], {}, False),
+        ("status (scaled to zero, stage)", ["status"], components, False),
+        ("test --wait (wakes the component)", ["test-inference", "ARGS=--wait --no-stream"], components, False),
         ("delete (inference component)", ["delete-inference-endpoint"], components, True),
         ("delete the staged model", ["delete-staged-model"], components, True),
         # --- ENGINE=vllm: the maintained engine; the test client learns it from the endpoint's tags ---
@@ -132,6 +141,19 @@ def leftovers(url: str) -> list[str]:
         f"inference component {item['InferenceComponentName']}"
         for item in client.list_inference_components()["InferenceComponents"]
     ]
+    # --- autoscaling: no scalable target, scaling policy or alarm stays ---
+    keys = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "testing"}
+    scaling = boto3.client("application-autoscaling", **keys, aws_secret_access_key="testing")
+    found += [
+        f"scalable target {item['ResourceId']}"
+        for item in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    ]
+    found += [
+        f"scaling policy {item['PolicyName']}"
+        for item in scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    ]
+    alarms = boto3.client("cloudwatch", **keys, aws_secret_access_key="testing").describe_alarms()["MetricAlarms"]
+    found += [f"alarm {item['AlarmName']}" for item in alarms]
     # --- staged weights: the demo's bucket stays (as make delete-staged-model leaves it), its objects do not ---
     s3 = boto3.client(
         "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
@@ -164,8 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         for label, arguments, extra, always in steps(Path(scratch)):
             if failed and not always:
                 continue
-            echo(f"\n==> {label}: make {' '.join(arguments)}")
             started = time.monotonic()
+            if arguments == [IDLE]:  # scale to zero: the emulator's clock skips the idle period
+                echo(f"\n==> {label}")
+                advance_clock(emulator.url, IDLE_SECONDS)
+                results.append(StepResult(label, 0, time.monotonic() - started))
+                continue
+            echo(f"\n==> {label}: make {' '.join(arguments)}")
             code = subprocess.run(
                 [make, "-s", "--no-print-directory", "-C", str(REPOSITORY), *arguments],
                 env={**base, **extra},

@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from llm_engineering.local import container_logs, engines, eventstream, metrics, timing
+from llm_engineering.local import autoscaling, container_logs, engines, eventstream, metrics, timing
 from llm_engineering.local.container import ContainerReply
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError
@@ -175,6 +175,8 @@ def _target(backend: SageMakerExtensionBackend, endpoint_name: str, component_na
         model = backend.moto._models.get(component.served_model or "")
         if model is None:
             raise validation_error(f"Inference Component {component_name} not found.")
+        # autoscaling: a component scaled to zero refuses, and CloudWatch counts it (`local.autoscaling`)
+        autoscaling.refuse_without_capacity(backend.account_id, backend.region_name, component)
         return component.variant_name, model, container_logs.component_log_group(component_name)
     if component_name:
         raise validation_error(f"Inference Component {component_name} not found.")

@@ -18,7 +18,7 @@ from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.base_backend import BackendDict
 from moto.sagemaker.models import FakeEndpoint
 
-from llm_engineering.local import container_logs, engines, model_data
+from llm_engineering.local import autoscaling, container_logs, engines, model_data
 from llm_engineering.local.base import EndpointConfig, EndpointState
 from llm_engineering.local.components import InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
@@ -259,14 +259,14 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
         return answer
 
     def _variant_summary(self, variant: dict[str, Any], state: EndpointState) -> dict[str, Any]:
-        count = int(variant.get("InitialInstanceCount") or 1)
+        count, desired = autoscaling.variant_instances(self, state.name, variant)  # instances follow the scaling
         running = state.status in RUNNING_STATES
         summary: dict[str, Any] = {
             "VariantName": variant["VariantName"],
             "CurrentWeight": float(variant.get("InitialVariantWeight", 1.0)) if running else None,
             "DesiredWeight": float(variant.get("InitialVariantWeight", 1.0)),
             "CurrentInstanceCount": count if running else None,
-            "DesiredInstanceCount": count,
+            "DesiredInstanceCount": desired,
             "ManagedInstanceScaling": variant.get("ManagedInstanceScaling"),
             "RoutingConfig": variant.get("RoutingConfig"),
         }

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 from llm_engineering.errors import UserFacingError
 from llm_engineering.local import (
     access_advisor,
+    autoscaling,
     clock,
     hub,
     iam_simulation,
@@ -124,6 +125,7 @@ class EmulatorApp:
             emulated_metrics.reset()  # metrics and time limits: loads measured so far, schedule attempts
             emulated_scheduler.reset()
             access_advisor.reset()
+            autoscaling.reset()  # autoscaling of inference components
             return None
         # --- the emulated Hugging Face Hub (HF_ENDPOINT=<url>/_hub) ---
         if path == hub.PREFIX or path.startswith(hub.PREFIX + "/"):
@@ -408,6 +410,7 @@ class Emulator:
         managed_policies.install()
         emulated_metrics.register()  # metrics and time limits: CloudWatch percentiles, the utilization sampler,
         emulated_scheduler.register()  # and schedules that come due
+        autoscaling.install()  # autoscaling of inference components: moto's gaps, and the copies following it
         CURRENT.start(self.start_config)
         try:
             server = _Server(self.host, self.requested_port, self.request_log)

@@ -35,6 +35,7 @@ from llm_engineering.preflight.report import (
     report_json,
 )
 from llm_engineering.preflight.role import RoleRef, check_execution_role, check_pass_role
+from llm_engineering.preflight.scaling_quota import check_scaling_quota
 from llm_engineering.preflight.security import security_rows
 from llm_engineering.preflight.staged import check_staged
 from llm_engineering.weights.staged import StagedModelProblem
@@ -236,6 +237,9 @@ def run_preflight(
     )
     rows = (identity_row, role_row, pass_row, quota_row, *model_rows, memory_row, price_row, support_row)
     rows += security_rows(aws, spec, observed, identity)  # VPC reach, KMS key, MFA (preflight/security.py)
+    if spec.autoscaling is not None:  # autoscaling: the range's most instances against the same quota
+        scaling_row = check_scaling_quota(aws, spec.autoscaling, target.instance, target.gpus_per_copy, spec.components)
+        rows = (*rows[:4], scaling_row, *rows[4:])
     report = Report(rows, target.subject)
     return report.redacted([token.get_secret_value()] if token is not None else [])
 

@@ -48,4 +48,6 @@ def test_the_demo_checks_every_model_row_and_deploys_its_second_pass_from_s3(tmp
     [invocations] = [line for line in out.splitlines() if line.strip().startswith("Invocations (AllTraffic)")]
     assert invocations.split()[2] == "1", invocations
     assert any(line.strip().startswith("ModelLatency p99 (AllTraffic)") and " ms " in line for line in out.splitlines())
+    # Scale to zero: the idle component has no copy (nothing bills), and --wait gets an answer from a new one.
+    assert "; scaled to zero since " in out and "waiting for a copy of llm-engineering-demo-ic" in done.stderr
     assert out.rstrip().endswith("Everything was created, tested and deleted; the emulator was left empty.")

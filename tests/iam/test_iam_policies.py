@@ -107,6 +107,21 @@ EXPECTED_DEPLOYER_GRANTS: dict[str, tuple[set[str], dict]] = {
     "application-autoscaling:DescribeScalingPolicies": ({"*"}, NO_CONDITION),
     "application-autoscaling:DeregisterScalableTarget": (SCALABLE_TARGETS, SCALING),
     "application-autoscaling:DeleteScalingPolicy": (SCALABLE_TARGETS, SCALING),
+    # autoscaling and scale to zero: register and put on SageMaker's dimensions, tag with the tool's tag only
+    "application-autoscaling:RegisterScalableTarget": (SCALABLE_TARGETS, SCALING),
+    "application-autoscaling:PutScalingPolicy": (SCALABLE_TARGETS, SCALING),
+    "application-autoscaling:TagResource": (SCALABLE_TARGETS, REQUEST_TAG),
+    **{
+        f"cloudwatch:{action}": ({f"arn:aws:cloudwatch:*:{ACCOUNT}:alarm:*"}, NO_CONDITION)
+        for action in ("PutMetricAlarm", "TagResource")
+    },
+    "iam:CreateServiceLinkedRole": (
+        {
+            f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+        },
+        {"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}},
+    ),
 }
 
 

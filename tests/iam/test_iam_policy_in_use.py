@@ -64,6 +64,7 @@ class Recorder:
 
     def __init__(self, url: str) -> None:
         self.sagemaker = _client("sagemaker", url)
+        self.cloudwatch = _client("cloudwatch", url)
         self.requests: list[tuple[str, Request]] = []
 
     def attach(self, session: Any) -> None:
@@ -83,6 +84,10 @@ class Recorder:
         except self.sagemaker.exceptions.ClientError:
             return []
 
+    def _alarm_tags(self, arn: str) -> dict[str, list[str]]:
+        tags = self.cloudwatch.list_tags_for_resource(ResourceARN=arn)["Tags"]
+        return {f"aws:ResourceTag/{tag['Key']}": [tag["Value"]] for tag in tags}
+
     def _requests(self, service: str, operation: str, params: dict[str, Any]) -> list[Request]:
         prefix = PREFIX.get(service, service)
         action = f"{prefix}:{operation}"
@@ -97,14 +102,17 @@ class Recorder:
             group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{params.get('logGroupName', '')}"
             stream = params.get("logStreamName")
             return [Request(action, (f"{group}:log-stream:{stream}" if stream else group,))]
-        if prefix == "application-autoscaling" and operation.startswith(("Deregister", "Delete")):
+        if prefix == "application-autoscaling" and operation.startswith(("Deregister", "Delete", "Register", "Put")):
             context = {
                 "application-autoscaling:service-namespace": [params["ServiceNamespace"]],
                 "application-autoscaling:scalable-dimension": [params["ScalableDimension"]],
             }
-            return [
-                Request(action, (f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/x",), context)
-            ]
+            target = f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/x"
+            requests = [Request(action, (target,), context)]
+            if params.get("Tags"):  # tagging on register needs TagResource too
+                tags = {f"aws:RequestTag/{key}": [value] for key, value in params["Tags"].items()}
+                requests.append(Request("application-autoscaling:TagResource", (target,), tags))
+            return requests
         if prefix == "scheduler" and "GroupName" in params:  # time limits: the schedules of one group
             group = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule"
             if operation == "ListSchedules":
@@ -112,6 +120,16 @@ class Recorder:
             return [Request(action, (f"{group}/{params['GroupName']}/{params['Name']}",))]
         if prefix == "scheduler" and operation.endswith("ScheduleGroup"):
             return [Request(action, (f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{params['Name']}",))]
+        if prefix == "cloudwatch" and operation != "DescribeAlarms":
+            names = params.get("AlarmNames") or [params.get("AlarmName") or params["ResourceARN"].rsplit(":", 1)[-1]]
+            alarms = tuple(f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}" for name in names)
+            if operation == "DeleteAlarms":  # IAM decides per alarm, with that alarm's tags
+                return [Request(action, (alarm,), self._alarm_tags(alarm)) for alarm in alarms]
+            requests = [Request(action, alarms)]
+            if params.get("Tags"):
+                tags = {f"aws:RequestTag/{tag['Key']}": [tag["Value"]] for tag in params["Tags"]}
+                requests.append(Request("cloudwatch:TagResource", alarms, tags))
+            return requests
         return [Request(action, ("*",))]
 
     def _sagemaker(self, action: str, operation: str, params: dict[str, Any]) -> list[Request]:
@@ -258,6 +276,28 @@ def test_every_call_of_deploy_redeploy_test_status_and_delete_is_allowed(as_depl
         "sagemaker:DeleteModel",
         "sagemaker-runtime:InvokeEndpointWithResponseStream",
     } <= calls
+    denied = [(call, request) for call, request in recorder.requests if not allowed(as_deployer["document"], request)]
+    assert denied == [], json.dumps([[call, request.__dict__] for call, request in denied], indent=1)
+
+
+def test_autoscaling_with_scale_to_zero_its_redeploy_and_delete_are_allowed(as_deployer, monkeypatch):
+    monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
+    _script(deploy.main, "--yes")
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    _script(deploy.main, "--yes")  # in place: the step policy and the alarms go
+    _script(status_script.main)
+    _script(delete.main)
+    recorder: Recorder = as_deployer["recorder"]
+    actions = {request.action for _, request in recorder.requests}
+    assert {
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:TagResource",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:TagResource",
+        "cloudwatch:DeleteAlarms",
+    } <= actions
     denied = [(call, request) for call, request in recorder.requests if not allowed(as_deployer["document"], request)]
     assert denied == [], json.dumps([[call, request.__dict__] for call, request in denied], indent=1)
 

@@ -10,6 +10,7 @@ from llm_engineering.aws import AWS_FAILURES, Aws, describe_failure
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
+from llm_engineering.hosting.autoscaling import scaling_only
 from llm_engineering.hosting.container import ModelAccess
 from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Plan, build_plan, render
@@ -32,6 +33,9 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--keep-failed", action="store_true", help="keep failed resources for inspection")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--skip-preflight", action="store_true", help="skip the quota, role, model and memory checks")
+    parser.add_argument(
+        "--scaling-only", action="store_true", help="only update the autoscaling of the existing deployment"
+    )
     return parser
 
 
@@ -158,7 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     aws = aws_factory.from_settings(settings)
     access, lookup = _model_access(spec, args.skip_preflight)
     observed = observe(spec, aws, access)
+    if spec.autoscaling is not None:  # a maximum the instance quota cannot hold is bad input (exit 2)
+        from llm_engineering.preflight.scaling_quota import refuse_above_quota
+
+        refuse_above_quota(aws, spec.autoscaling, observed.instance, observed.gpus_per_copy, spec.components)
     plan = build_plan(spec, observed)
+    if args.scaling_only:  # autoscaling in place: no new model, no update of the endpoint or component
+        exists = (observed.component if spec.components else observed.endpoint) is not None
+        plan = scaling_only(plan, exists)
     time_limit = _time_limit(settings, aws, plan, observed)
     echo(render(plan))
     for line in time_limit.lines() if time_limit else []:

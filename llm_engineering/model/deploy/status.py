@@ -16,6 +16,7 @@ from llm_engineering.aws import Aws
 from llm_engineering.cli import ArgumentParser, describe_client_error, echo, run, warn
 from llm_engineering.hosting.inventory import EndpointSummary, RegionEndpoints, region_endpoints
 from llm_engineering.hosting.prices import PRICE_SOURCE, storage_cost
+from llm_engineering.hosting.scaling_status import scaling_lines
 from llm_engineering.settings import Settings, load_settings
 from llm_engineering.statuses import Status, described
 from llm_engineering.weights.manifest import size_label
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         for item in found.ours:
             _show(item)
             _time_limit(aws, item)
+            for line in scaling_lines(aws, item.name):  # autoscaling: instances, copies, range, scale to zero
+                echo(f"    {line}")
     _others(found, aws.region)
     _configured(settings, found, aws.region)
     _staged_models(aws, settings)

@@ -16,6 +16,7 @@ from llm_engineering.errors import ConfigurationError
 from llm_engineering.inference.chat import ChatRepl, answer, format_stats
 from llm_engineering.inference.client import InferenceClient
 from llm_engineering.inference.parameters import PARAMETERS, GenerationParameters, parse_assignments
+from llm_engineering.inference.warmup import retry_while_warming
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.settings import load_settings
 from llm_engineering.terminal import TerminalText
@@ -36,6 +37,9 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--endpoint-name", help="endpoint to talk to (default: SAGEMAKER_ENDPOINT_INFERENCE)")
     parser.add_argument("--component", help="inference component (default: SAGEMAKER_INFERENCE_COMPONENT_NAME)")
+    parser.add_argument(
+        "--wait", action="store_true", help="retry while the component is scaled to zero, until the first token"
+    )
     return parser
 
 
@@ -63,8 +67,19 @@ def main(argv: list[str] | None = None) -> int:
             stream=not args.no_stream,
         )
         return repl.run()
-    return _one_shot(
-        client, args.prompt, params, chat=args.chat, stream=not args.no_stream, as_json=args.json, names=assigned
+
+    def one_shot() -> int:
+        return _one_shot(
+            client, args.prompt, params, chat=args.chat, stream=not args.no_stream, as_json=args.json, names=assigned
+        )
+
+    if not args.wait:
+        return one_shot()
+    return retry_while_warming(  # a component scaled to zero needs its start-up time, at most, and a poll or two
+        one_shot,
+        lambda line: print(line, file=sys.stderr, flush=True),
+        timeout=settings.container_startup_health_check_timeout + 300,
+        interval=settings.wait_poll_interval,
     )
 
 

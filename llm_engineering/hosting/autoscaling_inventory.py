@@ -1,0 +1,123 @@
+"""What exists of a deployment's autoscaling, and removing it: the scalable target, its policies, the alarms.
+
+Deploy reads it to update in place (or remove what the settings no longer ask for); delete removes it
+before the component or endpoint; status shows it. Alarms are found by their name's prefix and kept only
+when this tool's tags name the endpoint: names are never trusted alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from llm_engineering import tags as tool_tags
+from llm_engineering.aws import Aws, get_or_none, paginate
+from llm_engineering.hosting.autoscaling import NAMESPACE, ExistingScaling, ScaledResource
+from llm_engineering.hosting.resources import Resource
+
+
+@dataclass(frozen=True)
+class ScalingState:
+    """The scalable target as Application Auto Scaling describes it, for `make status`."""
+
+    min_capacity: int
+    max_capacity: int
+    metric: str | None
+    target_value: float | None
+
+
+def _target(aws: Aws, target: ScaledResource) -> dict[str, Any] | None:
+    scaling = aws.client("application-autoscaling")
+    found = scaling.describe_scalable_targets(
+        ServiceNamespace=NAMESPACE, ResourceIds=[target.resource_id], ScalableDimension=target.dimension
+    ).get("ScalableTargets", [])
+    return found[0] if found else None
+
+
+def _policies(aws: Aws, target: ScaledResource) -> list[dict[str, Any]]:
+    scaling = aws.client("application-autoscaling")
+    return list(paginate(scaling, "describe_scaling_policies", "ScalingPolicies", **target.key))
+
+
+def tool_alarms(aws: Aws, target: ScaledResource) -> tuple[str, ...]:
+    """This tool's alarms of the target: named after it, tagged with this tool's tags naming its endpoint."""
+    cloudwatch = aws.client("cloudwatch")
+    found: list[str] = []
+    for alarm in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmNamePrefix=target.label):
+        if alarm["AlarmName"] not in (target.wake_alarm, target.sleep_alarm):
+            continue
+        answer = get_or_none(cloudwatch.list_tags_for_resource, ResourceARN=alarm["AlarmArn"]) or {}
+        values = tool_tags.as_dict(answer.get("Tags", []))
+        if tool_tags.is_managed(answer.get("Tags", [])) and values.get(tool_tags.ENDPOINT) == target.endpoint_name:
+            found.append(alarm["AlarmName"])
+    return tuple(found)
+
+
+def existing_scaling(aws: Aws, target: ScaledResource) -> ExistingScaling:
+    """The target, its policy names and this tool's alarms, as they are now."""
+    registered = _target(aws, target) is not None
+    policies = tuple(policy["PolicyName"] for policy in _policies(aws, target)) if registered else ()
+    return ExistingScaling(target=registered, policies=policies, alarms=tool_alarms(aws, target))
+
+
+def scaling_state(aws: Aws, target: ScaledResource) -> ScalingState | None:
+    """The registered range and the tracked metric and value (None: the target is not registered)."""
+    found = _target(aws, target)
+    if found is None:
+        return None
+    tracking = next(
+        (policy for policy in _policies(aws, target) if policy.get("PolicyType") == "TargetTrackingScaling"), None
+    )
+    configuration = (tracking or {}).get("TargetTrackingScalingPolicyConfiguration", {})
+    metric = configuration.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType")
+    return ScalingState(found["MinCapacity"], found["MaxCapacity"], metric, configuration.get("TargetValue"))
+
+
+def remove_scaling(aws: Aws, target: ScaledResource, *, registered: bool | None = None) -> list[str]:
+    """Delete the policies, deregister the target and delete this tool's alarms; idempotent. Returns what went.
+
+    The policies are deleted one by one before the deregistration (AWS deletes them with the target too):
+    that way nothing is left even where a deregistration keeps them. `registered`: already looked up.
+    """
+    scaling = aws.client("application-autoscaling")
+    gone: list[str] = []
+    if registered is None:
+        registered = _target(aws, target) is not None
+    if registered:
+        for policy in _policies(aws, target):
+            if _ignore_missing(scaling.delete_scaling_policy, PolicyName=policy["PolicyName"], **target.key):
+                gone.append(f"scaling policy {policy['PolicyName']}")
+        if _ignore_missing(scaling.deregister_scalable_target, **target.key):
+            gone.append(f"autoscaling target {target.resource_id}")
+    alarms = tool_alarms(aws, target)
+    if alarms:
+        aws.client("cloudwatch").delete_alarms(AlarmNames=list(alarms))
+        gone += [f"alarm {name}" for name in alarms]
+    return gone
+
+
+def _ignore_missing(call: Any, **params: Any) -> bool:
+    """Application Auto Scaling answers ObjectNotFoundException for what is already gone."""
+    try:
+        call(**params)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ObjectNotFoundException":
+            return False
+        raise
+    return True
+
+
+def remove_created_scaling(aws: Aws, resource: Resource) -> None:
+    """Roll back a scalable target (with its policies) or an alarm a deploy created; gone already is fine."""
+    if resource.kind == "alarm":
+        aws.client("cloudwatch").delete_alarms(AlarmNames=[resource.name])
+        return
+    component = resource.name.removeprefix("inference-component/") if resource.name.startswith("inference-") else None
+    endpoint = resource.name.split("/")[1] if component is None else ""
+    target = ScaledResource(endpoint, component)
+    scaling = aws.client("application-autoscaling")
+    for policy in _policies(aws, target):
+        _ignore_missing(scaling.delete_scaling_policy, PolicyName=policy["PolicyName"], **target.key)
+    _ignore_missing(scaling.deregister_scalable_target, **target.key)

@@ -1,0 +1,270 @@
+"""Application Auto Scaling for SageMaker inference components: moto's gaps closed, and scaling connected.
+
+moto 5.2.5 refuses the `sagemaker:inference-component:DesiredCopyCount` dimension in RegisterScalableTarget,
+and its DeregisterScalableTarget leaves the target's scaling policies behind, where AWS deletes them
+("Deregistering a scalable target deletes the scaling policies and the scheduled actions that are associated
+with it", Application Auto Scaling API Reference, DeregisterScalableTarget). `install()` closes both.
+
+The ticker (`clock.register`) connects the targets to the emulated components: the copy count follows the
+target's range, a CloudWatch alarm that breaches fires its step policy (so an idle component goes to zero
+copies and a refused invocation brings one back after the start-up time, the emulator's
+`transition_seconds`), and `refuse_without_capacity` answers an invocation of a zero-copy component with
+SageMaker's error and counts it in `NoCapacityInvocationFailures` (moto's CloudWatch). Only that metric is
+published here. Target tracking (which needs every invocation metric) is not evaluated: within the range,
+the copies stay where the last step or registration put them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from moto.applicationautoscaling import models as scaling_models
+from moto.applicationautoscaling import responses as scaling_responses
+from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, applicationautoscaling_backends
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.exceptions import JsonRESTError
+
+from llm_engineering.local import clock
+from llm_engineering.local.base import InferenceComponent
+from llm_engineering.local.faults import CURRENT
+from llm_engineering.local.instances import spec as instance_spec
+from llm_engineering.local.protocol import AwsError
+from llm_engineering.local.records import Pending
+
+COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
+NO_CAPACITY_MESSAGE = (
+    "Inference Component {name} has no capacity to process this request. ApplicationAutoScaling may be in the "
+    "process of scaling up the capacity. Please try again later."
+)
+"""The runtime's answer to an invocation of a component with no copy. The documentation says only that such
+requests fail until a copy is back ("any attempts to invoke the endpoint will produce an error", SageMaker
+Developer Guide, "Scale an endpoint to zero instances"); this wording and its code (ValidationError, 400)
+could not be verified against AWS."""
+
+_last_invocation: dict[tuple[str, str, str], float] = {}
+"""(account, region, component) -> emulated time of its last invocation, for the idle alarm."""
+_fired: dict[tuple[str, str], float] = {}
+"""(account, alarm) -> emulated time its policy last ran: a policy's cooldown holds it back after that."""
+
+
+class ObjectNotFound(JsonRESTError):
+    """Application Auto Scaling's answer for a target or policy that does not exist."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ObjectNotFoundException", message)
+
+
+def install() -> None:
+    """Accept the inference-component dimension, and make deregistration delete the target's policies."""
+    if getattr(ApplicationAutoscalingBackend, "_llm_engineering", False):
+        return
+    members = {member.name: member.value for member in scaling_models.ScalableDimensionValueSet}
+    members["SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT"] = COMPONENT_DIMENSION
+    dimensions = Enum("ScalableDimensionValueSet", members)  # type: ignore[misc]
+    scaling_models.ScalableDimensionValueSet = dimensions  # type: ignore[misc]
+    scaling_responses.ScalableDimensionValueSet = dimensions  # type: ignore[misc]
+    ApplicationAutoscalingBackend.deregister_scalable_target = _deregister  # type: ignore[method-assign]
+    ApplicationAutoscalingBackend._llm_engineering = True  # type: ignore[attr-defined]
+    clock.register(tick)
+
+
+def _deregister(self: ApplicationAutoscalingBackend, namespace: str, r_id: str, dimension: str) -> None:
+    if not self._scalable_target_exists(r_id, dimension):
+        raise ObjectNotFound(
+            f"No scalable target registered for service namespace: {namespace}, resource ID: {r_id}, "
+            f"scalable dimension: {dimension}"
+        )
+    for key, policy in list(self.policies.items()):
+        if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (namespace, r_id, dimension):
+            policy.delete_alarms(self.account_id, self.region_name)
+            del self.policies[key]
+    del self.targets[dimension][r_id]
+
+
+# --- the runtime's side --------------------------------------------------------------------------------------
+
+
+def note_invocation(account: str, region: str, component: str) -> None:
+    """An invocation reached the component (the idle alarm counts from the last one)."""
+    _last_invocation[account, region, component] = clock.time()
+
+
+def refuse_without_capacity(account: str, region: str, component: InferenceComponent) -> None:
+    """A component with no copy refuses the invocation, and CloudWatch counts it (what wakes it up)."""
+    if component.current_copy_count > 0:
+        note_invocation(account, region, component.name)
+        return
+    cloudwatch_backends[account][region].put_metric_data(
+        "AWS/SageMaker",
+        [
+            {
+                "MetricName": NO_CAPACITY_METRIC,
+                "Value": 1.0,
+                "Unit": "Count",
+                "Dimensions": [{"Name": "InferenceComponentName", "Value": component.name}],
+                "Timestamp": clock.now(),
+            }
+        ],
+    )
+    raise AwsError("ValidationError", NO_CAPACITY_MESSAGE.format(name=component.name))
+
+
+# --- the ticker ----------------------------------------------------------------------------------------------
+
+
+def tick() -> None:
+    """For every inference component's scalable target: keep its copies in range, run breached alarms' policies."""
+    from llm_engineering.local import sagemaker  # deferred: sagemaker.py asks this module for instance counts
+
+    for account, regions in list(applicationautoscaling_backends.items()):
+        for region, scaling in list(regions.items()):
+            for resource_id, target in list(scaling.targets.get(COMPONENT_DIMENSION, {}).items()):
+                component = sagemaker.backend(account, region).components.get(resource_id.split("/", 1)[1])
+                if component is None or component.status != "InService" or component.pending is not None:
+                    continue
+                desired = _clamp(target, component.copy_count)
+                for policy in _policies(scaling, resource_id):
+                    desired = _run_alarms(account, region, component, policy, target, desired)
+                _scale(component, desired)
+
+
+def _clamp(target: Any, copies: int) -> int:
+    return max(target.min_capacity or 0, min(target.max_capacity or copies, copies))
+
+
+def _policies(scaling: ApplicationAutoscalingBackend, resource_id: str) -> list[Any]:
+    return [
+        policy
+        for policy in scaling.policies.values()
+        if policy.resource_id == resource_id and policy.policy_type == "StepScaling"
+    ]
+
+
+def _run_alarms(account: str, region: str, component: InferenceComponent, policy: Any, target: Any, copies: int) -> int:
+    """The copy count after the policy's alarms had their say (each fires once per breach, after its cooldown)."""
+    configuration = policy.step_scaling_policy_configuration or {}
+    cloudwatch = cloudwatch_backends[account][region]
+    for alarm in list(cloudwatch.alarms.values()):
+        if policy.policy_arn not in (alarm.alarm_actions or []) or not alarm.actions_enabled:
+            continue
+        breached = _breached(account, region, component, alarm)
+        state = "ALARM" if breached else "OK"
+        if alarm.state_value != state:
+            cloudwatch.set_alarm_state(alarm.name, f"emulated evaluation: {state}", None, state)
+        if not breached:
+            continue
+        last = _fired.get((account, alarm.name))
+        if last is not None and clock.time() - last < float(configuration.get("Cooldown") or 0):
+            continue
+        changed = _adjusted(configuration, copies)
+        if _clamp(target, changed) != copies:
+            _fired[account, alarm.name] = clock.time()
+            copies = _clamp(target, changed)
+    return copies
+
+
+def _adjusted(configuration: dict[str, Any], copies: int) -> int:
+    steps = configuration.get("StepAdjustments") or [{"ScalingAdjustment": 0}]
+    adjustment = int(steps[0].get("ScalingAdjustment", 0))
+    kind = configuration.get("AdjustmentType")
+    if kind == "ExactCapacity":
+        return adjustment
+    if kind == "PercentChangeInCapacity":
+        return copies + copies * adjustment // 100
+    return copies + adjustment
+
+
+def _breached(account: str, region: str, component: InferenceComponent, alarm: Any) -> bool:
+    """The alarm's Sum over its evaluation window against its threshold; missing data as it says."""
+    window = float(alarm.period) * int(alarm.evaluation_periods)
+    since = clock.now() - timedelta(seconds=window)
+    dimensions = {(dimension.name, dimension.value) for dimension in alarm.dimensions}
+    values = [
+        datum.value
+        for datum in cloudwatch_backends[account][region].metric_data
+        if datum.namespace == alarm.namespace
+        and datum.name == alarm.metric_name
+        and {(dimension.name, dimension.value) for dimension in datum.dimensions} == dimensions
+        and datum.timestamp >= since
+        and hasattr(datum, "value")
+    ]
+    if alarm.metric_name == "Invocations":  # counted here until invocation metrics are published
+        last = _last_invocation.get((account, region, component.name), component.modified.timestamp())
+        if clock.time() - last < window:
+            values.append(1.0)
+    if not values:
+        return alarm.treat_missing_data == "breaching"
+    total = sum(values)
+    return {
+        "GreaterThanOrEqualToThreshold": total >= alarm.threshold,
+        "GreaterThanThreshold": total > alarm.threshold,
+        "LessThanThreshold": total < alarm.threshold,
+        "LessThanOrEqualToThreshold": total <= alarm.threshold,
+    }.get(alarm.comparison_operator, False)
+
+
+def _scale(component: InferenceComponent, copies: int) -> None:
+    """Set the desired copies: fewer stop at once, more serve after the start-up time."""
+    if copies == component.copy_count:
+        return
+    component.copy_count, component.modified = copies, clock.now()
+    if copies < component.current_copy_count:
+        component.current_copy_count = copies
+        return
+
+    def started() -> None:
+        component.current_copy_count, component.modified = component.copy_count, clock.now()
+
+    component.pending = Pending(clock.monotonic() + CURRENT.config.transition_seconds, started)
+
+
+# --- instances that follow -----------------------------------------------------------------------------------
+
+
+def variant_instances(backend: Any, endpoint: str, variant: dict[str, Any]) -> tuple[int, int]:
+    """(current, desired) instances of a variant: with ManagedInstanceScaling, as many as its components' copies
+    need (within its range: none for none); with a registered variant target, the initial count in its range."""
+    initial = int(variant.get("InitialInstanceCount") or 1)
+    managed = variant.get("ManagedInstanceScaling") or {}
+    if managed.get("Status") == "ENABLED":
+        gpus = max(1, (instance_spec(variant.get("InstanceType", "")) or _ONE_GPU).accelerators)
+        counts = []
+        for copies in ("current_copy_count", "copy_count"):
+            needed = sum(
+                getattr(component, copies)
+                * float(
+                    (component.specification.get("ComputeResourceRequirements") or {}).get(
+                        "NumberOfAcceleratorDevicesRequired"
+                    )
+                    or gpus
+                )
+                for component in backend.components.values()
+                if component.endpoint_name == endpoint and component.status not in {"Failed", "Deleting"}
+            )
+            low, high = int(managed.get("MinInstanceCount", 0)), int(managed.get("MaxInstanceCount", initial))
+            counts.append(max(low, min(high, math.ceil(needed / gpus))))
+        return counts[0], counts[1]
+    scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
+    target = scaling.targets.get(VARIANT_DIMENSION, {}).get(f"endpoint/{endpoint}/variant/{variant['VariantName']}")
+    count = _clamp(target, initial) if target is not None else initial
+    return count, count
+
+
+@dataclass(frozen=True)
+class _OneGpu:
+    accelerators: int = 1
+
+
+_ONE_GPU = _OneGpu()
+
+
+def reset() -> None:
+    """Forget the invocation times and firings (the emulator's reset)."""
+    _last_invocation.clear()
+    _fired.clear()

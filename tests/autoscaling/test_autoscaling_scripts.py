@@ -1,0 +1,111 @@
+"""The scripts with autoscaling settings: bad input is one line and exit 2 with nothing created; preflight
+warns about a maximum the quota cannot hold, naming the quota; --dry-run shows the scaling steps."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from llm_engineering.cli import run
+from llm_engineering.model.deploy import deploy, preflight
+
+
+def _script(main, *argv: str) -> int:
+    with pytest.raises(SystemExit) as stopped:
+        run(lambda: main(list(argv)))
+    return stopped.value.code or 0
+
+
+@pytest.fixture
+def settings_env(emulator: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("WAIT_POLL_INTERVAL", "0.05")
+
+
+def nothing_created() -> bool:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    return (
+        sagemaker.list_models()["Models"] == []
+        and sagemaker.list_endpoints()["Endpoints"] == []
+        and scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    )
+
+
+def test_a_maximum_above_the_instance_quota_is_bad_input(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "5")  # the emulator's default quota is 2
+
+    assert _script(deploy.main, "--yes") == 2
+
+    err = capsys.readouterr().err.strip()
+    assert "AUTOSCALING_MAX_CAPACITY=5" in err and "ml.g5.2xlarge for endpoint usage" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert nothing_created()
+
+
+def test_preflight_warns_about_a_maximum_the_quota_cannot_hold_naming_the_quota(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "3")
+
+    _script(preflight.main)
+
+    out = capsys.readouterr().out
+    assert "Autoscaling quota" in out and "'ml.g5.2xlarge for endpoint usage'" in out
+
+
+def test_scale_to_zero_on_a_model_based_endpoint_is_one_line_naming_the_endpoint_type(
+    settings_env, monkeypatch, capsys
+):
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
+
+    assert _script(deploy.main, "--yes") == 2
+
+    err = capsys.readouterr().err.strip()
+    assert "ENDPOINT_TYPE=inference-component" in err and len(err.splitlines()) == 1
+    assert nothing_created()
+
+
+def test_dry_run_shows_the_scaling_steps_and_creates_nothing(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
+
+    assert _script(deploy.main, "--dry-run", "--skip-preflight") == 0
+
+    out = capsys.readouterr().out
+    assert "RegisterScalableTarget" in out and "PutMetricAlarm" in out and '"ManagedInstanceScaling"' in out
+    assert "<ARN of policy llm-engineering-endpoint-ic-scale-out-from-zero>" in out
+    assert nothing_created()
+
+
+def test_scaling_only_changes_the_scaling_in_place_without_a_new_model(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    models = sagemaker.list_models()["Models"]
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
+    capsys.readouterr()
+
+    assert _script(deploy.main, "--yes", "--skip-preflight", "--scaling-only") == 0
+
+    out = capsys.readouterr().out
+    assert "CreateModel" not in out and "UpdateInferenceComponent" not in out
+    assert sagemaker.list_models()["Models"] == models
+    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert target["MinCapacity"] == 0
+
+
+def test_scaling_only_without_a_deployment_is_bad_input(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
+
+    assert _script(deploy.main, "--yes", "--skip-preflight", "--scaling-only") == 2
+
+    err = capsys.readouterr().err.strip()
+    assert "--scaling-only" in err and len(err.splitlines()) == 1
+    assert nothing_created()

@@ -1,0 +1,84 @@
+"""The client on a component scaled to zero: one line saying so (and about how long), and --wait retrying
+with a progress line until the answer. The client path still imports no boto3 and no hosting/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from llm_engineering.cli import run
+from llm_engineering.local.server import advance_clock
+from llm_engineering.model.deploy import test as test_script
+
+IC_ZERO = {
+    "ENDPOINT_TYPE": "inference-component",
+    "AUTOSCALING_MIN_CAPACITY": "0",
+    "AUTOSCALING_MAX_CAPACITY": "1",
+    "SCALE_TO_ZERO_AFTER": "1",
+    "WAIT_POLL_INTERVAL": "0.05",
+}
+
+
+def _script(*argv: str) -> int:
+    with pytest.raises(SystemExit) as stopped:
+        run(lambda: test_script.main(list(argv)))
+    return stopped.value.code or 0
+
+
+@pytest.fixture
+def scaled_to_zero(emulator, deploy, monkeypatch):
+    for name, value in IC_ZERO.items():
+        monkeypatch.setenv(name, value)
+    deploy(
+        endpoint_type="inference-component",
+        autoscaling_min_capacity=0,
+        autoscaling_max_capacity=1,
+        scale_to_zero_after=1,
+    )
+    advance_clock(emulator, 120)
+    return emulator
+
+
+def test_a_request_to_a_component_scaled_to_zero_says_so_in_one_line(scaled_to_zero, capsys):
+    assert _script("--prompt", "Hi") == 1
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "is scaled to zero and warming up" in err[0] and "--wait" in err[0]
+    assert "up to 900 s" in err[0]  # the component's container start-up timeout
+
+
+def test_wait_retries_with_a_progress_line_until_the_answer(scaled_to_zero, capsys):
+    assert _script("--prompt", "Hi", "--wait") == 0
+
+    captured = capsys.readouterr()
+    assert "waiting for a copy of llm-engineering-endpoint-ic (scaled to zero)" in captured.err
+    assert captured.out.strip()
+
+
+def test_the_client_path_still_imports_neither_boto3_nor_hosting():
+    code = (
+        "import sys, llm_engineering.model.deploy.test, llm_engineering.inference.warmup; "
+        "print([m for m in sys.modules if m == 'boto3' or m.startswith('llm_engineering.hosting')])"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
+
+
+def test_status_shows_the_copies_the_range_and_since_when_a_component_is_scaled_to_zero(scaled_to_zero, capsys):
+    from llm_engineering.model.deploy import status
+
+    with pytest.raises(SystemExit):
+        run(lambda: status.main([]))
+
+    out = capsys.readouterr().out
+    assert "on 0 x ml.g5.2xlarge" in out and "USD 1.52/h" not in out  # no instance bills
+    assert "instances AllTraffic: 0 now, 0 desired, following the copies (0-1)" in out
+    assert (
+        "copies llm-engineering-endpoint-ic: 0 now, 0 desired; autoscaling 0-1 copies, "
+        "SageMakerInferenceComponentInvocationsPerCopy target 20; scaled to zero since "
+    ) in out
+    assert "alarms llm-engineering-endpoint-ic-no-capacity, llm-engineering-endpoint-ic-idle" in out
