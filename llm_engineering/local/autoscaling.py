@@ -28,7 +28,7 @@ from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, ap
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
 
-from llm_engineering.local import clock
+from llm_engineering.local import clock, metrics
 from llm_engineering.local.base import InferenceComponent
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.instances import spec as instance_spec
@@ -47,9 +47,9 @@ requests fail until a copy is back ("any attempts to invoke the endpoint will pr
 Developer Guide, "Scale an endpoint to zero instances"); this wording and its code (ValidationError, 400)
 could not be verified against AWS."""
 
-_last_invocation: dict[tuple[str, str, str], float] = {}
-"""(account, region, component) -> emulated time of its last invocation, for the idle alarm."""
 _fired: dict[tuple[str, str], float] = {}
+_first_seen: dict[tuple[str, str], float] = {}
+"""(account, alarm) -> emulated time the ticker first saw the alarm: a new alarm judges only whole windows."""
 """(account, alarm) -> emulated time its policy last ran: a policy's cooldown holds it back after that."""
 
 
@@ -90,28 +90,12 @@ def _deregister(self: ApplicationAutoscalingBackend, namespace: str, r_id: str, 
 # --- the runtime's side --------------------------------------------------------------------------------------
 
 
-def note_invocation(account: str, region: str, component: str) -> None:
-    """An invocation reached the component (the idle alarm counts from the last one)."""
-    _last_invocation[account, region, component] = clock.time()
-
-
 def refuse_without_capacity(account: str, region: str, component: InferenceComponent) -> None:
     """A component with no copy refuses the invocation, and CloudWatch counts it (what wakes it up)."""
     if component.current_copy_count > 0:
-        note_invocation(account, region, component.name)
-        return
-    cloudwatch_backends[account][region].put_metric_data(
-        "AWS/SageMaker",
-        [
-            {
-                "MetricName": NO_CAPACITY_METRIC,
-                "Value": 1.0,
-                "Unit": "Count",
-                "Dimensions": [{"Name": "InferenceComponentName", "Value": component.name}],
-                "Timestamp": clock.now(),
-            }
-        ],
-    )
+        return  # it reaches the model, which publishes Invocations (local/metrics.py): what the idle alarm reads
+    dimensions = (("InferenceComponentName", component.name),)
+    metrics.publish(account, region, "AWS/SageMaker", NO_CAPACITY_METRIC, 1.0, dimensions, "Count")
     raise AwsError("ValidationError", NO_CAPACITY_MESSAGE.format(name=component.name))
 
 
@@ -183,7 +167,9 @@ def _adjusted(configuration: dict[str, Any], copies: int) -> int:
 def _breached(account: str, region: str, component: InferenceComponent, alarm: Any) -> bool:
     """The alarm's Sum over its evaluation window against its threshold; missing data as it says."""
     window = float(alarm.period) * int(alarm.evaluation_periods)
-    since = clock.now() - timedelta(seconds=window)
+    if clock.time() - _first_seen.setdefault((account, alarm.name), clock.time()) < window:
+        return False  # not a whole evaluation window since the alarm was put: missing data cannot breach yet
+    since = metrics.naive_utc(clock.now()) - timedelta(seconds=window)
     dimensions = {(dimension.name, dimension.value) for dimension in alarm.dimensions}
     values = [
         datum.value
@@ -191,13 +177,9 @@ def _breached(account: str, region: str, component: InferenceComponent, alarm: A
         if datum.namespace == alarm.namespace
         and datum.name == alarm.metric_name
         and {(dimension.name, dimension.value) for dimension in datum.dimensions} == dimensions
-        and datum.timestamp >= since
+        and metrics.naive_utc(datum.timestamp) >= since
         and hasattr(datum, "value")
     ]
-    if alarm.metric_name == "Invocations":  # counted here until invocation metrics are published
-        last = _last_invocation.get((account, region, component.name), component.modified.timestamp())
-        if clock.time() - last < window:
-            values.append(1.0)
     if not values:
         return alarm.treat_missing_data == "breaching"
     total = sum(values)
@@ -265,6 +247,6 @@ _ONE_GPU = _OneGpu()
 
 
 def reset() -> None:
-    """Forget the invocation times and firings (the emulator's reset)."""
-    _last_invocation.clear()
+    """Forget the alarms' firings (the emulator's reset)."""
+    _first_seen.clear()
     _fired.clear()

@@ -20,6 +20,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
@@ -66,6 +67,18 @@ def dimensions_of(endpoint_name: str, variant_name: str, component_name: str | N
 
 def _put(account: str, region: str, namespace: str, data: list[dict[str, Any]]) -> None:
     cloudwatch_backends[account][region].put_metric_data(namespace, data)
+
+
+def publish(
+    account: str, region: str, namespace: str, name: str, value: float, dimensions: Dimensions, unit: str
+) -> None:
+    """One data point now, as SageMaker would publish it (for the emulator's other publishers, e.g. autoscaling)."""
+    _put(account, region, namespace, [_datum(name, value, dimensions, unit)])
+
+
+def naive_utc(stamp: datetime) -> datetime:
+    """moto keeps the timestamps it parses naive (UTC): compare everything that way."""
+    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo is not None else stamp
 
 
 def _datum(name: str, value: float, dimensions: Dimensions, unit: str) -> dict[str, Any]:
