@@ -25,7 +25,7 @@ from typing import Any
 from moto.applicationautoscaling import models as scaling_models
 from moto.applicationautoscaling import responses as scaling_responses
 from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, applicationautoscaling_backends
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
 
 from llm_engineering.local import clock, metrics
@@ -49,7 +49,7 @@ could not be verified against AWS."""
 
 _fired: dict[tuple[str, str], float] = {}
 _first_seen: dict[tuple[str, str], float] = {}
-"""(account, alarm) -> emulated time the ticker first saw the alarm: a new alarm judges only whole windows."""
+"""(account, alarm) -> emulated time the alarm was put: a new alarm judges only whole windows."""
 """(account, alarm) -> emulated time its policy last ran: a policy's cooldown holds it back after that."""
 
 
@@ -71,6 +71,14 @@ def install() -> None:
     scaling_responses.ScalableDimensionValueSet = dimensions  # type: ignore[misc]
     ApplicationAutoscalingBackend.deregister_scalable_target = _deregister  # type: ignore[method-assign]
     ApplicationAutoscalingBackend._llm_engineering = True  # type: ignore[attr-defined]
+    put_alarm = CloudWatchBackend.put_metric_alarm
+
+    def put_metric_alarm(self: CloudWatchBackend, *args: Any, **kwargs: Any) -> Any:
+        alarm = put_alarm(self, *args, **kwargs)
+        _first_seen[self.account_id, alarm.name] = clock.time()  # judged from its put, in emulated time
+        return alarm
+
+    CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
     clock.register(tick)
 
 
