@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from llm_engineering.local.make_environment import nested_make_environment
 from llm_engineering.settings import setting_names
@@ -75,3 +76,22 @@ def run_script(module: str, env: dict[str, str], *args: str, timeout: float = 12
         text=True,
         timeout=timeout,
     )
+
+
+def client(env: dict[str, str], service: str = "sagemaker", region: str = "us-east-1") -> Any:
+    """A boto3 client on the emulator a test's environment points at."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=region)
+
+
+def no_traceback_of_ours(text: str) -> None:
+    """Container log lines (shown as `  | ...`) may quote a traceback; the tool itself never prints one."""
+    assert not [line for line in text.splitlines() if "Traceback" in line and "  | " not in line], text
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """A command that succeeded without a traceback of the tool's."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    no_traceback_of_ours(result.stdout + result.stderr)
+    return result

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import run_make
+from helpers import ok, run_make
 
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 from llm_engineering.local.server import configure
@@ -19,12 +19,6 @@ from llm_engineering.local.timing import model_for
 
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
 INSTANCE = "ml.g5.2xlarge"  # the tool's default GPU_INSTANCE_TYPE
-
-
-def ok(result):
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 @pytest.fixture

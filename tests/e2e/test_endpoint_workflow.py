@@ -13,18 +13,13 @@ import sys
 import threading
 from typing import Any
 
-import boto3
 import pytest
-from helpers import REPO, run_make
+from helpers import REPO, client, no_traceback_of_ours, ok, run_make
 
 from llm_engineering.local.server import configure
 
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"
-
-
-def client(env: dict[str, str], service: str = "sagemaker") -> Any:
-    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
 
 
 def state(env: dict[str, str]) -> dict[str, list[str]]:
@@ -46,23 +41,12 @@ def make(target: str, env: dict[str, str], *args: str) -> subprocess.CompletedPr
     return run_make(target, env, *args)
 
 
-def no_traceback_of_ours(text: str) -> None:
-    """Container log lines (shown as `  | ...`) may quote a traceback; the tool itself never prints one."""
-    assert not [line for line in text.splitlines() if "Traceback" in line and "  | " not in line], text
-
-
 def failed_with(result: subprocess.CompletedProcess[str], code: int) -> str:
     """Make exits 2 when a recipe fails and names the script's own exit code: `... Error <code>`."""
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"deploy-inference-endpoint] Error {code}" in result.stderr
     no_traceback_of_ours(result.stdout + result.stderr)
     return result.stderr
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, result.stdout + result.stderr
-    no_traceback_of_ours(result.stdout + result.stderr)
-    return result
 
 
 @pytest.fixture

@@ -6,24 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from helpers import run_make
+from helpers import client, ok, run_make
 
 from llm_engineering.local.server import advance_clock
 
 ENDPOINT = "llm-engineering-endpoint"
 GROUP = "llm-engineering"
-
-
-def client(env: dict[str, str], service: str) -> Any:
-    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
-
-
-def ok(result: Any) -> Any:
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 @pytest.fixture

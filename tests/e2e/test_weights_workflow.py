@@ -12,9 +12,8 @@ import sys
 import threading
 from typing import Any
 
-import boto3
 import pytest
-from helpers import REPO, run_make
+from helpers import REPO, client, ok, run_make
 
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 
@@ -24,16 +23,6 @@ ENDPOINT = "llm-engineering-endpoint"
 COMMIT = builtin_catalogue()[MODEL].commit
 STAGE = f"s3://{BUCKET}/models/Qwen--Qwen2.5-7B-Instruct/{COMMIT}/"
 FILES = 11
-
-
-def client(env: dict[str, str], service: str, region: str = "us-east-1") -> Any:
-    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=region)
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 def refused(result: subprocess.CompletedProcess[str], target: str, code: int = 2) -> str:
