@@ -16,6 +16,7 @@ the copies stay where the last step or registration put them.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,9 +49,12 @@ Developer Guide, "Scale an endpoint to zero instances"); this wording and its co
 could not be verified against AWS."""
 
 _fired: dict[tuple[str, str], float] = {}
+"""(account, alarm) -> emulated time its policy last ran: a policy's cooldown holds it back after that."""
 _first_seen: dict[tuple[str, str], float] = {}
 """(account, alarm) -> emulated time the alarm was put: a new alarm judges only whole windows."""
-"""(account, alarm) -> emulated time its policy last ran: a policy's cooldown holds it back after that."""
+_tags: dict[str, dict[str, str]] = {}
+"""Scalable target ARN -> its tags (moto 5.2 keeps none: RegisterScalableTarget's Tags, TagResource,
+UntagResource and ListTagsForResource are answered here)."""
 
 
 class ObjectNotFound(JsonRESTError):
@@ -79,6 +83,46 @@ def install() -> None:
         return alarm
 
     CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
+    _install_tags()
+
+
+def _install_tags() -> None:
+    """Tags of scalable targets, as Application Auto Scaling keeps them (what cleanup and delete find them by)."""
+    responses = scaling_responses.ApplicationAutoScalingResponse
+    register = responses.register_scalable_target
+
+    def register_scalable_target(self: Any) -> str:
+        answer = register(self)
+        arn = json.loads(answer)["ScalableTargetARN"]
+        _tags[arn] = {**_tags.get(arn, {}), **(self._get_param("Tags") or {})}
+        return answer
+
+    def _known(self: Any) -> str:
+        arn = self._get_param("ResourceARN")
+        backend = self.applicationautoscaling_backend
+        if not any(target.arn == arn for targets in backend.targets.values() for target in targets.values()):
+            # The code is the API reference's; the wording is not verified against AWS.
+            raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for ARN {arn}.")
+        return arn
+
+    def tag_resource(self: Any) -> str:
+        arn = _known(self)
+        _tags[arn] = {**_tags.get(arn, {}), **(self._get_param("Tags") or {})}
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        arn = _known(self)
+        for key in self._get_param("TagKeys") or []:
+            _tags.get(arn, {}).pop(key, None)
+        return "{}"
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": _tags.get(_known(self), {})})
+
+    responses.register_scalable_target = register_scalable_target  # type: ignore[method-assign]
+    responses.tag_resource = tag_resource  # type: ignore[attr-defined]
+    responses.untag_resource = untag_resource  # type: ignore[attr-defined]
+    responses.list_tags_for_resource = list_tags_for_resource  # type: ignore[attr-defined]
     clock.register(tick)
 
 
@@ -92,6 +136,7 @@ def _deregister(self: ApplicationAutoscalingBackend, namespace: str, r_id: str, 
         if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (namespace, r_id, dimension):
             policy.delete_alarms(self.account_id, self.region_name)
             del self.policies[key]
+    _tags.pop(self.targets[dimension][r_id].arn, None)
     del self.targets[dimension][r_id]
 
 
@@ -258,3 +303,4 @@ def reset() -> None:
     """Forget the alarms' firings (the emulator's reset)."""
     _first_seen.clear()
     _fired.clear()
+    _tags.clear()

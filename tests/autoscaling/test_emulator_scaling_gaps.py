@@ -85,3 +85,19 @@ def test_a_refused_alarm_rolls_back_the_target_the_component_and_the_endpoint(em
     assert scaling().describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
     assert sagemaker.list_endpoints()["Endpoints"] == [] and sagemaker.list_models()["Models"] == []
+
+
+def test_a_scalable_target_keeps_its_tags_until_it_is_deregistered(emulator):
+    arn = scaling().register_scalable_target(**TARGET, MinCapacity=0, MaxCapacity=2, Tags={"team": "ml"})[
+        "ScalableTargetARN"
+    ]
+    scaling().tag_resource(ResourceARN=arn, Tags={"llm-engineering:managed-by": "llm-engineering"})
+    scaling().untag_resource(ResourceARN=arn, TagKeys=["team"])
+
+    assert scaling().list_tags_for_resource(ResourceARN=arn)["Tags"] == {
+        "llm-engineering:managed-by": "llm-engineering"
+    }
+    scaling().deregister_scalable_target(**TARGET)
+    with pytest.raises(ClientError) as gone:
+        scaling().list_tags_for_resource(ResourceARN=arn)
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -60,10 +60,16 @@ def test_cleanup_lists_then_removes_what_a_ttl_delete_left_and_keeps_the_live_en
     advance_clock(env["AWS_ENDPOINT_URL"], 1)
     sagemaker = client(env, "sagemaker")
     assert sorted(e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]) == ["kept", "theirs"]
+    scaling = client(env, "application-autoscaling")
+    dimension = {"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount"}
+    for resource, tags in (("inference-component/ours-gone-ic", TAGS), ("inference-component/foreign-ic", [])):
+        target = {"ResourceId": resource, "MinCapacity": 0, "MaxCapacity": 1, **dimension}
+        scaling.register_scalable_target(**target, Tags={tag["Key"]: tag["Value"] for tag in tags})
 
     listed = ok(run_make("cleanup", env)).stdout
     assert "endpoint config short-lived-" in listed and "model short-lived-" in listed
     assert "alarm ours-gone: endpoint short-lived is gone" in listed
+    assert "scalable target inference-component/ours-gone-ic" in listed and "foreign-ic" not in listed
     assert (
         "ours-live" not in listed
         and "foreign" not in listed
@@ -76,6 +82,8 @@ def test_cleanup_lists_then_removes_what_a_ttl_delete_left_and_keeps_the_live_en
 
     removed = ok(run_make("cleanup", env, "ARGS=--yes")).stdout
     assert "deleted alarm ours-gone" in removed
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert [target["ResourceId"] for target in targets] == ["inference-component/foreign-ic"]
     models = sorted(m["ModelName"] for m in sagemaker.list_models()["Models"])
     assert models[0].startswith("kept-") and models[1] == "theirs" and len(models) == 2
     assert sorted(a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]) == ["foreign", "ours-live"]
