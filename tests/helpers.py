@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,28 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
     assert result.returncode == 0, result.stdout + result.stderr
     no_traceback_of_ours(result.stdout + result.stderr)
     return result
+
+
+def run_main(main: Callable[..., int], *args: str, capsys: Any) -> tuple[int, str, str]:
+    """Run a script's main through the runner users get (`cli.run`): (exit code, stdout, stderr)."""
+    import pytest
+
+    from llm_engineering.cli import run
+
+    sys.argv = ["script", *args]
+    with pytest.raises(SystemExit) as exited:
+        run(main)
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err
+
+
+def nothing_in_sagemaker(region: str = "us-east-1") -> bool:
+    """No endpoint, endpoint config or model in the region (what bad input must leave)."""
+    import boto3
+
+    client = boto3.client("sagemaker", region_name=region)
+    return not (
+        client.list_endpoints()["Endpoints"]
+        or client.list_endpoint_configs()["EndpointConfigs"]
+        or client.list_models()["Models"]
+    )

@@ -7,14 +7,11 @@ same runner users get; the emulator's states are injected through `/_emulator/co
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-
 import boto3
 import pytest
+from helpers import run_main as invoke
 
 from llm_engineering.aws import connect
-from llm_engineering.cli import run
 from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Resource, ResourceFailed
 from llm_engineering.hosting.spec import DeploymentSpec
@@ -26,15 +23,6 @@ from llm_engineering.statuses import Status
 
 ENDPOINT = "llm-engineering-endpoint"
 FAST = Poller(first=0.05, factor=1.0, ceiling=0.05)
-
-
-def invoke(main: Callable[..., int], *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of a script's main run through the users' runner."""
-    sys.argv = ["script", *args]
-    with pytest.raises(SystemExit) as exited:
-        run(main)
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out, captured.err
 
 
 def sagemaker() -> object:

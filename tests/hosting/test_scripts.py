@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 
 import boto3
 import pytest
-from helpers import REPO, clean_environment
+from helpers import REPO, clean_environment, nothing_in_sagemaker
+from helpers import run_main as invoke
 
-from llm_engineering.cli import run
 from llm_engineering.model.deploy import delete, deploy
-
-
-def invoke(main: Callable[..., int], *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run a script's main through the same runner users get, returning (exit code, stdout, stderr)."""
-    sys.argv = ["script", *args]
-    with pytest.raises(SystemExit) as exited:
-        run(main)
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out, captured.err
-
-
-def nothing_in_sagemaker() -> bool:
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    return not (
-        client.list_endpoints()["Endpoints"]
-        or client.list_endpoint_configs()["EndpointConfigs"]
-        or client.list_models()["Models"]
-    )
 
 
 @pytest.fixture

@@ -3,35 +3,16 @@ mistake; the model in the VPC, isolated, when they are right."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-
 import boto3
 import pytest
+from helpers import nothing_in_sagemaker
+from helpers import run_main as invoke
 
-from llm_engineering.cli import run
 from llm_engineering.model.deploy import deploy
 
 REGION = "us-east-1"
 UNKNOWN_SUBNET = "subnet-0000000000000000a"
 UNKNOWN_GROUP = "sg-0000000000000000a"
-
-
-def invoke(main: Callable[..., int], *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    sys.argv = ["script", *args]
-    with pytest.raises(SystemExit) as exited:
-        run(main)
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out, captured.err
-
-
-def nothing_in_sagemaker() -> bool:
-    client = boto3.client("sagemaker", region_name=REGION)
-    return not (
-        client.list_endpoints()["Endpoints"]
-        or client.list_endpoint_configs()["EndpointConfigs"]
-        or client.list_models()["Models"]
-    )
 
 
 @pytest.fixture
