@@ -106,3 +106,19 @@ def moto_aws(offline_env: Path) -> Iterator[None]:
         mock.patch("moto.sagemaker.models.FakeEndpointConfig.validate_instance_type", _validate_against_botocore),
     ):
         yield
+
+
+@pytest.fixture
+def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """This process pointed at the run's emulator (reset), with the execution role and quick transitions."""
+    import boto3
+
+    from llm_engineering.local.server import configure
+
+    for key, value in server_env.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("iam", region_name="us-east-1").create_role(
+        RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}"
+    )
+    configure(server_env["AWS_ENDPOINT_URL"], transition_seconds=0.1)
+    yield server_env["AWS_ENDPOINT_URL"]

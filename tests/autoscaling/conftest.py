@@ -1,10 +1,9 @@
-"""Fixtures of the autoscaling tests: the emulator (reset) with a role, and a deploy through the library."""
+"""Fixtures of the autoscaling tests: a deploy through the library (on the shared `emulator` fixture)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import boto3
 import pytest
 from scaling_factories import FAST, spec_of
 
@@ -13,19 +12,6 @@ from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Plan, build_plan
 from llm_engineering.hosting.waiting import silent
-from llm_engineering.local.server import configure
-
-
-@pytest.fixture
-def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The test run's emulator, reset, with the execution role and quick transitions; yields its URL."""
-    for key, value in server_env.items():
-        monkeypatch.setenv(key, value)
-    boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}"
-    )
-    configure(server_env["AWS_ENDPOINT_URL"], transition_seconds=0.1)
-    yield server_env["AWS_ENDPOINT_URL"]
 
 
 @pytest.fixture

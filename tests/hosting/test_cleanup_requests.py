@@ -3,7 +3,6 @@ tool's own `runs` tag cannot vouch, and every guarantee kept (foreign resources 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -18,7 +17,6 @@ from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Plan, build_plan
 from llm_engineering.hosting.resources import Endpoint
 from llm_engineering.hosting.waiting import silent
-from llm_engineering.local.server import configure
 from llm_engineering.tags import tool_tags
 
 ENDPOINT = "llm-engineering-endpoint"
@@ -38,17 +36,6 @@ def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]
 
     monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [record])
     return sent
-
-
-@pytest.fixture
-def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for key, value in server_env.items():
-        monkeypatch.setenv(key, value)
-    boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}"
-    )
-    configure(server_env["AWS_ENDPOINT_URL"], transition_seconds=0.1)
-    yield server_env["AWS_ENDPOINT_URL"]
 
 
 def sagemaker() -> Any:
