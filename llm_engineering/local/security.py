@@ -44,6 +44,11 @@ def note_isolation(account: str, region: str, params: dict[str, Any]) -> None:
         ISOLATED.discard(key)
 
 
+def described_model(account: str, region: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """DescribeModel as SageMaker answers it: `EnableNetworkIsolation` as the model was created (moto says False)."""
+    return {**answer, "EnableNetworkIsolation": (account, region, answer.get("ModelName", "")) in ISOLATED}
+
+
 def isolated_from_the_hub(account: str, region: str, model: Any, has_model_data: bool) -> list[str] | None:
     """The container's last log lines when network isolation keeps it from the Hub; None when it can start."""
     if (account, region, model.model_name) not in ISOLATED or has_model_data:

@@ -40,6 +40,7 @@ from llm_engineering.local import (
     quotas,
     runtime,
     sagemaker,
+    security,
 )
 from llm_engineering.local import metrics as emulated_metrics
 from llm_engineering.local import scheduler as emulated_scheduler
@@ -161,7 +162,9 @@ class EmulatorApp:
                 if refusal is not None:
                     return refusal
                 op = operation("sagemaker", name) if name in service_model("sagemaker").operation_names else None
-                return self._moto_described(request, op) if op is not None and is_describe(op) else None
+                if op is None or not is_describe(op):
+                    return None
+                return self._moto_described(request, op, account, region)
             op = operation("sagemaker", name)
             try:
                 params = _json_body(request)
@@ -170,8 +173,9 @@ class EmulatorApp:
             except AwsError as error:
                 return json_error(error)
 
-    def _moto_described(self, request: Request, op: OperationModel) -> Response:
-        """moto's answer to a Describe call, without the members it fills with nothing (`"VpcConfig": {}`)."""
+    def _moto_described(self, request: Request, op: OperationModel, account: str, region: str) -> Response:
+        """moto's answer to a Describe call, without the members it fills with nothing (`"VpcConfig": {}`), and
+        with what moto drops put back (a model's network isolation)."""
         answer: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -184,7 +188,10 @@ class EmulatorApp:
             return _not_emulated(request, error)
         headers = [(key, value) for key, value in answer["headers"] if key.lower() != "content-length"]
         if answer["status"].startswith("200"):
-            body = json.dumps(omit_absent(json.loads(body or b"{}"), op.output_shape)).encode("utf-8")
+            described = json.loads(body or b"{}")
+            if op.name == "DescribeModel":
+                described = security.described_model(account, region, described)
+            body = json.dumps(omit_absent(described, op.output_shape)).encode("utf-8")
         return Response(body, status=answer["status"], headers=headers)
 
     # --- SageMaker runtime ------------------------------------------------------------------------------

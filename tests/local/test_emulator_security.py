@@ -1,4 +1,5 @@
-"""The emulator refuses a KmsKeyId on local NVMe storage as CreateEndpointConfig does, and keeps it elsewhere."""
+"""The emulator refuses a KmsKeyId on local NVMe storage as CreateEndpointConfig does, and keeps it elsewhere;
+a model's network isolation holds its container back from the Hub, and DescribeModel reports it."""
 
 from __future__ import annotations
 
@@ -50,6 +51,19 @@ def test_an_isolated_model_that_needs_the_hub_fails_to_start(aws):
         logGroupName="/aws/sagemaker/Endpoints/isolated", logStreamName=streams[0]["logStreamName"]
     )["events"]
     assert "Could not reach huggingface.co" in events[-1]["message"]
+
+
+def test_describe_model_says_whether_the_model_is_isolated_as_sagemaker_does(aws):
+    from emulator_clients import ROLE_ARN
+
+    container = {"Image": IMAGE, "Environment": {"HF_MODEL_ID": "Qwen/Qwen2.5-7B-Instruct"}}
+    for name, isolated in (("isolated-model", True), ("open-model", False)):
+        aws.sagemaker.create_model(
+            ModelName=name, ExecutionRoleArn=ROLE_ARN, PrimaryContainer=container, EnableNetworkIsolation=isolated
+        )
+
+    assert aws.sagemaker.describe_model(ModelName="isolated-model")["EnableNetworkIsolation"] is True
+    assert aws.sagemaker.describe_model(ModelName="open-model")["EnableNetworkIsolation"] is False
 
 
 def test_an_isolated_model_with_weights_from_s3_is_not_held_back():
