@@ -11,7 +11,7 @@ alarm on idle minutes (SCALE_TO_ZERO_AFTER). The requests are built here, purely
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from llm_engineering.errors import ConfigurationError
@@ -309,20 +309,3 @@ def describe(spec: AutoscalingSpec | None, components: bool) -> str:
             f"back on the first request (which fails while a copy starts)"
         )
     return line
-
-
-class NothingToScale(ConfigurationError):
-    """--scaling-only with no endpoint (or component) of this deployment to scale."""
-
-
-def scaling_only(plan: Any, exists: bool) -> Any:
-    """The plan cut to its scaling calls: the endpoint and its model stay as they are (no new model, no
-    downtime). `exists`: whether the endpoint (model-based) or component to scale exists."""
-    if not exists:
-        raise NothingToScale(
-            f"--scaling-only changes the autoscaling of an existing deployment, but {plan.endpoint_name} has no "
-            f"{'inference component ' + plan.component_name if plan.component_name else 'endpoint'} yet: deploy "
-            "without --scaling-only first."
-        )
-    steps = [step for step in plan.steps if isinstance(step, Call) and step.service != "sagemaker"]
-    return replace(plan, action="update", steps=steps, retire=[])

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from llm_engineering import tags as tool_tags
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, get_or_none
 from llm_engineering.hosting.ami import HostAmi, host_ami
 from llm_engineering.hosting.autoscaling import ExistingScaling, ScaledResource
 from llm_engineering.hosting.autoscaling_inventory import existing_scaling
@@ -59,6 +59,8 @@ class ExistingComponent:
     managed: bool
     model_name: str | None
     endpoint_name: str | None
+    description: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """DescribeInferenceComponent's answer: its specification and copies, for what a redeploy changes."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ class Observed:
     """The VPC and KMS key the settings name, as EC2 and KMS described them (`hosting.security`)."""
     scaling: ExistingScaling = field(default_factory=ExistingScaling)
     """The scalable target, policies and alarms registered for this deployment (`hosting.autoscaling`)."""
+    running_model: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """DescribeModel of the model the deployment serves now (None: nothing runs, or it could not be read), so
+    a redeploy that changes only the autoscaling keeps it (`hosting.changes`)."""
 
 
 def _existing_endpoint(inventory: Inventory) -> ExistingEndpoint | None:
@@ -133,7 +138,18 @@ def _existing_component(client: object, name: str | None, inventory: Inventory) 
         managed=managed,
         model_name=current.model_name,
         endpoint_name=current.endpoint_name,
+        description=current.raw,
     )
+
+
+def _running_model(client: Any, endpoint: ExistingEndpoint | None, component: ExistingComponent | None) -> Any:
+    """DescribeModel of what this deployment serves: the component's model, or the endpoint's one model."""
+    if component is not None:
+        name = component.model_name
+    else:
+        models = endpoint.model_names if endpoint is not None and not endpoint.hosts_components else ()
+        name = models[0] if len(models) == 1 else None
+    return get_or_none(client.describe_model, ModelName=name) if name else None
 
 
 def _unused(inventory: Inventory) -> tuple[Resource, ...]:
@@ -166,6 +182,8 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
     token = STAGED_TOKEN if staged else choose_token(spec.model.model_id, spec.model.token, access)
     client = aws.client("sagemaker")
     inventory = take_inventory(client, spec.endpoint_name)
+    endpoint = _existing_endpoint(inventory)
+    component = _existing_component(client, spec.component_name, inventory)
     return Observed(
         region=aws.region,
         role_arn=role_arn,
@@ -174,8 +192,8 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
         token_note=token.note,
         instance=instance,
         gpus_per_copy=gpus,
-        endpoint=_existing_endpoint(inventory),
-        component=_existing_component(client, spec.component_name, inventory),
+        endpoint=endpoint,
+        component=component,
         unused=_unused(inventory),
         role=role,
         engine_version=image.version,
@@ -183,6 +201,7 @@ def observe(spec: DeploymentSpec, aws: Aws, access: ModelAccess = NOT_ASKED) -> 
         staged=staged,
         security=security,
         scaling=existing_scaling(aws, ScaledResource(spec.endpoint_name, spec.component_name)),
+        running_model=_running_model(client, endpoint, component),
     )
 
 

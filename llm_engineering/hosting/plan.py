@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting import autoscaling
+from llm_engineering.hosting import autoscaling, changes
 from llm_engineering.hosting.ami import DEFAULT_AMI
 from llm_engineering.hosting.container import container_environment
 from llm_engineering.hosting.engines import engine, engine_environment
@@ -77,6 +77,10 @@ class Plan:
     env_name: str | None = None
     autoscaling: autoscaling.AutoscalingSpec | None = None
     """The scaling range and what it follows (None: a fixed size)."""
+    changes: tuple[str, ...] = ()
+    """What an update changes in what the deployment serves (`hosting.changes`); empty for a new one."""
+    in_place: bool = False
+    """Nothing it serves changes: the model and endpoint stay, only the autoscaling is updated."""
 
     @property
     def cost(self) -> Cost:
@@ -215,15 +219,17 @@ class _Parts:
         return Call("CreateEndpoint", params, creates=self.endpoint)
 
 
-def _model_based_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
-    """Model, config, endpoint; or for an existing endpoint a blue/green UpdateEndpoint to the new config."""
+def _model_based_steps(parts: _Parts) -> tuple[list[Step], list[Call], list[str] | None]:
+    """Model, config, endpoint; or for an existing endpoint a blue/green UpdateEndpoint to the new config, and
+    what that update changes (None for a new endpoint)."""
+    model = parts.create_model()
     config = parts.create_config({"ModelName": parts.name, **parts.timeouts})
     existing = parts.observed.endpoint
     if existing is None:
-        return [parts.create_model(), config, parts.create_endpoint(), Wait(parts.endpoint)], []
+        return [model, config, parts.create_endpoint(), Wait(parts.endpoint)], [], None
     update = {"EndpointName": parts.spec.endpoint_name, "EndpointConfigName": parts.name}
     steps: list[Step] = [
-        parts.create_model(),
+        model,
         config,
         Call("UpdateEndpoint", update),
         Wait(parts.endpoint, expect=parts.name),
@@ -232,11 +238,18 @@ def _model_based_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
     retire = [Call("DeleteModel", {"ModelName": name}) for name in existing.model_names]
     if existing.config_name:
         retire.insert(0, Call("DeleteEndpointConfig", {"EndpointConfigName": existing.config_name}))
-    return steps, retire
+    found = changes.model_changes(model.params, parts.observed.running_model)
+    found += changes.config_changes(config.params, existing.config)
+    if parts.spec.autoscaling is None and parts.observed.scaling.target:  # the scaler leaves, its count stays
+        variants = existing.description.get("ProductionVariants") or [{}]
+        if variants[0].get("DesiredInstanceCount", parts.spec.instance_count) != parts.spec.instance_count:
+            found.append("instances (as the scaler left them)")
+    return steps, retire, found
 
 
-def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
-    """An endpoint for components when there is none, then the model and a new or updated component."""
+def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call], list[str] | None]:
+    """An endpoint for components when there is none, then the model and a new or updated component, and what
+    updating the component changes (None for a new one)."""
     spec, observed = parts.spec, parts.observed
     assert spec.component_name is not None
     steps: list[Step] = []
@@ -261,24 +274,32 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call]]:
         placement = {"EndpointName": spec.endpoint_name, "VariantName": VARIANT_NAME}
         tags = parts.tags_running(parts.name)
         create = Call("CreateInferenceComponent", {**target, **placement, **body, "Tags": tags}, component)
-        return [*steps, parts.create_model(), create, Wait(component)], []
+        return [*steps, parts.create_model(), create, Wait(component)], [], None
     if observed.scaling.target and spec.autoscaling is not None:  # the scaler owns the copies: keep its count
         del body["RuntimeConfig"]
+    model = parts.create_model()
     steps += [
-        parts.create_model(),
+        model,
         Call("UpdateInferenceComponent", {**target, **body}),
         Wait(component, expect=parts.name),
         Call("AddTags", {"ResourceArn": current.arn, "Tags": parts.tags_running(parts.name)}),
     ]
-    return steps, [Call("DeleteModel", {"ModelName": current.model_name})] if current.model_name else []
+    found = changes.model_changes(model.params, observed.running_model)
+    found += changes.component_changes(body, current.description)
+    retire = [Call("DeleteModel", {"ModelName": current.model_name})] if current.model_name else []
+    return steps, retire, found
 
 
 def _name_param(resource: Resource) -> dict[str, str]:
     return {"EndpointConfigName" if resource.kind == "endpoint-config" else "ModelName": resource.name}
 
 
-def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
-    """The steps that bring the endpoint described by `spec` into existence (or up to date)."""
+def build_plan(spec: DeploymentSpec, observed: Observed, *, replace: bool = False) -> Plan:
+    """The steps that bring the endpoint described by `spec` into existence (or up to date).
+
+    A deployment that already serves what `spec` asks for keeps its model and endpoint (or component): only
+    its autoscaling is updated, in place. `replace` deploys a new model anyway (blue/green, as for a change).
+    """
     if observed.endpoint is not None:
         _check_endpoint(spec, observed.endpoint)
         if observed.component is not None:
@@ -298,7 +319,10 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         tags=tool_tags(endpoint=spec.endpoint_name, model_id=spec.model.model_id, engine=row.name),
         environment=served.variables,
     )
-    steps, retire = _component_steps(parts) if spec.components else _model_based_steps(parts)
+    steps, retire, found = _component_steps(parts) if spec.components else _model_based_steps(parts)
+    in_place = found == [] and not replace
+    if in_place:  # nothing it serves changes: no new model, no update of the endpoint or component
+        steps, retire = [], []
     # --- autoscaling: register, put and remove in place, once the endpoint or component is InService ---
     scaled = autoscaling.ScaledResource(spec.endpoint_name, spec.component_name)
     steps += autoscaling.scaling_steps(scaled, spec.autoscaling, parts.tags, observed.scaling)
@@ -319,7 +343,7 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         gpus_per_copy=observed.gpus_per_copy,
         copy_count=spec.copy_count,
         component_name=spec.component_name,
-        model_name=parts.name,
+        model_name=(observed.running_model or {}).get("ModelName", parts.name) if in_place else parts.name,
         environment=parts.environment,
         tags=parts.tags,
         steps=steps,
@@ -328,13 +352,41 @@ def build_plan(spec: DeploymentSpec, observed: Observed) -> Plan:
         engine_version=observed.engine_version,
         ami=observed.ami.version,
         ami_reason=observed.ami.reason,
-        notes=row.notes + served.notes,
+        notes=row.notes + served.notes + _managed_scaling_notes(spec, observed),
         token_note=observed.token_note,
         weights=observed.staged,
         security=tuple(plan_lines(spec.security, observed.security)),
         account=observed.role_arn.split(":")[4] if observed.role_arn.count(":") >= 5 else "",
         env_name=spec.environment,
         autoscaling=spec.autoscaling,
+        changes=tuple(found or ()),
+        in_place=in_place,
+    )
+
+
+def _managed_scaling_notes(spec: DeploymentSpec, observed: Observed) -> tuple[str, ...]:
+    """A component endpoint keeps the ManagedInstanceScaling it was created with (this tool never replaces the
+    endpoint config under running components): say so when the settings now ask for another range."""
+    if not spec.components or observed.endpoint is None or spec.autoscaling is None:
+        return ()
+    variants = observed.endpoint.config.get("ProductionVariants") or [{}]
+    current = variants[0].get("ManagedInstanceScaling") or {}
+    wanted = autoscaling.managed_instance_scaling(
+        spec.autoscaling, observed.instance.gpus, observed.gpus_per_copy, spec.instance_count
+    )
+    if all(current.get(key) == value for key, value in wanted.items()):
+        return ()
+    now = (
+        f"{current.get('MinInstanceCount')}-{current.get('MaxInstanceCount')} instances"
+        if current.get("Status") == "ENABLED"
+        else "no managed instance scaling"
+    )
+    bills_at_zero = spec.autoscaling.to_zero and current.get("MinInstanceCount")
+    consequence = " (at zero copies its instances still bill)" if bills_at_zero else ""
+    return (
+        f"endpoint {spec.endpoint_name} keeps {now} from its first deploy, not the {wanted['MinInstanceCount']}-"
+        f"{wanted['MaxInstanceCount']} these settings ask for{consequence}: to change it, make "
+        "delete-inference-endpoint and deploy again",
     )
 
 
@@ -373,6 +425,17 @@ def _weights_lines(plan: Plan) -> list[str]:
     ]
 
 
+def _change_lines(plan: Plan) -> list[str]:
+    """What an update changes, or that it changes nothing the deployment serves."""
+    if plan.in_place:
+        scaling = "only its autoscaling is updated" if plan.steps else "nothing at all changes"
+        return [
+            f"  in place       {plan.model_name} keeps serving and {scaling} (no new model, no downtime; "
+            "ARGS=--replace deploys a new model anyway)"
+        ]
+    return [f"  changes        {changes.describe(list(plan.changes))}"] if plan.changes else []
+
+
 def render(plan: Plan) -> str:
     """The plan for humans: what will run, what it costs, and each call (secrets redacted)."""
     instance = plan.instance
@@ -396,9 +459,8 @@ def render(plan: Plan) -> str:
     ]
     if plan.token_note:
         lines.append(f"  HF token       {plan.token_note}")
-    lines += [
-        "Steps:",
-    ]
+    lines += _change_lines(plan)
+    lines.append("Steps:" if plan.steps or plan.retire else "Steps: none")
     for number, step in enumerate(plan.steps, start=1):
         if isinstance(step, Call):
             lines.append(f"  {number}. {step.operation} {json.dumps(_shown(step.params))}")

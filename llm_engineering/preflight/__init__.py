@@ -83,7 +83,11 @@ class Target:
             if call.operation == "CreateEndpointConfig"
         }
         new = 0
-        why = f"the inference component runs on endpoint {plan.endpoint_name}'s existing instances: none start"
+        why = (
+            f"endpoint {plan.endpoint_name} keeps running as it is (only its autoscaling changes): none start"
+            if plan.in_place
+            else f"the inference component runs on endpoint {plan.endpoint_name}'s existing instances: none start"
+        )
         for call in calls:
             if call.operation in ("CreateEndpoint", "UpdateEndpoint"):
                 new += configs.get(call.params["EndpointConfigName"], 0)

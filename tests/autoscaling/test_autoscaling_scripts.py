@@ -80,7 +80,12 @@ def test_dry_run_shows_the_scaling_steps_and_creates_nothing(settings_env, monke
     assert nothing_created()
 
 
-def test_scaling_only_changes_the_scaling_in_place_without_a_new_model(settings_env, monkeypatch, capsys):
+def _alarms() -> list[str]:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    return sorted(alarm["AlarmName"] for alarm in cloudwatch.describe_alarms()["MetricAlarms"])
+
+
+def test_a_redeploy_that_changes_only_the_scaling_updates_it_in_place(settings_env, monkeypatch, capsys):
     monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
     monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
     monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
@@ -88,24 +93,73 @@ def test_scaling_only_changes_the_scaling_in_place_without_a_new_model(settings_
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
     models = sagemaker.list_models()["Models"]
     monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
     capsys.readouterr()
 
-    assert _script(deploy.main, "--yes", "--skip-preflight", "--scaling-only") == 0
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
 
     out = capsys.readouterr().out
-    assert "CreateModel" not in out and "UpdateInferenceComponent" not in out
+    assert "CreateModel" not in out and "UpdateInferenceComponent" not in out and "in place" in out
     assert sagemaker.list_models()["Models"] == models
     scaling = boto3.client("application-autoscaling", region_name="us-east-1")
     [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
-    assert target["MinCapacity"] == 0
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 2)
+    assert _alarms() == ["llm-engineering-endpoint-ic-idle", "llm-engineering-endpoint-ic-no-capacity"]
+    # the endpoint config (and its ManagedInstanceScaling, 1-1 instances) stays: the plan says what that costs
+    assert "keeps 1-1 instances from its first deploy, not the 0-2" in out and "still bill" in out
 
 
-def test_scaling_only_without_a_deployment_is_bad_input(settings_env, monkeypatch, capsys):
+def test_removing_the_scaling_settings_removes_the_scaling_in_place(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    models = sagemaker.list_models()["Models"]
+    monkeypatch.delenv("AUTOSCALING_MIN_CAPACITY")
+    monkeypatch.delenv("AUTOSCALING_MAX_CAPACITY")
+    capsys.readouterr()
+
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+
+    out = capsys.readouterr().out
+    assert "DeregisterScalableTarget" in out and "CreateModel" not in out
+    assert sagemaker.list_models()["Models"] == models
+    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    assert scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+    assert _alarms() == []
+
+
+def test_a_redeploy_that_changes_what_runs_deploys_a_new_model_and_names_the_change(settings_env, monkeypatch, capsys):
     monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
     monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    monkeypatch.setenv("MAX_TOTAL_TOKENS", "3072")
+    capsys.readouterr()
 
-    assert _script(deploy.main, "--yes", "--skip-preflight", "--scaling-only") == 2
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
 
-    err = capsys.readouterr().err.strip()
-    assert "--scaling-only" in err and len(err.splitlines()) == 1
-    assert nothing_created()
+    out = capsys.readouterr().out
+    assert "changes        model.PrimaryContainer.Environment.MAX_TOTAL_TOKENS" in out
+    assert "UpdateEndpoint" in out and "in place" not in out
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    assert len(sagemaker.list_models()["Models"]) == 1  # the old one retired
+
+
+def test_the_same_settings_again_change_nothing_unless_replace_is_asked(settings_env, monkeypatch, capsys):
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    [model] = sagemaker.list_models()["Models"]
+    capsys.readouterr()
+
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+
+    out = capsys.readouterr().out
+    assert "Nothing to change: endpoint llm-engineering-endpoint already serves these settings." in out
+    assert "Steps: none" in out and sagemaker.list_models()["Models"] == [model]
+
+    assert _script(deploy.main, "--yes", "--skip-preflight", "--replace") == 0
+
+    [replaced] = sagemaker.list_models()["Models"]
+    assert replaced["ModelName"] != model["ModelName"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import boto3
 import pytest
@@ -255,3 +256,15 @@ def test_instances_a_deploy_starts_come_from_its_plan():
     )
     fresh_components = Target.from_plan(build_plan(components, observed()), components)
     assert fresh_components.new_instances == 2
+
+
+def test_an_update_of_the_scaling_alone_starts_no_instance():
+    spec = settings()
+    plan = replace(build_plan(spec, observed(existing(False))), steps=[], in_place=True)
+
+    target = Target.from_plan(plan, spec)
+
+    assert (target.new_instances, target.why_new) == (
+        0,
+        "endpoint llm-engineering-endpoint keeps running as it is (only its autoscaling changes): none start",
+    )

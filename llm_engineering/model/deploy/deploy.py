@@ -10,7 +10,6 @@ from llm_engineering.aws import AWS_FAILURES, Aws, describe_failure
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
-from llm_engineering.hosting.autoscaling import scaling_only
 from llm_engineering.hosting.container import ModelAccess
 from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Plan, build_plan, render
@@ -34,7 +33,7 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--skip-preflight", action="store_true", help="skip the quota, role, model and memory checks")
     parser.add_argument(
-        "--scaling-only", action="store_true", help="only update the autoscaling of the existing deployment"
+        "--replace", action="store_true", help="deploy a new model even when only the autoscaling changed"
     )
     return parser
 
@@ -56,7 +55,12 @@ def _report_left(remaining: list[Resource], endpoint_name: str, uncertain: Resou
 def _confirm(plan: Plan) -> bool:
     if not sys.stdin.isatty():
         return True
-    answer = input(f"Create these resources, {plan.cost.hourly()} until deleted? [y/N] ")
+    question = (
+        f"Update the autoscaling of {plan.endpoint_name}?"
+        if plan.in_place
+        else f"Create these resources, {plan.cost.hourly()} until deleted?"
+    )
+    answer = input(f"{question} [y/N] ")
     return answer.strip().lower() in {"y", "yes"}
 
 
@@ -166,10 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         from llm_engineering.preflight.scaling_quota import refuse_above_quota
 
         refuse_above_quota(aws, spec.autoscaling, observed.instance, observed.gpus_per_copy, spec.components)
-    plan = build_plan(spec, observed)
-    if args.scaling_only:  # autoscaling in place: no new model, no update of the endpoint or component
-        exists = (observed.component if spec.components else observed.endpoint) is not None
-        plan = scaling_only(plan, exists)
+    plan = build_plan(spec, observed, replace=args.replace)
     time_limit = _time_limit(settings, aws, plan, observed)
     echo(render(plan))
     for line in time_limit.lines() if time_limit else []:
@@ -181,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         echo("Dry run: nothing was created.")
         return 0
+    if not plan.steps and not plan.retire:  # it already serves these settings, scaling included
+        echo(f"Nothing to change: endpoint {plan.endpoint_name} already serves these settings.")
+        return _set_time_limit(aws, time_limit) if time_limit else 0
     if not args.yes and not _confirm(plan):
         echo("Nothing was created.")
         return 1
