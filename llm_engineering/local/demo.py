@@ -88,12 +88,15 @@ def steps(scratch: Path) -> list[tuple[str, list[str], dict[str, str], bool]]:
     components = {"ENDPOINT_TYPE": "inference-component", "MODEL_SOURCE": "s3", **AS_DEPLOYER}  # weights: the stage
     components.update(SCALE_TO_ZERO)
     vllm = {**model_based, "ENGINE": "vllm"}
+    scaled = {**model_based, "AUTOSCALING_MIN_CAPACITY": "1", "AUTOSCALING_MAX_CAPACITY": "2"}
     one_shot = ["ARGS=--json"]
     return [
         ("create deployer user", ["create-sagemaker-role"], {}, False),
         ("create execution role", ["create-sagemaker-execution-role"], {}, False),
         ("deploy (model-based)", ["deploy-inference-endpoint", "ARGS=--yes"], model_based, False),
         ("test, streaming (model-based)", ["test-inference"], model_based, False),
+        # --- a redeploy that changes only the autoscaling: no new model, the endpoint is not updated ---
+        ("redeploy, autoscaling 1-2 (in place)", ["deploy-inference-endpoint", "ARGS=--yes"], scaled, False),
         # --- metrics: the test step's own requests, as CloudWatch has them ---
         ("metrics (model-based)", ["metrics", "ARGS=--since 30m"], model_based, False),
         (

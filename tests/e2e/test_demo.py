@@ -25,10 +25,13 @@ def test_the_demo_checks_every_model_row_and_deploys_its_second_pass_from_s3(tmp
     assert done.returncode == 0, out + done.stderr
     checks = "Pass role|Model access|Memory fit|Staged model|S3 read access|Price|Engine support"
     rows = re.findall(rf"^  ({checks}) +(\w+) ", out, re.MULTILINE)
-    # Three deploys (TGI from the Hub, a component from S3, vLLM from the Hub): every row checked, and ok.
-    assert len(rows) == 16 and {result for _, result in rows} == {"ok"}, rows
-    assert out.count("  Model access         ok       Qwen/Qwen2.5-7B-Instruct exists, public") == 2
-    assert out.count("  Memory fit           ok       7.6B in bf16") == 3
+    # Four deploys (TGI from the Hub, its scaling in place, a component from S3, vLLM from the Hub): every row
+    # checked, and ok.
+    assert len(rows) == 21 and {result for _, result in rows} == {"ok"}, rows
+    assert out.count("  Model access         ok       Qwen/Qwen2.5-7B-Instruct exists, public") == 3
+    assert out.count("  Memory fit           ok       7.6B in bf16") == 4
+    # the second deploy changes only the autoscaling: no new model, and the endpoint is not updated
+    assert "keeps serving and only its autoscaling is updated (no new model, no downtime" in out
     assert "  Staged model         ok       s3://llm-engineering-demo-models/models/Qwen--Qwen2.5-7B-Instruct/" in out
     assert "  S3 read access       ok" in out
     assert "loaded by inference component llm-engineering-demo-ic on endpoint llm-engineering-demo" in out
