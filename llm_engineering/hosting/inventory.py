@@ -183,6 +183,9 @@ class EndpointSummary:
     """None when an instance type is not in the price table."""
     engine: str | None = None
     """The serving engine its tags name (an inference-component endpoint's: its components' engines)."""
+    endpoint: Endpoint | None = field(default=None, compare=False, repr=False)
+    hosted: tuple[InferenceComponent, ...] = field(default=(), compare=False, repr=False)
+    """The endpoint and its components as read for this summary: `make status` shows their scaling from them."""
 
     @property
     def usd_so_far(self) -> float | None:
@@ -209,6 +212,8 @@ def _summary(client: Any, endpoint: Endpoint, tags: list[dict[str, str]], now: d
         hours=max((now - created).total_seconds() / 3600, 0.0),
         cost=fleet_cost(fleet) if fleet else None,
         engine=_engine(tags, hosted),
+        endpoint=endpoint,
+        hosted=tuple(hosted),
     )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.autoscaling import ScaledResource
 from llm_engineering.hosting.autoscaling_inventory import ScalingState, scaling_state, tool_alarms
-from llm_engineering.hosting.resources import Endpoint, components_on
+from llm_engineering.hosting.resources import Endpoint, InferenceComponent
 
 
 def _range(state: ScalingState | None, unit: str) -> str:
@@ -22,12 +22,9 @@ def _since(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else "?"
 
 
-def scaling_lines(aws: Aws, endpoint_name: str) -> list[str]:
-    """The lines for one endpoint (nothing when it is gone meanwhile)."""
-    client = aws.client("sagemaker")
-    endpoint = Endpoint.get(client, endpoint_name)
-    if endpoint is None:
-        return []
+def scaling_lines(aws: Aws, endpoint: Endpoint, components: tuple[InferenceComponent, ...]) -> list[str]:
+    """The lines for one endpoint and its components, as `make status` has just read them (not read again)."""
+    endpoint_name = endpoint.name
     lines = []
     for variant in endpoint.raw.get("ProductionVariants", []):
         current, desired = variant.get("CurrentInstanceCount"), variant.get("DesiredInstanceCount")
@@ -40,7 +37,7 @@ def scaling_lines(aws: Aws, endpoint_name: str) -> list[str]:
         lines.append(line)
     if not endpoint.hosts_components:
         return lines
-    for component in components_on(client, endpoint_name):
+    for component in components:
         runtime = component.raw.get("RuntimeConfig", {})
         current, desired = runtime.get("CurrentCopyCount", 0), runtime.get("DesiredCopyCount", 0)
         state = scaling_state(aws, ScaledResource(endpoint_name, component.name))

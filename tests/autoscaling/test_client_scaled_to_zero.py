@@ -82,3 +82,28 @@ def test_status_shows_the_copies_the_range_and_since_when_a_component_is_scaled_
         "SageMakerInferenceComponentInvocationsPerCopy target 20; scaled to zero since "
     ) in out
     assert "alarms llm-engineering-endpoint-ic-no-capacity, llm-engineering-endpoint-ic-idle" in out
+
+
+def test_status_reads_the_endpoint_its_config_and_component_once(scaled_to_zero, monkeypatch, capsys):
+    import botocore.client
+
+    from llm_engineering.model.deploy import status
+
+    reads: list[tuple[str, str]] = []
+    send = botocore.client.BaseClient._make_api_call
+
+    def spy(client, operation, params):
+        if operation in {"DescribeEndpoint", "DescribeEndpointConfig", "DescribeInferenceComponent"}:
+            reads.append((operation, next(iter(params.values()))))
+        return send(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    with pytest.raises(SystemExit):
+        run(lambda: status.main([]))
+
+    assert "copies llm-engineering-endpoint-ic: 0 now" in capsys.readouterr().out
+    assert sorted(operation for operation, _ in reads) == [
+        "DescribeEndpoint",
+        "DescribeEndpointConfig",
+        "DescribeInferenceComponent",
+    ], reads

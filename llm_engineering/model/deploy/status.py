@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         for item in found.ours:
             _show(item)
             _time_limit(aws, item)
-            for line in scaling_lines(aws, item.name):  # autoscaling: instances, copies, range, scale to zero
+            lines = scaling_lines(aws, item.endpoint, item.hosted) if item.endpoint is not None else []
+            for line in lines:  # autoscaling: instances, copies, range, scale to zero
                 echo(f"    {line}")
     _others(found, aws.region)
     _configured(settings, found, aws.region)
