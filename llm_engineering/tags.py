@@ -19,6 +19,9 @@ ENVIRONMENT = f"{TOOL_NAME}:environment"
 """ENV / LLM_ENGINEERING_ENV (dev, prod, ...): which settings file set the resource up (`setting_sources`)."""
 ENGINE = f"{TOOL_NAME}:engine"
 """The serving engine (tgi, vllm, sglang): how the test client learns which API the container speaks."""
+STARTUP_SECONDS = f"{TOOL_NAME}:startup-seconds"
+"""On an inference component: the seconds its last deploy took from the request to a copy in service (with
+the endpoint's own start when that deploy created it). The client's estimate when the component is at zero."""
 
 Tag = dict[str, str]
 

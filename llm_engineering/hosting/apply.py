@@ -9,7 +9,10 @@ still there.
 
 from __future__ import annotations
 
+import math
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +29,7 @@ from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.plan import Call, Plan, Wait
 from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Remote, Resource, ResourceFailed
 from llm_engineering.hosting.spec import DeploymentSpec
+from llm_engineering.hosting.steps import ArnOf, SecondsUntilReady
 from llm_engineering.hosting.waiting import Poller, Reporter, WaitTimeout
 from llm_engineering.redaction import reveal
 from llm_engineering.statuses import Status
@@ -113,6 +117,13 @@ class Applier:
     _handles: dict[Resource, Remote] = field(default_factory=dict, repr=False)
     _policy_arns: dict[str, str] = field(default_factory=dict, repr=False)
     """Scaling policy name -> the ARN PutScalingPolicy returned (an alarm's action names it)."""
+    clock: Callable[[], float] = time.monotonic
+    _sent: dict[str, float] = field(default_factory=dict, repr=False)
+    """Name of what a request created or updated -> when it was sent."""
+    _ready_after: dict[Resource, float] = field(default_factory=dict, repr=False)
+    """Seconds from that request to InService, for each resource this run waited for."""
+    _arns: dict[Resource, str] = field(default_factory=dict, repr=False)
+    """The ARN each create request of this run returned (a later request names it: `steps.ArnOf`)."""
 
     @property
     def client(self) -> Any:
@@ -157,13 +168,18 @@ class Applier:
         return outcome
 
     def _call(self, plan: Plan, step: Call, keep_failed: bool) -> None:
-        target = step.creates.name if step.creates else next(iter(step.params.values()))
+        params = self._resolved(step)
+        target = step.creates.name if step.creates else next(iter(params.values()))
         self.reporter.step(f"{step.operation} {target}")
+        self._sent[str(target)] = self.clock()
         for attempt in range(ROLE_PROPAGATION_ATTEMPTS):
             try:
-                answer = getattr(self.aws.client(step.service), _snake(step.operation))(**self._resolved(step))
+                answer = getattr(self.aws.client(step.service), _snake(step.operation))(**params)
                 if "PolicyARN" in answer:  # PutScalingPolicy: an alarm later in the plan names it
                     self._policy_arns[step.params["PolicyName"]] = answer["PolicyARN"]
+                if step.creates is not None:  # e.g. CreateInferenceComponent's InferenceComponentArn
+                    arns = [value for key, value in answer.items() if key.endswith("Arn") and isinstance(value, str)]
+                    self._arns.update({step.creates: arns[0]} if arns else {})
                 break
             except ClientError as error:
                 if _role_not_yet_assumable(error) and attempt + 1 < ROLE_PROPAGATION_ATTEMPTS:
@@ -175,20 +191,37 @@ class Applier:
             self.created.append(step.creates)
 
     def _resolved(self, step: Call) -> dict[str, Any]:
-        """The request as sent: secrets revealed, and each `PolicyArn` replaced by the ARN AWS returned."""
+        """The request as sent: secrets revealed, and each stand-in replaced by what this run learnt (the ARN
+        PutScalingPolicy returned, a resource's ARN, the seconds it took to be InService). A measure this run
+        did not take (--no-wait) leaves its tag out."""
         params = reveal(step.params)
         if "AlarmActions" in params:
             params["AlarmActions"] = [
                 self._policy_arns.get(action.policy, action) if isinstance(action, PolicyArn) else action
                 for action in params["AlarmActions"]
             ]
+        if isinstance(params.get("ResourceArn"), ArnOf):
+            params["ResourceArn"] = self._arns[params["ResourceArn"].resource]
+        if step.operation == "AddTags":
+            params["Tags"] = [tag for tag in map(self._measured, params["Tags"]) if tag is not None]
         return params
+
+    def _measured(self, tag: dict[str, Any]) -> dict[str, Any] | None:
+        value = tag["Value"]
+        if not isinstance(value, SecondsUntilReady):
+            return tag
+        if not all(resource in self._ready_after for resource in value.resources):
+            return None
+        seconds = sum(self._ready_after[resource] for resource in value.resources)
+        return {**tag, "Value": str(math.ceil(seconds))}
 
     def _wait(self, plan: Plan, step: Wait, keep_failed: bool) -> None:
         try:
             self.handle(step.resource).wait(
                 self.poller, self.spec.deploy_timeout, self.reporter.progress, expect=step.expect
             )
+            if step.resource.name in self._sent:
+                self._ready_after[step.resource] = self.clock() - self._sent[step.resource.name]
         except ResourceFailed as failed:
             diagnosis = diagnose_failure(
                 self.aws,

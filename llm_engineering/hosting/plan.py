@@ -25,11 +25,11 @@ from llm_engineering.hosting.prices import PRICE_SOURCE, Cost, instances_cost
 from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.security import config_fields, model_fields, plan_lines
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.hosting.steps import Call, Step, Wait
+from llm_engineering.hosting.steps import ArnOf, Call, SecondsUntilReady, Step, Wait
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
 from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
-from llm_engineering.tags import RUNS, Tag, tool_tags
+from llm_engineering.tags import RUNS, STARTUP_SECONDS, Tag, tool_tags
 from llm_engineering.weights.deploy import MODEL_DIR, model_data_source
 from llm_engineering.weights.manifest import size_label
 from llm_engineering.weights.staged import StagedModel
@@ -274,7 +274,10 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call], list[str] |
         placement = {"EndpointName": spec.endpoint_name, "VariantName": VARIANT_NAME}
         tags = parts.tags_running(parts.name)
         create = Call("CreateInferenceComponent", {**target, **placement, **body, "Tags": tags}, component)
-        return [*steps, parts.create_model(), create, Wait(component)], [], None
+        started = SecondsUntilReady(parts.endpoint, component) if observed.endpoint is None else None
+        measured = _startup_tag(started or SecondsUntilReady(component))
+        record = Call("AddTags", {"ResourceArn": ArnOf(component), "Tags": [*tags, measured]})  # IAM: tool tag
+        return [*steps, parts.create_model(), create, Wait(component), record], [], None
     if observed.scaling.target and spec.autoscaling is not None:  # the scaler owns the copies: keep its count
         del body["RuntimeConfig"]
     model = parts.create_model()
@@ -282,12 +285,23 @@ def _component_steps(parts: _Parts) -> tuple[list[Step], list[Call], list[str] |
         model,
         Call("UpdateInferenceComponent", {**target, **body}),
         Wait(component, expect=parts.name),
-        Call("AddTags", {"ResourceArn": current.arn, "Tags": parts.tags_running(parts.name)}),
+        Call(
+            "AddTags",
+            {
+                "ResourceArn": current.arn,
+                "Tags": [*parts.tags_running(parts.name), _startup_tag(SecondsUntilReady(component))],
+            },
+        ),
     ]
     found = changes.model_changes(model.params, observed.running_model)
     found += changes.component_changes(body, current.description)
     retire = [Call("DeleteModel", {"ModelName": current.model_name})] if current.model_name else []
     return steps, retire, found
+
+
+def _startup_tag(seconds: SecondsUntilReady) -> Tag:
+    """How long this deploy took to bring a copy into service: the client's estimate at zero copies."""
+    return {"Key": STARTUP_SECONDS, "Value": seconds}
 
 
 def _name_param(resource: Resource) -> dict[str, str]:

@@ -32,3 +32,27 @@ class Wait:
 
 
 Step = Call | Wait
+
+
+class ArnOf(str):
+    """Stands in a request for the ARN of `resource`, which SageMaker names when it creates it: `apply.py` puts
+    it in from what its wait read (the plan prints `<ARN of KIND NAME>`)."""
+
+    resource: Resource
+
+    def __new__(cls, resource: Resource) -> ArnOf:
+        value = super().__new__(cls, f"<ARN of {resource}>")
+        value.resource = resource
+        return value
+
+
+class SecondsUntilReady(str):
+    """Stands in a tag value for the seconds this run took from the requests that started `resources` to each
+    being InService (their sum): `apply.py` puts the figure in, or leaves the tag out when it did not wait."""
+
+    resources: tuple[Resource, ...]
+
+    def __new__(cls, *resources: Resource) -> SecondsUntilReady:
+        value = super().__new__(cls, "<seconds until " + " then ".join(map(str, resources)) + " InService>")
+        value.resources = resources
+        return value

@@ -30,7 +30,7 @@ from llm_engineering.inference import protocols
 from llm_engineering.inference.parameters import GenerationParameters, InvalidParameterError
 from llm_engineering.inference.protocols import Protocol, checked_messages, error_text, valid_text
 from llm_engineering.inference.streaming import GenerationStats, TokenStream, one_line
-from llm_engineering.inference.warmup import describe_component, is_no_capacity, scaled_to_zero
+from llm_engineering.inference.warmup import describe_component, is_no_capacity, measured_startup, scaled_to_zero
 from llm_engineering.statuses import Status
 
 if TYPE_CHECKING:
@@ -429,7 +429,8 @@ class InferenceClient:
             )
         if is_no_capacity(code, message):  # scaled to zero: the refusal wakes it (`inference.warmup`)
             name = self.component_name or ""
-            return scaled_to_zero(name, describe_component(self.control, name))
+            described = describe_component(self.control, name)
+            return scaled_to_zero(name, described, measured_startup(self.control, described))
         if code == "ValidationError" and _ENDPOINT_UNAVAILABLE.search(message):
             return self._endpoint_problem(message)
         if code == "ModelNotReadyException":

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from llm_engineering import tags as tool_tags
 from llm_engineering.errors import AwsRequestError
 
 _NO_CAPACITY = re.compile(r"no capacity", re.IGNORECASE)
@@ -37,8 +38,10 @@ def is_no_capacity(code: str, message: str) -> bool:
     return code == "ValidationError" and bool(_NO_CAPACITY.search(message))
 
 
-def scaled_to_zero(component: str, described: dict[str, Any] | None) -> ScaledToZeroError:
-    """The one line for a refusal: what happens, about how long (when the component says), what to do."""
+def scaled_to_zero(component: str, described: dict[str, Any] | None, measured: int | None = None) -> ScaledToZeroError:
+    """The one line for a refusal: what happens, about how long, what to do. How long: what the last deploy
+    measured (`measured`, seconds from its request to a copy in service) when known, else the component's
+    start-up timeout as the most it may take."""
     estimate = ""
     if described:
         startup = (described.get("Specification", {}).get("StartupParameters") or {}).get(
@@ -49,7 +52,9 @@ def scaled_to_zero(component: str, described: dict[str, Any] | None) -> ScaledTo
         if runtime.get("DesiredCopyCount", 0) > runtime.get("CurrentCopyCount", 0) and isinstance(since, datetime):
             started = max(0, int((datetime.now(UTC) - since).total_seconds()))
             estimate = f"; a copy has been starting for {started} s"
-        if startup:
+        if measured is not None:
+            estimate += f" (its last deploy took about {measured} s to bring a copy into service)"
+        elif startup:
             estimate += f" (its container start-up may take up to {startup} s)"
     return ScaledToZeroError(
         f"Inference component '{component}' is scaled to zero and warming up{estimate}: this request was refused "
@@ -66,6 +71,20 @@ def describe_component(control: Callable[[], Any] | None, component: str) -> dic
         return control().describe_inference_component(InferenceComponentName=component)
     except ClientError:
         return None
+
+
+def measured_startup(control: Callable[[], Any] | None, described: dict[str, Any] | None) -> int | None:
+    """The seconds the component's last deploy took to bring a copy into service (its `STARTUP_SECONDS` tag),
+    or None when it was not recorded or cannot be read."""
+    arn = (described or {}).get("InferenceComponentArn")
+    if control is None or not arn:
+        return None
+    try:
+        found = control().list_tags(ResourceArn=arn, MaxResults=100).get("Tags", [])
+    except ClientError:
+        return None
+    value = tool_tags.as_dict(found).get(tool_tags.STARTUP_SECONDS, "")
+    return int(value) if value.isdigit() else None
 
 
 def retry_while_warming(

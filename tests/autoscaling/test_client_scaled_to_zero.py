@@ -47,7 +47,22 @@ def test_a_request_to_a_component_scaled_to_zero_says_so_in_one_line(scaled_to_z
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "is scaled to zero and warming up" in err[0] and "--wait" in err[0]
-    assert "up to 900 s" in err[0]  # the component's container start-up timeout
+    # how long: what its deploy measured, from the request to a copy in service (the emulator's 0.1 s -> 1 s)
+    assert "(its last deploy took about 1 s to bring a copy into service)" in err[0]
+
+
+def test_without_a_measured_start_up_the_estimate_is_the_start_up_timeout(scaled_to_zero, capsys):
+    import boto3
+
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    arn = sagemaker.describe_inference_component(InferenceComponentName="llm-engineering-endpoint-ic")[
+        "InferenceComponentArn"
+    ]
+    sagemaker.delete_tags(ResourceArn=arn, TagKeys=["llm-engineering:startup-seconds"])
+
+    assert _script("--prompt", "Hi") == 1
+
+    assert "(its container start-up may take up to 900 s)" in capsys.readouterr().err
 
 
 def test_wait_retries_with_a_progress_line_until_the_answer(scaled_to_zero, capsys):

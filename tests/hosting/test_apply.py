@@ -162,9 +162,14 @@ def test_model_based_create_sends_the_planned_requests_and_waits(aws):
     assert "hf_secret_token" not in " ".join(recorder.steps)
 
 
-def test_inference_component_create_sends_endpoint_then_component(aws):
+def test_inference_component_create_sends_endpoint_then_component_and_records_its_startup(aws):
     plan = build_plan(settings(endpoint_type="inference-component"), observed())
-    config, endpoint, model, component = calls(plan)
+    config, endpoint, model, component, record = calls(plan)
+    component_arn = f"arn:aws:sagemaker:us-east-1:123456789012:inference-component/{IC}"
+    # sent: config 0, endpoint 10, InService 70 (60 s); model 71, component 72, InService 172 (100 s); tags 173
+    ticks = iter([0.0, 10.0, 70.0, 71.0, 72.0, 172.0, 173.0])
+    run = applier(aws, Recorder(), endpoint_type="inference-component")
+    run.clock = lambda: next(ticks)
     with Stubs(aws) as stubs:
         stubs.call(config, {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"})
         stubs.call(endpoint, {"EndpointArn": ENDPOINT_ARN})
@@ -175,7 +180,9 @@ def test_inference_component_create_sends_endpoint_then_component(aws):
         )
         stubs.describe_component("Creating")
         stubs.describe_component("InService")
-        applier(aws, Recorder(), endpoint_type="inference-component").apply(plan)
+        measured = [*record.params["Tags"][:-1], {"Key": "llm-engineering:startup-seconds", "Value": "160"}]
+        stubs.sagemaker.add_response("add_tags", {"Tags": measured}, {"ResourceArn": component_arn, "Tags": measured})
+        run.apply(plan)
         stubs.verify()
     assert config.params["ExecutionRoleArn"] == ROLE
     assert "ModelName" not in config.params["ProductionVariants"][0]
@@ -499,3 +506,19 @@ def test_ctrl_c_during_rollback_reports_only_what_is_left(aws):
         stubs.verify()
     assert stopped.value.exit_code == 130
     assert stopped.value.remaining == [Resource("model", STAMPED), Resource("endpoint-config", STAMPED)]
+
+
+def test_without_waiting_the_component_start_up_is_not_measured_and_its_tag_left_out(aws):
+    plan = build_plan(settings(endpoint_type="inference-component"), observed(endpoint=existing_endpoint(True)))
+    model, component, record = calls(plan)
+    component_arn = f"arn:aws:sagemaker:us-east-1:123456789012:inference-component/{IC}"
+    with Stubs(aws) as stubs:
+        stubs.call(model, {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m"})
+        stubs.call(component, {"InferenceComponentArn": component_arn})
+        # the wait is skipped; the record names the ARN the create returned
+        tags = record.params["Tags"][:-1]
+        stubs.sagemaker.add_response("add_tags", {}, {"ResourceArn": component_arn, "Tags": tags})
+        applier(aws, Recorder(), endpoint_type="inference-component").apply(plan, wait=False)
+        stubs.verify()
+    assert [tag["Key"] for tag in tags] == [tag["Key"] for tag in record.params["Tags"][:-1]]
+    assert "llm-engineering:startup-seconds" not in {tag["Key"] for tag in tags}

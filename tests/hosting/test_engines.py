@@ -100,7 +100,7 @@ def test_model_based_requests_per_engine_are_exact_and_valid(moto_aws, name):
 def test_inference_component_requests_per_engine_are_exact_and_valid(moto_aws, name):
     spec, found = resolved(name, "inference-component")
     plan = build_plan(spec, found)
-    config, endpoint, model, component = calls(plan)
+    config, endpoint, model, component, record = calls(plan)
     _, _, ami = IMAGES[name]
     variant = {"VariantName": "AllTraffic", "InstanceType": "ml.g5.2xlarge", "InitialInstanceCount": 1}
     variant |= {"InferenceAmiVersion": ami} if ami else {}
@@ -121,8 +121,11 @@ def test_inference_component_requests_per_engine_are_exact_and_valid(moto_aws, n
         arn = f"arn:aws:sagemaker:us-east-1:123456789012:inference-component/{IC}"
         stubs.call(component, {"InferenceComponentArn": arn})
         stubs.describe_component("InService")
-        Applier(aws, spec, Recorder(), Poller(first=0, sleep=lambda _s: None)).apply(plan)
+        tags = [*component.params["Tags"], {"Key": "llm-engineering:startup-seconds", "Value": "0"}]  # a still clock
+        stubs.sagemaker.add_response("add_tags", {}, {"ResourceArn": arn, "Tags": tags})
+        Applier(aws, spec, Recorder(), Poller(first=0, sleep=lambda _s: None), clock=lambda: 0.0).apply(plan)
         stubs.verify()
+    assert record.operation == "AddTags"
 
 
 @pytest.mark.parametrize(

@@ -70,6 +70,7 @@ def test_inference_component_create_waits_for_endpoint_before_the_component():
         "CreateModel",
         "CreateInferenceComponent",
         "wait inference-component llm-engineering-endpoint-ic",
+        "AddTags",
     ]
     config = plan.steps[0]
     assert isinstance(config, Call)
@@ -105,6 +106,19 @@ def test_inference_component_create_waits_for_endpoint_before_the_component():
         "Tags": RUNNING_STAMPED,
     }
     assert component.creates == Resource("inference-component", "llm-engineering-endpoint-ic")
+    # once InService, the time it took (the endpoint's start, then the component's) is recorded on it
+    record = plan.steps[6]
+    assert isinstance(record, Call)
+    [*tags, measured] = record.params["Tags"]
+    assert (
+        tags == RUNNING_STAMPED
+        and record.params["ResourceArn"] == "<ARN of inference-component llm-engineering-endpoint-ic>"
+    )
+    assert measured == {
+        "Key": "llm-engineering:startup-seconds",
+        "Value": "<seconds until endpoint llm-engineering-endpoint then inference-component "
+        "llm-engineering-endpoint-ic InService>",
+    }
 
 
 def test_compute_requirements_share_a_multi_gpu_instance_between_copies():
@@ -161,7 +175,11 @@ def test_component_redeploy_updates_the_component_and_retires_its_old_model():
     assert calls[1].params["Specification"]["ModelName"] == STAMPED
     assert calls[1].params["RuntimeConfig"] == {"CopyCount": 1}
     assert Wait(Resource("inference-component", "llm-engineering-endpoint-ic"), expect=STAMPED) in plan.steps
-    assert calls[2].params == {"ResourceArn": component.arn, "Tags": RUNNING_STAMPED}
+    startup = {
+        "Key": "llm-engineering:startup-seconds",
+        "Value": "<seconds until inference-component llm-engineering-endpoint-ic InService>",
+    }
+    assert calls[2].params == {"ResourceArn": component.arn, "Tags": [*RUNNING_STAMPED, startup]}
     assert plan.retire == [Call("DeleteModel", {"ModelName": "old-model"})]
 
 
@@ -172,7 +190,14 @@ def test_component_added_to_an_existing_component_endpoint_without_creating_the_
     assert [step.operation for step in plan.steps if isinstance(step, Call)] == [
         "CreateModel",
         "CreateInferenceComponent",
+        "AddTags",
     ]
+    record = plan.steps[-1]
+    assert isinstance(record, Call)
+    assert (
+        record.params["Tags"][-1]["Value"]
+        == "<seconds until inference-component llm-engineering-endpoint-ic InService>"
+    )
 
 
 def test_token_travels_as_a_secret_and_is_redacted_in_the_rendered_plan():

@@ -102,6 +102,7 @@ def test_components_and_updates_load_the_prefix_too(aws, hub):
         "CreateEndpoint",
         "CreateModel",
         "CreateInferenceComponent",
+        "AddTags",
     ]
     assert "ModelDataSource" in create_model_call(created).params["PrimaryContainer"]
     component = ExistingComponent(
