@@ -10,8 +10,9 @@ target's range, a CloudWatch alarm that breaches fires its step policy (so an id
 copies and a refused invocation brings one back after the start-up time, the emulator's
 `transition_seconds`), and `refuse_without_capacity` answers an invocation of a zero-copy component with
 SageMaker's error and counts it in `NoCapacityInvocationFailures` (moto's CloudWatch). Only that metric is
-published here. Target tracking (which needs every invocation metric) is not evaluated: within the range,
-the copies stay where the last step or registration put them.
+published here. A component's target-tracking policy is evaluated by `local/tracking.py` on the invocation
+metrics `local/metrics.py` publishes. A model-based variant's instances stay where the registration put them
+(its target tracking is not evaluated).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, ap
 from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
 
-from llm_engineering.local import clock, metrics
+from llm_engineering.local import clock, metrics, tracking
 from llm_engineering.local.base import InferenceComponent
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.instances import spec as instance_spec
@@ -166,7 +167,12 @@ def tick() -> None:
                 if component is None or component.status != "InService" or component.pending is not None:
                     continue
                 desired = _clamp(target, component.copy_count)
-                for policy in _policies(scaling, resource_id):
+                for policy in _policies(scaling, resource_id, "TargetTrackingScaling"):
+                    tracked = tracking.track(
+                        account, region, component, policy, target.min_capacity or 0, target.max_capacity or 1
+                    )
+                    desired = desired if tracked is None else tracked
+                for policy in _policies(scaling, resource_id, "StepScaling"):
                     desired = _run_alarms(account, region, component, policy, target, desired)
                 _scale(component, desired)
 
@@ -175,11 +181,11 @@ def _clamp(target: Any, copies: int) -> int:
     return max(target.min_capacity or 0, min(target.max_capacity or copies, copies))
 
 
-def _policies(scaling: ApplicationAutoscalingBackend, resource_id: str) -> list[Any]:
+def _policies(scaling: ApplicationAutoscalingBackend, resource_id: str, kind: str) -> list[Any]:
     return [
         policy
         for policy in scaling.policies.values()
-        if policy.resource_id == resource_id and policy.policy_type == "StepScaling"
+        if policy.resource_id == resource_id and policy.policy_type == kind
     ]
 
 
@@ -304,3 +310,4 @@ def reset() -> None:
     _first_seen.clear()
     _fired.clear()
     _tags.clear()
+    tracking.reset()

@@ -1,0 +1,104 @@
+"""Target tracking for the emulator's inference components: the copies follow the traffic.
+
+Application Auto Scaling keeps a target-tracking metric near its target value with two CloudWatch alarms it
+creates and owns: a high one (the metric above the target for 3 one-minute periods in a row) that scales out,
+and a low one (below 90% of the target for 15 periods) that scales in, each in proportion (new copies =
+ceil(copies x metric / target)) and held back by the policy's ScaleOutCooldown / ScaleInCooldown. That scale-in
+waits for the metric "usually more than 10%" below the target is the Application Auto Scaling User Guide's
+("How target tracking scaling for Application Auto Scaling works"); the 3 and 15 periods are how AWS's own
+alarms for it are commonly described and could not be verified here. The emulator evaluates the same rule
+directly on the metrics it publishes (`local/metrics.py`), without creating the alarms.
+
+The metrics, per copy in service: `SageMakerInferenceComponentInvocationsPerCopy` from the minute's
+`Invocations` of the component, `SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution` from the
+minute's average `ConcurrentRequestsPerCopy`. Target tracking never leaves zero copies, nor goes to zero:
+that is the step policies' work (`local/autoscaling.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from moto.cloudwatch.models import cloudwatch_backends
+
+from llm_engineering.local import clock, metrics
+from llm_engineering.local.base import InferenceComponent
+
+OUT_MINUTES = 3
+IN_MINUTES = 15
+IN_FRACTION = 0.9
+PER_COPY = {
+    "SageMakerInferenceComponentInvocationsPerCopy": ("Invocations", sum),
+    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": (
+        "ConcurrentRequestsPerCopy",
+        lambda values: sum(values) / len(values),
+    ),
+}
+"""The predefined metric -> the metric the emulator publishes, and how a minute of it is aggregated."""
+
+_scaled: dict[tuple[str, str], float] = {}
+"""(account, policy ARN) -> emulated time its last scaling: the cooldowns count from it."""
+_copies: dict[tuple[str, str], dict[datetime, int]] = {}
+"""(account, component) -> minute -> the copies in service then: a minute's metric per copy is per those."""
+
+
+def _minutes(account: str, region: str, component: InferenceComponent, metric: str, count: int) -> list[float]:
+    """The last `count` whole minutes of the metric per copy in service, newest first, on the clock's minute
+    boundaries as CloudWatch's periods are (0 for a minute without data: no invocation, nothing in flight)."""
+    name, aggregate = PER_COPY[metric]
+    now = metrics.naive_utc(clock.now()).replace(second=0, microsecond=0)  # CloudWatch's periods: whole minutes
+    dimensions = {("InferenceComponentName", component.name)}
+    stamps = [
+        (metrics.naive_utc(datum.timestamp), datum.value)
+        for datum in cloudwatch_backends[account][region].metric_data
+        if datum.namespace == metrics.INVOCATIONS
+        and datum.name == name
+        and {(dimension.name, dimension.value) for dimension in datum.dimensions} == dimensions
+        and hasattr(datum, "value")
+    ]
+    seen = _copies.setdefault((account, component.name), {})
+    seen[now] = max(seen.get(now, 0), component.current_copy_count)
+    found = []
+    for minute in range(count):
+        end = now - timedelta(minutes=minute)
+        values = [value for stamp, value in stamps if end - timedelta(minutes=1) <= stamp < end]
+        copies = seen.get(end - timedelta(minutes=1)) or component.current_copy_count
+        found.append(aggregate(values) / copies if values else 0.0)
+    for old in [minute for minute in seen if minute < now - timedelta(minutes=count + 1)]:
+        del seen[old]
+    return found
+
+
+def track(account: str, region: str, component: InferenceComponent, policy: Any, low: int, high: int) -> int | None:
+    """The copies the policy asks for now (within `low`..`high`, at least 1), or None when it holds still."""
+    configuration = policy.target_tracking_scaling_policy_configuration or {}
+    metric = (configuration.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+    target = float(configuration.get("TargetValue") or 0)
+    copies = component.current_copy_count
+    if metric not in PER_COPY or target <= 0 or copies == 0 or copies != component.copy_count:
+        return None  # a metric the emulator does not publish, no copy to measure, or a change under way
+    since = clock.time() - _scaled.get((account, policy.policy_arn), -math.inf)
+    recent = _minutes(account, region, component, metric, IN_MINUTES)
+    out = all(value > target for value in recent[:OUT_MINUTES])
+    scale_in = not out and all(value < IN_FRACTION * target for value in recent)
+    wanted = None
+    cooldowns = {"in": configuration.get("ScaleInCooldown") or 0, "out": configuration.get("ScaleOutCooldown") or 0}
+    if out and since >= float(cooldowns["out"]):
+        wanted = math.ceil(copies * sum(recent[:OUT_MINUTES]) / OUT_MINUTES / target)
+    elif scale_in and not configuration.get("DisableScaleIn") and since >= float(cooldowns["in"]):
+        wanted = math.ceil(copies * sum(recent) / IN_MINUTES / target)
+    if wanted is None:
+        return None
+    wanted = max(1, low, min(high, wanted))
+    if wanted == copies:
+        return None
+    _scaled[account, policy.policy_arn] = clock.time()
+    return wanted
+
+
+def reset() -> None:
+    """Forget the scalings (the emulator's reset)."""
+    _scaled.clear()
+    _copies.clear()
