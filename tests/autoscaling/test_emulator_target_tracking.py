@@ -57,3 +57,12 @@ def test_a_quiet_component_within_its_range_stays_as_it_is(emulator, deploy):
     advance_clock(emulator, 20 * 60)
 
     assert copies() == (1, 1)
+
+
+def test_copies_follow_the_requests_in_flight_with_the_concurrency_metric(emulator, deploy):
+    deploy(**{**TRACKED, "autoscaling_metric": "concurrency", "autoscaling_target": 0.5})
+
+    for _ in range(3):
+        _minute_of(emulator, 2)  # one request in flight at a time: 1 per copy against a target of 0.5
+
+    assert copies() == (2, 1)  # ceil(1 x 1 / 0.5)
