@@ -339,7 +339,16 @@ def build_plan(spec: DeploymentSpec, observed: Observed, *, replace: bool = Fals
         steps, retire = [], []
     # --- autoscaling: register, put and remove in place, once the endpoint or component is InService ---
     scaled = autoscaling.ScaledResource(spec.endpoint_name, spec.component_name)
-    steps += autoscaling.scaling_steps(scaled, spec.autoscaling, parts.tags, observed.scaling)
+    existing_scaling = observed.scaling
+    rescaled = _changes_a_scaled_instance_type(spec, observed, steps)
+    if rescaled:  # SageMaker refuses it under a scalable target
+        update = next(
+            i for i, step in enumerate(steps) if isinstance(step, Call) and step.operation == "UpdateEndpoint"
+        )
+        deregister = Call("DeregisterScalableTarget", scaled.key, service="application-autoscaling")
+        steps.insert(update, deregister)
+        existing_scaling = autoscaling.ExistingScaling()  # registered again (new, tagged) once InService
+    steps += autoscaling.scaling_steps(scaled, spec.autoscaling, parts.tags, existing_scaling)
     retire += [
         Call("DeleteEndpointConfig" if item.kind == "endpoint-config" else "DeleteModel", _name_param(item))
         for item in observed.unused
@@ -366,7 +375,7 @@ def build_plan(spec: DeploymentSpec, observed: Observed, *, replace: bool = Fals
         engine_version=observed.engine_version,
         ami=observed.ami.version,
         ami_reason=observed.ami.reason,
-        notes=row.notes + served.notes + _managed_scaling_notes(spec, observed),
+        notes=row.notes + served.notes + _managed_scaling_notes(spec, observed) + (RESCALED if rescaled else ()),
         token_note=observed.token_note,
         weights=observed.staged,
         security=tuple(plan_lines(spec.security, observed.security)),
@@ -375,6 +384,28 @@ def build_plan(spec: DeploymentSpec, observed: Observed, *, replace: bool = Fals
         autoscaling=spec.autoscaling,
         changes=tuple(found or ()),
         in_place=in_place,
+    )
+
+
+RESCALED = (
+    "the variant's autoscaling is deregistered before the update (SageMaker refuses to change the instance type "
+    "of a scaled variant) and registered again once the endpoint is InService; if the update fails, deploy again "
+    "to restore it",
+)
+
+
+def _changes_a_scaled_instance_type(spec: DeploymentSpec, observed: Observed, steps: list[Step]) -> bool:
+    """A blue/green update to another instance type of a variant registered for autoscaling: SageMaker fails
+    it ("Update endpoints that use auto scaling", SageMaker Developer Guide) unless the target is deregistered
+    first."""
+    existing = observed.endpoint
+    updates = any(isinstance(step, Call) and step.operation == "UpdateEndpoint" for step in steps)
+    return (
+        updates
+        and not spec.components
+        and observed.scaling.target
+        and existing is not None
+        and existing.instance_type != observed.instance.name
     )
 
 

@@ -265,6 +265,29 @@ def _scale(component: InferenceComponent, copies: int) -> None:
     component.pending = Pending(clock.monotonic() + CURRENT.config.transition_seconds, started)
 
 
+# --- an update under a registered target ---------------------------------------------------------------------
+
+
+def refuse_instance_type_change(account: str, region: str, endpoint: str, old: list[Any], new: list[Any]) -> None:
+    """UpdateEndpoint fails when it would change the instance type of a variant that is a scalable target
+    ("If the update would change the instance type for any model that is a target for auto scaling, the update
+    fails", SageMaker Developer Guide, "Update endpoints that use auto scaling"). The message is the
+    emulator's: AWS's wording could not be verified."""
+    targets = applicationautoscaling_backends[account][region].targets.get(VARIANT_DIMENSION, {})
+    types = {variant["VariantName"]: variant.get("InstanceType") for variant in old}
+    for variant in new:
+        name = variant["VariantName"]
+        if f"endpoint/{endpoint}/variant/{name}" in targets and types.get(name, variant.get("InstanceType")) != (
+            variant.get("InstanceType")
+        ):
+            raise AwsError(
+                "ValidationException",
+                f"The variant {name} of endpoint {endpoint} is a target for auto scaling, and this update changes "
+                f"its instance type from {types[name]} to {variant.get('InstanceType')}: deregister the scalable "
+                "target first (DeregisterScalableTarget), then register it again after the update.",
+            )
+
+
 # --- instances that follow -----------------------------------------------------------------------------------
 
 

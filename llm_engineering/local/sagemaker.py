@@ -308,6 +308,10 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
             raise validation_exception(
                 "An endpoint cannot switch between models and inference components: create a new endpoint instead."
             )
+        if old is not None:  # a variant under autoscaling keeps its instance type (local/autoscaling.py)
+            autoscaling.refuse_instance_type_change(
+                self.account_id, self.region_name, name, old.production_variants, config.production_variants
+            )
         self._check_quota(config)
         state.status, state.failure_reason = "Updating", None
         state.pending_config, state.update_started = config_name, now()

@@ -163,3 +163,24 @@ def test_the_same_settings_again_change_nothing_unless_replace_is_asked(settings
 
     [replaced] = sagemaker.list_models()["Models"]
     assert replaced["ModelName"] != model["ModelName"]
+
+
+def test_a_new_instance_type_under_autoscaling_deregisters_the_target_for_the_update(settings_env, monkeypatch, capsys):
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    monkeypatch.setenv("GPU_INSTANCE_TYPE", "ml.g6.2xlarge")
+    capsys.readouterr()
+
+    assert _script(deploy.main, "--yes", "--skip-preflight") == 0  # SageMaker refuses it under a scalable target
+
+    out = capsys.readouterr().out
+    assert out.index("DeregisterScalableTarget") < out.index("UpdateEndpoint") < out.index("RegisterScalableTarget {")
+    assert "the variant's autoscaling is deregistered before the update" in out
+    scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
+    [policy] = scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    tags = scaling.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"])["Tags"]
+    assert tags["llm-engineering:endpoint"] == "llm-engineering-endpoint"  # found again by delete and cleanup

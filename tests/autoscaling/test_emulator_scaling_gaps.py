@@ -1,5 +1,6 @@
 """moto's gaps, closed in the emulator: the inference-component dimension is accepted, deregistering deletes
-the target's policies (and answers ObjectNotFoundException when nothing is registered), as on AWS; and a
+the target's policies (and answers ObjectNotFoundException when nothing is registered), as on AWS, and an
+update may not change a scaled variant's instance type; and a
 deploy's rollback removes the scalable target, its policies and the alarms it created."""
 
 from __future__ import annotations
@@ -101,3 +102,20 @@ def test_a_scalable_target_keeps_its_tags_until_it_is_deregistered(emulator):
     with pytest.raises(ClientError) as gone:
         scaling().list_tags_for_resource(ResourceARN=arn)
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_an_update_to_another_instance_type_of_a_scaled_variant_is_refused(emulator, deploy):
+    _, plan = deploy(autoscaling_min_capacity=1, autoscaling_max_capacity=2)
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    variant = {"VariantName": "AllTraffic", "InitialInstanceCount": 1, "ModelName": plan.model_name}
+    for name, instance_type in (("same-type", "ml.g5.2xlarge"), ("other-type", "ml.g6.2xlarge")):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name, ProductionVariants=[{**variant, "InstanceType": instance_type}]
+        )
+
+    with pytest.raises(ClientError) as refused:
+        sagemaker.update_endpoint(EndpointName=plan.endpoint_name, EndpointConfigName="other-type")
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "target for auto scaling" in refused.value.response["Error"]["Message"]
+    sagemaker.update_endpoint(EndpointName=plan.endpoint_name, EndpointConfigName="same-type")  # the model may change
