@@ -85,13 +85,18 @@ def _alarms() -> list[str]:
     return sorted(alarm["AlarmName"] for alarm in cloudwatch.describe_alarms()["MetricAlarms"])
 
 
-def test_a_redeploy_that_changes_only_the_scaling_updates_it_in_place(settings_env, monkeypatch, capsys):
+def _deployed_component(monkeypatch: pytest.MonkeyPatch, low: int, high: int) -> list[dict]:
+    """Deploy a component scaled low..high; the models it made."""
     monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
-    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
-    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
+    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", str(low))
+    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", str(high))
     assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    return boto3.client("sagemaker", region_name="us-east-1").list_models()["Models"]
+
+
+def test_a_redeploy_that_changes_only_the_scaling_updates_it_in_place(settings_env, monkeypatch, capsys):
+    models = _deployed_component(monkeypatch, 1, 1)
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-    models = sagemaker.list_models()["Models"]
     monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
     monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
     capsys.readouterr()
@@ -110,12 +115,8 @@ def test_a_redeploy_that_changes_only_the_scaling_updates_it_in_place(settings_e
 
 
 def test_removing_the_scaling_settings_removes_the_scaling_in_place(settings_env, monkeypatch, capsys):
-    monkeypatch.setenv("ENDPOINT_TYPE", "inference-component")
-    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "0")
-    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "1")
-    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    models = _deployed_component(monkeypatch, 0, 1)
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-    models = sagemaker.list_models()["Models"]
     monkeypatch.delenv("AUTOSCALING_MIN_CAPACITY")
     monkeypatch.delenv("AUTOSCALING_MAX_CAPACITY")
     capsys.readouterr()
@@ -131,16 +132,21 @@ def test_removing_the_scaling_settings_removes_the_scaling_in_place(settings_env
     assert _alarms() == []
 
 
-def test_a_redeploy_that_changes_what_runs_deploys_a_new_model_and_names_the_change(settings_env, monkeypatch, capsys):
+def _scaled_then_redeployed(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, **changed: str) -> str:
+    """Deploy model-based with autoscaling 1-2, then again with `changed` settings; the second run's output."""
     monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
     monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
     assert _script(deploy.main, "--yes", "--skip-preflight") == 0
-    monkeypatch.setenv("MAX_TOTAL_TOKENS", "3072")
+    for name, value in changed.items():
+        monkeypatch.setenv(name, value)
     capsys.readouterr()
-
     assert _script(deploy.main, "--yes", "--skip-preflight") == 0
+    return capsys.readouterr().out
 
-    out = capsys.readouterr().out
+
+def test_a_redeploy_that_changes_what_runs_deploys_a_new_model_and_names_the_change(settings_env, monkeypatch, capsys):
+    out = _scaled_then_redeployed(monkeypatch, capsys, MAX_TOTAL_TOKENS="3072")
+
     assert "changes        model.PrimaryContainer.Environment.MAX_TOTAL_TOKENS" in out
     assert "UpdateEndpoint" in out and "in place" not in out
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
@@ -166,15 +172,9 @@ def test_the_same_settings_again_change_nothing_unless_replace_is_asked(settings
 
 
 def test_a_new_instance_type_under_autoscaling_deregisters_the_target_for_the_update(settings_env, monkeypatch, capsys):
-    monkeypatch.setenv("AUTOSCALING_MIN_CAPACITY", "1")
-    monkeypatch.setenv("AUTOSCALING_MAX_CAPACITY", "2")
-    assert _script(deploy.main, "--yes", "--skip-preflight") == 0
-    monkeypatch.setenv("GPU_INSTANCE_TYPE", "ml.g6.2xlarge")
-    capsys.readouterr()
+    # SageMaker refuses the update while the variant is a scalable target: this one succeeds
+    out = _scaled_then_redeployed(monkeypatch, capsys, GPU_INSTANCE_TYPE="ml.g6.2xlarge")
 
-    assert _script(deploy.main, "--yes", "--skip-preflight") == 0  # SageMaker refuses it under a scalable target
-
-    out = capsys.readouterr().out
     assert out.index("DeregisterScalableTarget") < out.index("UpdateEndpoint") < out.index("RegisterScalableTarget {")
     assert "the variant's autoscaling is deregistered before the update" in out
     scaling = boto3.client("application-autoscaling", region_name="us-east-1")
