@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from llm_engineering import TOOL_NAME, __version__
 from llm_engineering.setting_sources import environment_name
@@ -49,6 +50,12 @@ def tool_tags(
 def as_dict(tags: Iterable[Mapping[str, str]]) -> dict[str, str]:
     """AWS tag lists (`[{"Key":..., "Value":...}]`) as a plain mapping."""
     return {tag["Key"]: tag.get("Value", "") for tag in tags}
+
+
+def read_values(client: Any, arn: str) -> dict[str, str]:
+    """A SageMaker resource's tags as a mapping, from one ListTags page (this tool sets far fewer than 100);
+    a refusal propagates as the ClientError it is."""
+    return as_dict(client.list_tags(ResourceArn=arn, MaxResults=100).get("Tags", []))
 
 
 def is_managed(tags: Iterable[Mapping[str, str]]) -> bool:

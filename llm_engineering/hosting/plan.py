@@ -340,13 +340,10 @@ def build_plan(spec: DeploymentSpec, observed: Observed, *, replace: bool = Fals
     # --- autoscaling: register, put and remove in place, once the endpoint or component is InService ---
     scaled = autoscaling.ScaledResource(spec.endpoint_name, spec.component_name)
     existing_scaling = observed.scaling
-    rescaled = _changes_a_scaled_instance_type(spec, observed, steps)
-    if rescaled:  # SageMaker refuses it under a scalable target
-        update = next(
-            i for i, step in enumerate(steps) if isinstance(step, Call) and step.operation == "UpdateEndpoint"
-        )
-        deregister = Call("DeregisterScalableTarget", scaled.key, service="application-autoscaling")
-        steps.insert(update, deregister)
+    update = _scaled_instance_type_update(spec, observed, steps)
+    rescaled = update is not None
+    if update is not None:  # SageMaker refuses it under a scalable target
+        steps.insert(update, Call("DeregisterScalableTarget", scaled.key, service="application-autoscaling"))
         existing_scaling = autoscaling.ExistingScaling()  # registered again (new, tagged) once InService
     steps += autoscaling.scaling_steps(scaled, spec.autoscaling, parts.tags, existing_scaling)
     retire += [
@@ -394,19 +391,17 @@ RESCALED = (
 )
 
 
-def _changes_a_scaled_instance_type(spec: DeploymentSpec, observed: Observed, steps: list[Step]) -> bool:
-    """A blue/green update to another instance type of a variant registered for autoscaling: SageMaker fails
-    it ("Update endpoints that use auto scaling", SageMaker Developer Guide) unless the target is deregistered
-    first."""
+def _scaled_instance_type_update(spec: DeploymentSpec, observed: Observed, steps: list[Step]) -> int | None:
+    """Where the UpdateEndpoint is when it moves a variant registered for autoscaling to another instance type
+    (SageMaker fails that, "Update endpoints that use auto scaling", SageMaker Developer Guide, unless the
+    target is deregistered first); None otherwise."""
     existing = observed.endpoint
-    updates = any(isinstance(step, Call) and step.operation == "UpdateEndpoint" for step in steps)
-    return (
-        updates
-        and not spec.components
-        and observed.scaling.target
-        and existing is not None
-        and existing.instance_type != observed.instance.name
-    )
+    if spec.components or not observed.scaling.target or existing is None:
+        return None
+    if existing.instance_type == observed.instance.name:
+        return None
+    updates = [i for i, step in enumerate(steps) if isinstance(step, Call) and step.operation == "UpdateEndpoint"]
+    return updates[0] if updates else None
 
 
 def _managed_scaling_notes(spec: DeploymentSpec, observed: Observed) -> tuple[str, ...]:

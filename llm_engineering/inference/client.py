@@ -307,10 +307,9 @@ class InferenceClient:
                 arn = arn["InferenceComponentArn"]
             else:
                 arn = control.describe_endpoint(EndpointName=self.endpoint_name)["EndpointArn"]
-            found = control.list_tags(ResourceArn=arn, MaxResults=100).get("Tags", [])
+            engine = tool_tags.read_values(control, arn).get(tool_tags.ENGINE)
         except (ClientError, KeyError):
             return None
-        engine = tool_tags.as_dict(found).get(tool_tags.ENGINE)
         return engine if engine in PROTOCOLS else None
 
     # Sending, with the component resolved and errors translated.

@@ -80,10 +80,9 @@ def measured_startup(control: Callable[[], Any] | None, described: dict[str, Any
     if control is None or not arn:
         return None
     try:
-        found = control().list_tags(ResourceArn=arn, MaxResults=100).get("Tags", [])
+        value = tool_tags.read_values(control(), arn).get(tool_tags.STARTUP_SECONDS, "")
     except ClientError:
         return None
-    value = tool_tags.as_dict(found).get(tool_tags.STARTUP_SECONDS, "")
     return int(value) if value.isdigit() else None
 
 

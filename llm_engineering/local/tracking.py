@@ -48,8 +48,9 @@ def _minutes(account: str, region: str, component: InferenceComponent, metric: s
     """The last `count` whole minutes of the metric per copy in service, newest first, on the clock's minute
     boundaries as CloudWatch's periods are (0 for a minute without data: no invocation, nothing in flight)."""
     name, aggregate = PER_COPY[metric]
-    now = metrics.naive_utc(clock.now()).replace(second=0, microsecond=0)  # CloudWatch's periods: whole minutes
+    now = _minute()
     dimensions = {("InferenceComponentName", component.name)}
+    oldest = now - timedelta(minutes=count)
     stamps = [
         (metrics.naive_utc(datum.timestamp), datum.value)
         for datum in cloudwatch_backends[account][region].metric_data
@@ -57,18 +58,30 @@ def _minutes(account: str, region: str, component: InferenceComponent, metric: s
         and datum.name == name
         and {(dimension.name, dimension.value) for dimension in datum.dimensions} == dimensions
         and hasattr(datum, "value")
+        and metrics.naive_utc(datum.timestamp) >= oldest
     ]
-    seen = _copies.setdefault((account, component.name), {})
-    seen[now] = max(seen.get(now, 0), component.current_copy_count)
+    seen = _copies.get((account, component.name), {})
     found = []
     for minute in range(count):
         end = now - timedelta(minutes=minute)
         values = [value for stamp, value in stamps if end - timedelta(minutes=1) <= stamp < end]
         copies = seen.get(end - timedelta(minutes=1)) or component.current_copy_count
         found.append(aggregate(values) / copies if values else 0.0)
-    for old in [minute for minute in seen if minute < now - timedelta(minutes=count + 1)]:
-        del seen[old]
     return found
+
+
+def _minute() -> datetime:
+    """The start of the emulated minute under way (CloudWatch's periods are whole minutes)."""
+    return metrics.naive_utc(clock.now()).replace(second=0, microsecond=0)
+
+
+def _note_copies(account: str, component: InferenceComponent) -> None:
+    """Remember the copies in service this minute (kept for the IN_MINUTES a policy looks back)."""
+    seen = _copies.setdefault((account, component.name), {})
+    now = _minute()
+    seen[now] = max(seen.get(now, 0), component.current_copy_count)
+    for old in [minute for minute in seen if minute < now - timedelta(minutes=IN_MINUTES + 1)]:
+        del seen[old]
 
 
 def track(account: str, region: str, component: InferenceComponent, policy: Any, low: int, high: int) -> int | None:
@@ -77,6 +90,7 @@ def track(account: str, region: str, component: InferenceComponent, policy: Any,
     metric = (configuration.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
     target = float(configuration.get("TargetValue") or 0)
     copies = component.current_copy_count
+    _note_copies(account, component)
     if metric not in PER_COPY or target <= 0 or copies == 0 or copies != component.copy_count:
         return None  # a metric the emulator does not publish, no copy to measure, or a change under way
     since = clock.time() - _scaled.get((account, policy.policy_arn), -math.inf)
@@ -84,10 +98,13 @@ def track(account: str, region: str, component: InferenceComponent, policy: Any,
     out = all(value > target for value in recent[:OUT_MINUTES])
     scale_in = not out and all(value < IN_FRACTION * target for value in recent)
     wanted = None
-    cooldowns = {"in": configuration.get("ScaleInCooldown") or 0, "out": configuration.get("ScaleOutCooldown") or 0}
-    if out and since >= float(cooldowns["out"]):
+    if out and since >= float(configuration.get("ScaleOutCooldown") or 0):
         wanted = math.ceil(copies * sum(recent[:OUT_MINUTES]) / OUT_MINUTES / target)
-    elif scale_in and not configuration.get("DisableScaleIn") and since >= float(cooldowns["in"]):
+    elif (
+        scale_in
+        and not configuration.get("DisableScaleIn")
+        and since >= float(configuration.get("ScaleInCooldown") or 0)
+    ):
         wanted = math.ceil(copies * sum(recent) / IN_MINUTES / target)
     if wanted is None:
         return None
