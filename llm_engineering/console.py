@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from llm_engineering.hosting.waiting import Progress
+from llm_engineering.resources.waiting import Progress
 
 
 def _clock(seconds: float) -> str:

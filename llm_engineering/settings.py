@@ -15,13 +15,13 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from llm_engineering.catalogue.s3 import S3Location, check_bucket
 from llm_engineering.durations import duration
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
 from llm_engineering.redaction import looks_like_token
 from llm_engineering.security_ids import check_ids, check_kms_key_id
 from llm_engineering.setting_sources import check_sources, environment_file, environment_name
-from llm_engineering.weights.location import S3Location, check_bucket
 
 EndpointType = Literal["model-based", "inference-component"]
 EngineName = Literal["tgi", "vllm", "sglang"]

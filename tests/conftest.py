@@ -11,7 +11,7 @@ import pytest
 from helpers import clean_environment
 from moto import mock_aws
 
-from llm_engineering.hosting.instances import hosting_instance_types
+from llm_engineering.catalogue.instances import hosting_instance_types
 
 
 @pytest.fixture(autouse=True)

@@ -20,18 +20,18 @@ from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
 from llm_engineering.aws import AWS_FAILURES, Aws, delete_if_exists, describe_failure
+from llm_engineering.catalogue.amis import host_advice
+from llm_engineering.catalogue.engines import engine
 from llm_engineering.errors import UserFacingError
-from llm_engineering.hosting.ami import host_advice
 from llm_engineering.hosting.autoscaling import PolicyArn
 from llm_engineering.hosting.autoscaling_inventory import remove_created_scaling
 from llm_engineering.hosting.diagnostics import Context, Diagnosis, diagnose_failure, diagnose_refusal
-from llm_engineering.hosting.engines import engine
 from llm_engineering.hosting.plan import Call, Plan, Wait
-from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Remote, Resource, ResourceFailed
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.steps import ArnOf, SecondsUntilReady
-from llm_engineering.hosting.waiting import Poller, Reporter, WaitTimeout
 from llm_engineering.redaction import reveal
+from llm_engineering.resources.endpoints import Endpoint, InferenceComponent, Remote, Resource, ResourceFailed
+from llm_engineering.resources.waiting import Poller, Reporter, WaitTimeout
 from llm_engineering.statuses import Status
 
 

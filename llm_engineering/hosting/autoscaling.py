@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.steps import Call
+from llm_engineering.resources.endpoints import Resource
 from llm_engineering.settings import Settings
 from llm_engineering.tags import Tag
 

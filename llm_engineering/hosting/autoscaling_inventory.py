@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws, get_or_none, paginate
 from llm_engineering.hosting.autoscaling import NAMESPACE, ExistingScaling, ScaledResource
-from llm_engineering.hosting.resources import Resource
+from llm_engineering.resources.endpoints import Resource
 
 
 @dataclass(frozen=True)

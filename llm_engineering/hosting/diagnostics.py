@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from llm_engineering.aws import AWS_FAILURES, Aws, paginate
-from llm_engineering.hosting.engines import advice_from_logs, engine
+from llm_engineering.catalogue.engines import advice_from_logs, engine
 from llm_engineering.redaction import scrub
 
 LOG_LINES = 20

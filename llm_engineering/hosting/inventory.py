@@ -15,9 +15,9 @@ from typing import Any
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import get_or_none, paginate
-from llm_engineering.hosting.prices import Cost, fleet_cost
-from llm_engineering.hosting.resources import Endpoint, InferenceComponent, components_on
+from llm_engineering.catalogue.prices import Cost, fleet_cost
 from llm_engineering.names import NAME_PREFIX_LENGTH
+from llm_engineering.resources.endpoints import Endpoint, InferenceComponent, components_on
 from llm_engineering.statuses import HOLDING_INSTANCES, Status
 
 

@@ -15,21 +15,21 @@ from pydantic import SecretStr
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import Aws, get_or_none
-from llm_engineering.hosting.ami import HostAmi, host_ami
+from llm_engineering.catalogue.amis import HostAmi, host_ami
+from llm_engineering.catalogue.engines import engine
+from llm_engineering.catalogue.images import Image, engine_image
+from llm_engineering.catalogue.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.autoscaling import ExistingScaling, ScaledResource
 from llm_engineering.hosting.autoscaling_inventory import existing_scaling
 from llm_engineering.hosting.container import ModelAccess, TokenChoice, choose_token
-from llm_engineering.hosting.engines import engine
-from llm_engineering.hosting.image import Image, engine_image
-from llm_engineering.hosting.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.inventory import Inventory, take_inventory
-from llm_engineering.hosting.resources import InferenceComponent, Resource
-from llm_engineering.hosting.security import SecurityFacts, resolve_security
+from llm_engineering.hosting.network_encryption import SecurityFacts, resolve_security
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
 from llm_engineering.iam import resolve_execution_role
+from llm_engineering.resources.endpoints import InferenceComponent, Resource
 from llm_engineering.statuses import Status
 from llm_engineering.weights.deploy import resolve_stage
-from llm_engineering.weights.staged import StagedModel
+from llm_engineering.weights.stages import StagedModel
 
 
 @dataclass(frozen=True)

@@ -14,25 +14,25 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from llm_engineering.catalogue.amis import DEFAULT_AMI
+from llm_engineering.catalogue.engines import engine, engine_environment
+from llm_engineering.catalogue.instances import GpuInstance
+from llm_engineering.catalogue.prices import PRICE_SOURCE, Cost, instances_cost
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting import autoscaling, changes
-from llm_engineering.hosting.ami import DEFAULT_AMI
 from llm_engineering.hosting.container import container_environment
-from llm_engineering.hosting.engines import engine, engine_environment
-from llm_engineering.hosting.instances import GpuInstance
+from llm_engineering.hosting.network_encryption import config_fields, model_fields, plan_lines
 from llm_engineering.hosting.observe import ExistingComponent, ExistingEndpoint, Observed
-from llm_engineering.hosting.prices import PRICE_SOURCE, Cost, instances_cost
-from llm_engineering.hosting.resources import Resource
-from llm_engineering.hosting.security import config_fields, model_fields, plan_lines
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.steps import ArnOf, Call, SecondsUntilReady, Step, Wait
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
+from llm_engineering.resources.endpoints import Resource
 from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
 from llm_engineering.tags import RUNS, STARTUP_SECONDS, Tag, tool_tags
 from llm_engineering.weights.deploy import MODEL_DIR, model_data_source
 from llm_engineering.weights.manifest import size_label
-from llm_engineering.weights.staged import StagedModel
+from llm_engineering.weights.stages import StagedModel
 
 VARIANT_NAME = "AllTraffic"
 

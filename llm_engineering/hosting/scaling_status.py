@@ -8,7 +8,7 @@ from datetime import datetime
 from llm_engineering.aws import Aws
 from llm_engineering.hosting.autoscaling import ScaledResource
 from llm_engineering.hosting.autoscaling_inventory import ScalingState, scaling_state, tool_alarms
-from llm_engineering.hosting.resources import Endpoint, InferenceComponent
+from llm_engineering.resources.endpoints import Endpoint, InferenceComponent
 
 
 def _range(state: ScalingState | None, unit: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llm_engineering.hosting.resources import Resource
+from llm_engineering.resources.endpoints import Resource
 
 
 @dataclass(frozen=True)

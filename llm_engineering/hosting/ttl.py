@@ -21,9 +21,9 @@ from typing import Any
 
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, delete_if_exists, get_or_none
+from llm_engineering.catalogue.prices import Cost
 from llm_engineering.durations import check_duration, describe
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.prices import Cost
 from llm_engineering.tags import tool_tags
 
 GROUP = TOOL_NAME

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from llm_engineering import TOOL_NAME
+from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.iam.s3_access import execution_role_s3_statements, split_grants
 from llm_engineering.tags import MANAGED_BY
-from llm_engineering.weights.location import S3Location
 
 PolicyDocument = dict[str, Any]
 

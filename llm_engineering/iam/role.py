@@ -12,12 +12,14 @@ from typing import Any
 
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, get_or_none, paginate
+from llm_engineering.catalogue.images import image_repository_arns
+from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.errors import ConfigurationError, UserFacingError
-from llm_engineering.hosting.image import image_repository_arns
 from llm_engineering.hosting.inventory import endpoints_using_role
-from llm_engineering.hosting.security import resolve_key
+from llm_engineering.hosting.network_encryption import resolve_key
 from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
+from llm_engineering.iam.network_encryption import kms_statements, vpc_statements
 from llm_engineering.iam.policies import (
     SAGEMAKER_SERVICE,
     PolicyDocument,
@@ -27,10 +29,8 @@ from llm_engineering.iam.policies import (
     same_policy,
     to_json,
 )
-from llm_engineering.iam.security_access import kms_statements, vpc_statements
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
-from llm_engineering.weights.location import S3Location
 from llm_engineering.weights.spec import role_prefixes
 
 ROLE_DESCRIPTION = f"Assumed by SageMaker to run models deployed by {TOOL_NAME}: image pull, logs, metrics."

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from llm_engineering.weights.location import S3Location
+from llm_engineering.catalogue.s3 import S3Location
 
 Statement = dict[str, Any]
 

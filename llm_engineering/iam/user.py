@@ -15,8 +15,9 @@ from pydantic import SecretStr
 
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, delete_if_exists, get_or_none, paginate
+from llm_engineering.catalogue.instances import GPU_INSTANCES
+from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.errors import AwsRequestError, ConfigurationError
-from llm_engineering.hosting.instances import GPU_INSTANCES
 from llm_engineering.iam.common import (
     Identity,
     caller_identity,
@@ -33,6 +34,7 @@ from llm_engineering.iam.names import (
     check_user_name,
     deployer_policy_name,
 )
+from llm_engineering.iam.network_encryption import deployer_security_statements
 from llm_engineering.iam.policies import (
     HANDBOOK_MANAGED_POLICIES,
     PolicyDocument,
@@ -42,10 +44,8 @@ from llm_engineering.iam.policies import (
     role_arn,
 )
 from llm_engineering.iam.s3_access import deployer_s3_statements
-from llm_engineering.iam.security_access import deployer_security_statements
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
-from llm_engineering.weights.location import S3Location
 from llm_engineering.weights.spec import deployer_roots
 
 MAX_ACCESS_KEYS = 2

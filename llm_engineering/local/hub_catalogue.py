@@ -28,8 +28,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_engineering.preflight.memory import dtype_bytes
-from llm_engineering.weights.safetensors import METADATA_KEY, HeaderError, Tensor, parameter_counts, parse_header
+from llm_engineering.hosting.memory import dtype_bytes
+from llm_engineering.hub.safetensors import METADATA_KEY, HeaderError, Tensor, parameter_counts, parse_header
 
 APPROVED_TOKEN = "hf_emulated_approved_reader"
 """The one token the emulated Hub treats as approved for gated models. Any other `hf_...` token is a valid

@@ -21,11 +21,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.iam.policies import parse_document
 from llm_engineering.local.protocol import validation_exception
 from llm_engineering.local.security import note_isolation
 from llm_engineering.weights.access import read_access
-from llm_engineering.weights.location import S3Location
 
 MODEL_DIR = "/opt/ml/model"
 CANNOT_ACCESS = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_engineering.hosting.instances import has_local_nvme
+from llm_engineering.catalogue.instances import has_local_nvme
 from llm_engineering.local.protocol import validation_exception
 
 

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from llm_engineering.hosting.instances import GPU_INSTANCES
-from llm_engineering.preflight.memory import GIB, RUNTIME_OVERHEAD_BYTES_PER_GPU, ModelShape, decoding_ceiling, weights
+from llm_engineering.catalogue.instances import GPU_INSTANCES
+from llm_engineering.hosting.memory import GIB, RUNTIME_OVERHEAD_BYTES_PER_GPU, ModelShape, decoding_ceiling, weights
 
 TIMING_HEADER = "X-Emulator-Timing"
 """`roofline` when the timing model paces the answer, `fixed-delay` otherwise."""

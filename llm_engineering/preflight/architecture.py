@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llm_engineering.hosting.engines import Engine
+from llm_engineering.catalogue.engines import Engine
 from llm_engineering.preflight.report import CheckResult
 
 CHECK = "Engine support"

@@ -6,7 +6,7 @@ line before any create (`hosting.security.resolve_key`); this row shows the key 
 
 from __future__ import annotations
 
-from llm_engineering.hosting.security import Key, SecuritySpec
+from llm_engineering.hosting.network_encryption import Key, SecuritySpec
 from llm_engineering.preflight.report import CheckResult
 
 KMS_CHECK = "KMS key"

@@ -8,7 +8,7 @@ or may not come from an MFA sign-in; only IAM knows, so they pass with that said
 from __future__ import annotations
 
 from llm_engineering.aws import Aws
-from llm_engineering.hosting.security import SecuritySpec
+from llm_engineering.hosting.network_encryption import SecuritySpec
 from llm_engineering.iam import Identity
 from llm_engineering.preflight.report import CheckResult
 

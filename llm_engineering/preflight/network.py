@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from llm_engineering.aws import Aws
-from llm_engineering.hosting.security import Network, SecuritySpec, resolve_network
+from llm_engineering.hosting.network_encryption import Network, SecuritySpec, resolve_network
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 
 NETWORK_CHECK = "VPC network"

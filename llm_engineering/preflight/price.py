@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llm_engineering.hosting.instances import PRICE_REGION, GpuInstance
-from llm_engineering.preflight.memory import Weights, decoding_ceiling
+from llm_engineering.catalogue.instances import PRICE_REGION, GpuInstance
+from llm_engineering.hosting.memory import Weights, decoding_ceiling
 from llm_engineering.preflight.report import CheckResult
 
 HOURS_PER_MONTH = 730

@@ -8,9 +8,9 @@ deploy), so traffic peaks would find no capacity. Preflight warns; deploy refuse
 from __future__ import annotations
 
 from llm_engineering.aws import Aws
+from llm_engineering.catalogue.instances import GpuInstance
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting.autoscaling import AutoscalingSpec, max_instances
-from llm_engineering.hosting.instances import GpuInstance
 from llm_engineering.preflight.quota import find_quota, increase_command, quota_name
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 

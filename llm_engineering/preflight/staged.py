@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_engineering.aws import Aws
+from llm_engineering.hub.safetensors import HeaderError
 from llm_engineering.preflight.report import AWS_FAILURES, CheckResult, describe_failure
 from llm_engineering.weights.deploy import ACCESS_FIX, role_read_check
 from llm_engineering.weights.manifest import size_label
-from llm_engineering.weights.safetensors import HeaderError
 from llm_engineering.weights.spec import WeightsSource
-from llm_engineering.weights.staged import (
+from llm_engineering.weights.stages import (
     StagedModel,
     StagedModelProblem,
     check_files,

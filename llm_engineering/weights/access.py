@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from llm_engineering.weights.location import S3Location
+from llm_engineering.catalogue.s3 import S3Location
 
 Decision = Literal["allowed", "denied", "uncertain"]
 STRING_OPERATORS = {"StringEquals", "StringLike", "StringNotEquals", "StringNotLike"}

@@ -15,12 +15,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from llm_engineering.aws import Aws
+from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.iam.role import role_documents
 from llm_engineering.weights.access import ReadAccess, read_access
-from llm_engineering.weights.location import S3Location
 from llm_engineering.weights.manifest import MANIFEST_NAME
 from llm_engineering.weights.spec import WeightsSource
-from llm_engineering.weights.staged import StagedModel, StagedModelProblem, check_files, locate
+from llm_engineering.weights.stages import StagedModel, StagedModelProblem, check_files, locate
 
 MODEL_DIR = "/opt/ml/model"
 """Where SageMaker puts the model data, and what HF_MODEL_ID names for TGI to load it from there."""

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from llm_engineering.catalogue.s3 import MODELS_ROOT, S3Location, model_root
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.settings import Settings
-from llm_engineering.weights.location import MODELS_ROOT, S3Location, model_root
 
 
 @dataclass(frozen=True)

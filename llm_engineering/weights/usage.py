@@ -8,7 +8,7 @@ from typing import Any
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import get_or_none, paginate
-from llm_engineering.hosting.resources import Endpoint, components_on
+from llm_engineering.resources.endpoints import Endpoint, components_on
 
 
 def model_source_uri(client: Any, model_name: str) -> str | None:

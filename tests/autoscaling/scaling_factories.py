@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.hosting.waiting import Poller
+from llm_engineering.resources.waiting import Poller
 from llm_engineering.settings import Settings
 
 FAST = Poller(first=0, sleep=lambda _s: None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 from scaling_factories import FAST
 
-from llm_engineering.hosting.cleanup import delete_deployment
+from llm_engineering.hosting.teardown import delete_deployment
 
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"

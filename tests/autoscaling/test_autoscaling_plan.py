@@ -11,15 +11,15 @@ from scaling_factories import FAST, spec_of
 
 from llm_engineering import __version__
 from llm_engineering.aws import connect
+from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.autoscaling import ExistingScaling, PolicyArn
-from llm_engineering.hosting.instances import GPU_INSTANCES
 from llm_engineering.hosting.observe import ExistingComponent, ExistingEndpoint, Observed
 from llm_engineering.hosting.plan import Call, build_plan, render
-from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.spec import gpus_per_copy
 from llm_engineering.hosting.steps import Wait
-from llm_engineering.hosting.waiting import silent
+from llm_engineering.resources.endpoints import Resource
+from llm_engineering.resources.waiting import silent
 
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"

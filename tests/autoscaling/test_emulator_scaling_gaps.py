@@ -14,8 +14,8 @@ from llm_engineering.aws import connect
 from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import build_plan
-from llm_engineering.hosting.resources import Resource
-from llm_engineering.hosting.waiting import silent
+from llm_engineering.resources.endpoints import Resource
+from llm_engineering.resources.waiting import silent
 
 TARGET = {
     "ServiceNamespace": "sagemaker",

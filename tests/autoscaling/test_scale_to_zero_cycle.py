@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from scaling_factories import FAST
 
-from llm_engineering.hosting.cleanup import delete_deployment
+from llm_engineering.hosting.teardown import delete_deployment
 from llm_engineering.local.server import advance_clock
 
 ENDPOINT = "llm-engineering-endpoint"

@@ -9,9 +9,9 @@ import pytest
 from botocore.stub import Stubber
 from helpers import clean_environment, run_script
 
-from llm_engineering.benchmark.compare import Slo
-from llm_engineering.benchmark.spec import BenchmarkInputError, read_prompts, synthetic_prompts
-from llm_engineering.benchmark.target import BenchmarkTargetError, describe_target
+from llm_engineering.loadtest.compare import Slo
+from llm_engineering.loadtest.spec import BenchmarkInputError, read_prompts, synthetic_prompts
+from llm_engineering.loadtest.target import BenchmarkTargetError, describe_target
 
 SCRIPT = "llm_engineering.model.deploy.benchmark"
 COMPARE = "llm_engineering.model.deploy.benchmark_compare"
@@ -123,7 +123,7 @@ WHEN = "2026-01-01T00:00:00Z"
 
 
 def test_the_target_is_read_with_exact_requests_and_priced_and_rooflined():
-    from llm_engineering.benchmark.target import with_roofline
+    from llm_engineering.loadtest.target import with_roofline
     from llm_engineering.local.hub_catalogue import builtin_catalogue
 
     sagemaker = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from llm_engineering.benchmark.load import LevelRun, Sample
-from llm_engineering.benchmark.stats import Emulation, percentile, summarize
-from llm_engineering.hosting.prices import Cost
+from llm_engineering.catalogue.prices import Cost
+from llm_engineering.loadtest.load import LevelRun, Sample
+from llm_engineering.loadtest.stats import Emulation, percentile, summarize
 from llm_engineering.local.eventstream import rechunk
 
 

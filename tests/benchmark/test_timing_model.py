@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from llm_engineering.hosting.instances import GPU_INSTANCES
+from llm_engineering.catalogue.instances import GPU_INSTANCES
+from llm_engineering.hosting.memory import decoding_ceiling, weights
 from llm_engineering.local.container import EmulatedTgi
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 from llm_engineering.local.timing import Batch, TimingModel, model_for, pacing_for
-from llm_engineering.preflight.memory import decoding_ceiling, weights
 
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
 

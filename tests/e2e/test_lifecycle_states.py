@@ -13,11 +13,11 @@ from helpers import run_main as invoke
 
 from llm_engineering.aws import connect
 from llm_engineering.hosting.apply import Applier
-from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Resource, ResourceFailed
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.hosting.waiting import Poller, Progress, silent
 from llm_engineering.local.server import configure
 from llm_engineering.model.deploy import delete, deploy, status, test
+from llm_engineering.resources.endpoints import Endpoint, InferenceComponent, Resource, ResourceFailed
+from llm_engineering.resources.waiting import Poller, Progress, silent
 from llm_engineering.settings import Settings
 from llm_engineering.statuses import Status
 

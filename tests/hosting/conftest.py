@@ -10,7 +10,7 @@ from llm_engineering.aws import Aws, connect
 from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Plan, build_plan
-from llm_engineering.hosting.waiting import silent
+from llm_engineering.resources.waiting import silent
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from llm_engineering import __version__
-from llm_engineering.hosting.instances import GPU_INSTANCES
+from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.hosting.observe import ExistingEndpoint, Observed
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
-from llm_engineering.hosting.waiting import Poller
+from llm_engineering.resources.waiting import Poller
 from llm_engineering.settings import Settings
 
 NOW = datetime(2026, 11, 26, 10, 30, 15, 123456, tzinfo=UTC)

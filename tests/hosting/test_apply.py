@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from llm_engineering.aws import Aws, connect
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped
 from llm_engineering.hosting.plan import Call, Plan, build_plan
-from llm_engineering.hosting.resources import Resource
-from llm_engineering.hosting.waiting import Poller, Progress
 from llm_engineering.redaction import reveal
+from llm_engineering.resources.endpoints import Resource
+from llm_engineering.resources.waiting import Poller, Progress
 
 ENDPOINT = "llm-engineering-endpoint"
 ENDPOINT_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{ENDPOINT}"

@@ -7,9 +7,9 @@ import pytest
 from plan_factories import FAST
 
 from llm_engineering.aws import connect
-from llm_engineering.hosting.cleanup import ForeignResources, delete_deployment
 from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Call, build_plan
+from llm_engineering.hosting.teardown import ForeignResources, delete_deployment
 from llm_engineering.tags import tool_tags
 
 ENDPOINT = "llm-engineering-endpoint"
@@ -120,7 +120,7 @@ class _Client:
 
 
 def test_an_endpoint_already_deleting_is_joined_not_deleted_again():
-    from llm_engineering.hosting.resources import Endpoint
+    from llm_engineering.resources.endpoints import Endpoint
 
     client = _Client(["Deleting"])
     endpoint = Endpoint(client=client, name=ENDPOINT).fetch()
@@ -131,7 +131,7 @@ def test_an_endpoint_already_deleting_is_joined_not_deleted_again():
 def test_a_deletion_that_started_meanwhile_is_fine_and_any_other_refusal_is_not():
     from botocore.exceptions import ClientError
 
-    from llm_engineering.hosting.resources import Endpoint
+    from llm_engineering.resources.endpoints import Endpoint
 
     raced = _Client(
         ["InService", "Deleting"], refusal=f'Cannot delete endpoint "{ENDPOINT}": it is already being deleted.'

@@ -12,11 +12,11 @@ from plan_factories import FAST, settings
 from llm_engineering import aws as aws_module
 from llm_engineering.aws import Aws, connect
 from llm_engineering.hosting.apply import Applier
-from llm_engineering.hosting.cleanup import ForeignResources, delete_deployment
 from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import Plan, build_plan
-from llm_engineering.hosting.resources import Endpoint
-from llm_engineering.hosting.waiting import silent
+from llm_engineering.hosting.teardown import ForeignResources, delete_deployment
+from llm_engineering.resources.endpoints import Endpoint
+from llm_engineering.resources.waiting import silent
 from llm_engineering.tags import tool_tags
 
 ENDPOINT = "llm-engineering-endpoint"

@@ -12,15 +12,15 @@ from pydantic import SecretStr
 from test_apply import ENDPOINT_ARN, IC, Recorder, Stubs, calls
 
 from llm_engineering.aws import connect
+from llm_engineering.catalogue.amis import HostAmi, ami_versions, host_advice, host_ami, image_cuda
+from llm_engineering.catalogue.engines import ENGINES, VLLM, engine_of_image
+from llm_engineering.catalogue.images import engine_image, known_versions
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.ami import HostAmi, ami_versions, host_advice, host_ami, image_cuda
 from llm_engineering.hosting.apply import Applier
-from llm_engineering.hosting.engines import ENGINES, VLLM, engine_of_image
-from llm_engineering.hosting.image import engine_image, known_versions
 from llm_engineering.hosting.observe import observe
 from llm_engineering.hosting.plan import build_plan, render
-from llm_engineering.hosting.waiting import Poller
 from llm_engineering.redaction import reveal
+from llm_engineering.resources.waiting import Poller
 
 REGISTRY = "763104351884.dkr.ecr.us-east-1.amazonaws.com"
 VLLM_IMAGE = f"{REGISTRY}/huggingface-vllm:0.29.0-transformers5.15.0-gpu-py312-cu130-ubuntu24.04-v1.0"

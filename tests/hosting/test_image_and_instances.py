@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from llm_engineering.catalogue.images import known_versions, tgi_image_uri
+from llm_engineering.catalogue.instances import GPU_INSTANCES, gpu_instance, hosting_instance_types
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.image import known_versions, tgi_image_uri
-from llm_engineering.hosting.instances import GPU_INSTANCES, gpu_instance, hosting_instance_types
 
 NEWEST = known_versions()[-1]
 

@@ -6,7 +6,7 @@ import botocore.session
 from botocore.stub import Stubber
 
 from llm_engineering.aws import Aws
-from llm_engineering.hosting.orphans import Orphan, Orphans, _scalable_targets, remove
+from llm_engineering.hosting.cleanup import Orphan, Orphans, _scalable_targets, remove
 
 ARN = "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/"
 

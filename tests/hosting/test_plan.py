@@ -19,11 +19,11 @@ from plan_factories import (
 )
 from pydantic import SecretStr
 
+from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.instances import GPU_INSTANCES
 from llm_engineering.hosting.observe import ExistingComponent
 from llm_engineering.hosting.plan import Call, Wait, build_plan, compute_requirements, render
-from llm_engineering.hosting.resources import Resource
+from llm_engineering.resources.endpoints import Resource
 
 
 def test_model_based_create_is_model_config_endpoint_then_wait():

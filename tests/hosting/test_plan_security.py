@@ -9,11 +9,11 @@ import pytest
 from botocore.validate import validate_parameters
 from plan_factories import NOW, ROLE, observed, settings
 
+from llm_engineering.catalogue.instances import GPU_INSTANCES, NVME_STORAGE_FAMILIES, has_local_nvme
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.instances import GPU_INSTANCES, NVME_STORAGE_FAMILIES, has_local_nvme
+from llm_engineering.hosting.network_encryption import Key, Network, SecurityFacts
 from llm_engineering.hosting.observe import Observed
 from llm_engineering.hosting.plan import Call, build_plan, render
-from llm_engineering.hosting.security import Key, Network, SecurityFacts
 
 STAGE = "s3://weights-bucket/models/qwen/"
 SUBNETS = "subnet-0123456789abcdef0, subnet-0fedcba9876543210"

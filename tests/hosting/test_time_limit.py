@@ -10,8 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from llm_engineering.aws import Aws
+from llm_engineering.catalogue.prices import Cost
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.prices import Cost
 from llm_engineering.hosting.ttl import (
     apply_time_limit,
     check_ttl,

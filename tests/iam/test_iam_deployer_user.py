@@ -13,7 +13,7 @@ from iam_snapshot import ACCOUNT, snapshot
 
 from llm_engineering import __version__
 from llm_engineering import aws as aws_module
-from llm_engineering.hosting.instances import GPU_INSTANCES
+from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.iam import HANDBOOK_MANAGED_POLICIES, canonical, deployer_policy_document
 from llm_engineering.model.deploy.create_sagemaker_role import main
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from llm_engineering.catalogue.images import image_registries, image_repository_arns
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.image import image_registries, image_repository_arns
 from llm_engineering.iam import (
     DEPLOYER_ACTIONS,
     check_profile_name,
@@ -181,7 +181,7 @@ def test_deployer_policy_has_no_wildcard_actions_and_nothing_changes_what_is_not
 
 
 def test_the_instance_allow_list_defaults_to_the_gpu_types_the_tool_knows(monkeypatch):
-    from llm_engineering.hosting.instances import GPU_INSTANCES
+    from llm_engineering.catalogue.instances import GPU_INSTANCES
     from llm_engineering.iam import DeployerSpec
     from llm_engineering.settings import load_settings
 

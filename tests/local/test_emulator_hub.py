@@ -19,8 +19,8 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.file_download import get_hf_file_metadata
 
+from llm_engineering.hub.safetensors import parameter_counts, parse_header, tensors
 from llm_engineering.local.hub_catalogue import APPROVED_TOKEN, LLAMA31_8B_CONFIG, QWEN25_7B_CONFIG, builtin_catalogue
-from llm_engineering.weights.safetensors import parameter_counts, parse_header, tensors
 
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"

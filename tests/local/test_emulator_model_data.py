@@ -11,11 +11,11 @@ from botocore.exceptions import ClientError
 from emulator_clients import IMAGE, ROLE_ARN, Aws, wait_until
 
 from llm_engineering.aws import connect
+from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.hosting.diagnostics import Context, diagnose_failure
 from llm_engineering.iam import execution_role_permissions, execution_role_trust_policy
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME
 from llm_engineering.local.hub_catalogue import QWEN25_7B_CONFIG, builtin_catalogue
-from llm_engineering.weights.location import S3Location
 
 BUCKET = "emulated-stages"
 STAGE = S3Location(BUCKET, "models/qwen/abc/")

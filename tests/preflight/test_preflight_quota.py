@@ -11,11 +11,11 @@ from botocore.stub import Stubber
 from preflight_world import ACCOUNT, G5_QUOTA_CODE
 
 from llm_engineering.aws import Aws, connect
-from llm_engineering.hosting.instances import GPU_INSTANCES
+from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.hosting.observe import ExistingEndpoint, Observed
 from llm_engineering.hosting.plan import build_plan
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.preflight import Target
+from llm_engineering.preflight.checks import Target
 from llm_engineering.preflight.quota import check_quota, instances_in_use
 from llm_engineering.settings import Settings
 

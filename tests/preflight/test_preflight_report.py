@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from llm_engineering.hosting.instances import GPU_INSTANCES
-from llm_engineering.preflight.memory import weights
+from llm_engineering.catalogue.instances import GPU_INSTANCES
+from llm_engineering.hosting.memory import weights
 from llm_engineering.preflight.price import check_price
 from llm_engineering.preflight.report import CheckResult, Report, render_report, report_json
 

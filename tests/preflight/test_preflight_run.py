@@ -25,7 +25,7 @@ from llm_engineering.cli import run
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.iam import execution_role_trust_policy
 from llm_engineering.model.deploy import deploy, preflight
-from llm_engineering.preflight import run_preflight
+from llm_engineering.preflight.checks import run_preflight
 from llm_engineering.settings import load_settings
 from llm_engineering.tags import tool_tags
 

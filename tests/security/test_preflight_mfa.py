@@ -6,7 +6,7 @@ import boto3
 import botocore.session
 
 from llm_engineering.aws import Aws
-from llm_engineering.hosting.security import SecuritySpec
+from llm_engineering.hosting.network_encryption import SecuritySpec
 from llm_engineering.iam import caller_identity
 from llm_engineering.preflight.mfa import check_mfa
 
@@ -50,7 +50,7 @@ def test_someone_else_or_no_requirement(moto_aws):
 
 
 def test_the_key_row_shows_the_key_that_passed():
-    from llm_engineering.hosting.security import Key
+    from llm_engineering.hosting.network_encryption import Key
     from llm_engineering.preflight.kms import check_key
 
     arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

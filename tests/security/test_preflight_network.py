@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from llm_engineering.aws import connect
-from llm_engineering.hosting.security import SecuritySpec
+from llm_engineering.hosting.network_encryption import SecuritySpec
 from llm_engineering.preflight.network import check_network
 
 REGION = "us-east-1"

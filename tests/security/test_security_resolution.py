@@ -7,7 +7,7 @@ import pytest
 
 from llm_engineering.aws import connect
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.security import SecuritySpec, resolve_key, resolve_network, resolve_security
+from llm_engineering.hosting.network_encryption import SecuritySpec, resolve_key, resolve_network, resolve_security
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_bad_security_input_is_one_line_exit_2_and_nothing_created(world, monkey
 
 def test_a_disabled_or_unknown_key_stops_before_anything_on_an_ebs_type(world, monkeypatch, capsys):
     """The key is read before any create; the NVMe rule is bypassed by pretending ml.g5 had EBS storage."""
-    monkeypatch.setattr("llm_engineering.hosting.security.has_local_nvme", lambda _type: False)
+    monkeypatch.setattr("llm_engineering.hosting.network_encryption.has_local_nvme", lambda _type: False)
     for key, message in ((world["disabled-key"], "is Disabled, not Enabled"), ("alias/none", "is not a KMS key")):
         monkeypatch.setenv("KMS_KEY_ID", key)
         code, _out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)

@@ -14,7 +14,7 @@ from huggingface_hub import HfApi
 from llm_engineering.aws import Aws
 from llm_engineering.settings import Settings
 from llm_engineering.weights.spec import StageSpec
-from llm_engineering.weights.stage import StageResult, TransferOptions, prepare, run
+from llm_engineering.weights.transfer import StageResult, TransferOptions, prepare, run
 
 BUCKET = "llm-engineering-test-models"
 TINY = "tests/tiny-chat"

@@ -10,17 +10,17 @@ from staging_world import BUCKET, TINY, stage
 
 from llm_engineering.cli import run
 from llm_engineering.hosting.apply import Applier
-from llm_engineering.hosting.cleanup import delete_deployment
 from llm_engineering.hosting.observe import ExistingComponent, observe
 from llm_engineering.hosting.plan import Call, build_plan, render
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.hosting.waiting import Poller, silent
+from llm_engineering.hosting.teardown import delete_deployment
 from llm_engineering.iam import ExecutionRoleSpec, ensure_execution_role
 from llm_engineering.model.deploy import deploy
+from llm_engineering.resources.waiting import Poller, silent
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
 from llm_engineering.weights.spec import role_prefixes
-from llm_engineering.weights.staged import StagedModelProblem, stage_objects
+from llm_engineering.weights.stages import StagedModelProblem, stage_objects
 
 FAST = Poller(first=0, sleep=lambda _s: None)
 ROLE = "SageMakerExecutionRoleLLM"

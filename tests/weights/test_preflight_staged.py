@@ -13,7 +13,7 @@ from llm_engineering.cli import run
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.iam import ExecutionRoleSpec, ensure_execution_role
 from llm_engineering.model.deploy import preflight
-from llm_engineering.preflight import plan_for_preflight, run_preflight
+from llm_engineering.preflight.checks import plan_for_preflight, run_preflight
 from llm_engineering.settings import Settings
 from llm_engineering.weights.spec import role_prefixes
 

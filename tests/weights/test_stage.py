@@ -15,14 +15,14 @@ from staging_world import BUCKET, GATED, SMALL, TINY, TOKEN, Lines, stage, stage
 from werkzeug.wrappers import Response
 
 from llm_engineering import __version__
+from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 from llm_engineering.weights.bucket import BucketError
-from llm_engineering.weights.location import S3Location
 from llm_engineering.weights.manifest import MANIFEST_NAME, Manifest
 from llm_engineering.weights.selection import NoSafetensorsError
-from llm_engineering.weights.stage import StageStopped, TransferOptions, prepare, run
-from llm_engineering.weights.staged import find_stage, read_manifest, stage_objects, verify
+from llm_engineering.weights.stages import find_stage, read_manifest, stage_objects, verify
+from llm_engineering.weights.transfer import StageStopped, TransferOptions, prepare, run
 
 STAGED = [
     "config.json",

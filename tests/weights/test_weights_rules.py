@@ -9,13 +9,13 @@ import json
 
 import pytest
 
+from llm_engineering.catalogue.s3 import S3Location, default_location
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.iam import execution_role_permissions
 from llm_engineering.iam.s3_access import deployer_s3_statements
 from llm_engineering.settings import Settings
 from llm_engineering.weights.access import Request, evaluate, read_access
 from llm_engineering.weights.checksums import Digester, same_checksum, single_part_checksum
-from llm_engineering.weights.location import S3Location, default_location
 from llm_engineering.weights.selection import HubEntry, NoSafetensorsError, select
 from llm_engineering.weights.spec import deployer_roots, role_prefixes
 

@@ -11,19 +11,19 @@ import json
 import sys
 from pathlib import Path
 
-from llm_engineering.benchmark import chart
-from llm_engineering.benchmark.load import Progress
-from llm_engineering.benchmark.report import table
-from llm_engineering.benchmark.run import prepare, run, write_json
-from llm_engineering.benchmark.spec import (
+from llm_engineering.cli import ArgumentParser, echo
+from llm_engineering.cli import run as run_script
+from llm_engineering.loadtest import chart
+from llm_engineering.loadtest.load import Progress
+from llm_engineering.loadtest.report import table
+from llm_engineering.loadtest.run import prepare, run, write_json
+from llm_engineering.loadtest.spec import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_REQUESTS,
     MAX_CONCURRENCY,
     build_spec,
     default_out,
 )
-from llm_engineering.cli import ArgumentParser, echo
-from llm_engineering.cli import run as run_script
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.settings import load_settings
 from llm_engineering.terminal import clean

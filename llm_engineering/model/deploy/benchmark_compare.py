@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llm_engineering.benchmark.compare import Slo, cheapest, load_results
-from llm_engineering.benchmark.report import side_by_side
 from llm_engineering.cli import ArgumentParser, echo, run
+from llm_engineering.loadtest.compare import Slo, cheapest, load_results
+from llm_engineering.loadtest.report import side_by_side
 
 
 def build_parser() -> ArgumentParser:

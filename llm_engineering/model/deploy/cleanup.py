@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from llm_engineering import aws as aws_factory
 from llm_engineering.aws import AWS_FAILURES, describe_failure
+from llm_engineering.catalogue.prices import PRICE_SOURCE
 from llm_engineering.cli import ArgumentParser, echo, fail, run
 from llm_engineering.durations import check_duration, describe
-from llm_engineering.hosting.orphans import Orphan, find_orphans, remove
-from llm_engineering.hosting.prices import PRICE_SOURCE
+from llm_engineering.hosting.cleanup import Orphan, find_orphans, remove
 from llm_engineering.settings import load_settings
 from llm_engineering.weights.spec import deployer_roots
 

@@ -6,11 +6,11 @@ from llm_engineering import aws as aws_factory
 from llm_engineering.aws import AWS_FAILURES, describe_failure
 from llm_engineering.cli import ArgumentParser, add_force, echo, fail, run
 from llm_engineering.console import ConsoleReporter
-from llm_engineering.hosting.cleanup import DeleteStopped, delete_deployment
+from llm_engineering.hosting.teardown import DeleteStopped, delete_deployment
 from llm_engineering.hosting.ttl import remove_time_limit
-from llm_engineering.hosting.waiting import Poller
 from llm_engineering.model.deploy.create_invoke_policy import offer_removal
 from llm_engineering.names import check_sagemaker_name
+from llm_engineering.resources.waiting import Poller
 from llm_engineering.settings import load_settings
 from llm_engineering.weights.spec import deployer_roots
 

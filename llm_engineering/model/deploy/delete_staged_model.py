@@ -7,12 +7,12 @@ refused while an endpoint loads it, and for a prefix this tool did not stage; th
 from __future__ import annotations
 
 from llm_engineering import aws as aws_factory
+from llm_engineering.catalogue.s3 import S3Location, model_root
 from llm_engineering.cli import ArgumentParser, add_force, echo, run
 from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.settings import Settings, load_settings
-from llm_engineering.weights.location import S3Location, model_root
 from llm_engineering.weights.manifest import size_label
-from llm_engineering.weights.staged import delete_stage, find_stage, read_manifest, stage_objects
+from llm_engineering.weights.stages import delete_stage, find_stage, read_manifest, stage_objects
 from llm_engineering.weights.usage import stage_users
 
 

@@ -13,10 +13,10 @@ from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentS
 from llm_engineering.hosting.container import ModelAccess
 from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Plan, build_plan, render
-from llm_engineering.hosting.resources import Resource
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.ttl import TimeLimit, apply_time_limit, check_ttl, plan_time_limit, resolve_scheduler_role
-from llm_engineering.hosting.waiting import Poller
+from llm_engineering.resources.endpoints import Resource
+from llm_engineering.resources.waiting import Poller
 from llm_engineering.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _model_access(spec: DeploymentSpec, skip_preflight: bool) -> tuple[ModelAcce
     and nothing for weights staged in S3 (no token goes to the container then)."""
     if skip_preflight:
         return ModelAccess.unknown("preflight was skipped (--skip-preflight)"), None
-    from llm_engineering.preflight import look_up_model, model_access  # deferred: the Hub client is heavy
+    from llm_engineering.preflight.checks import look_up_model, model_access  # deferred: the Hub client is heavy
 
     lookup = look_up_model(spec)
     if lookup is None:
@@ -80,7 +80,7 @@ def _model_access(spec: DeploymentSpec, skip_preflight: bool) -> tuple[ModelAcce
 def _preflight_blocks(
     spec: DeploymentSpec, aws: Aws, plan: Plan, deployer_profile: str, observed: Observed, lookup: HubLookup | None
 ) -> bool:
-    from llm_engineering.preflight import render_report, run_preflight
+    from llm_engineering.preflight.checks import render_report, run_preflight
 
     report = run_preflight(spec, aws, plan, deployer_profile=deployer_profile, observed=observed, lookup=lookup)
     echo(render_report(report))

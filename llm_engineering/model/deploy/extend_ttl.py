@@ -12,9 +12,9 @@ from llm_engineering import tags
 from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.durations import check_duration
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.resources import Endpoint, components_on
 from llm_engineering.hosting.ttl import apply_time_limit, plan_time_limit, resolve_scheduler_role
 from llm_engineering.names import check_sagemaker_name
+from llm_engineering.resources.endpoints import Endpoint, components_on
 from llm_engineering.settings import load_settings
 
 

@@ -23,8 +23,8 @@ from llm_engineering.hosting.metrics import (
     endpoint_metrics,
     fetch_metrics,
 )
-from llm_engineering.hosting.resources import Endpoint, components_on
 from llm_engineering.names import check_sagemaker_name
+from llm_engineering.resources.endpoints import Endpoint, components_on
 from llm_engineering.settings import load_settings
 
 FRESH = timedelta(minutes=10)

@@ -8,7 +8,13 @@ from __future__ import annotations
 from llm_engineering import aws as aws_factory
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.preflight import look_up_model, plan_for_preflight, render_report, report_json, run_preflight
+from llm_engineering.preflight.checks import (
+    look_up_model,
+    plan_for_preflight,
+    render_report,
+    report_json,
+    run_preflight,
+)
 from llm_engineering.settings import load_settings
 
 

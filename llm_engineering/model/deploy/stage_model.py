@@ -8,16 +8,16 @@ from __future__ import annotations
 from huggingface_hub import HfApi
 
 from llm_engineering import aws as aws_factory
+from llm_engineering.catalogue.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.settings import Settings, load_settings
 from llm_engineering.transfer_console import TransferConsole
-from llm_engineering.weights import staged
+from llm_engineering.weights import stages
 from llm_engineering.weights.manifest import size_label
 from llm_engineering.weights.spec import StageSpec
-from llm_engineering.weights.stage import StagePlan, TransferOptions, ensure_bucket, prepare
-from llm_engineering.weights.stage import run as run_stage
+from llm_engineering.weights.transfer import StagePlan, TransferOptions, ensure_bucket, prepare
+from llm_engineering.weights.transfer import run as run_stage
 
 
 def _parser() -> ArgumentParser:
@@ -89,17 +89,17 @@ def _verify(settings: Settings, spec: StageSpec) -> int:
     aws = aws_factory.from_settings(settings)
     s3 = aws.client("s3")
     if spec.location is not None:
-        manifest = staged.read_manifest(s3, spec.location)
-        found = staged.StagedModel(spec.location, manifest) if manifest else None
+        manifest = stages.read_manifest(s3, spec.location)
+        found = stages.StagedModel(spec.location, manifest) if manifest else None
         where = f"MODEL_S3_URI={spec.location.uri}"
     else:
-        found = staged.find_stage(s3, spec.bucket, spec.model_id, spec.revision)
+        found = stages.find_stage(s3, spec.bucket, spec.model_id, spec.revision)
         where = f"s3://{spec.bucket}/models/ (for {spec.model_id})"
     if found is None:
         raise ConfigurationError(
             f"{where}: no manifest.json, so no complete stage to verify: run make stage-model (it resumes)."
         )
-    problems = staged.verify(s3, found)
+    problems = stages.verify(s3, found)
     if problems:
         for problem in problems:
             fail(f"{found.location.uri}: {problem}")

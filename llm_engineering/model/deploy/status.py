@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 
 from llm_engineering import aws as aws_factory
 from llm_engineering.aws import Aws
+from llm_engineering.catalogue.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.cli import ArgumentParser, describe_client_error, echo, run, warn
 from llm_engineering.hosting.inventory import EndpointSummary, RegionEndpoints, region_endpoints
-from llm_engineering.hosting.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.hosting.scaling_status import scaling_lines
 from llm_engineering.settings import Settings, load_settings
 from llm_engineering.statuses import Status, described
@@ -85,7 +85,7 @@ def _configured(settings: Settings, found: RegionEndpoints, region: str) -> None
 
 def _staged_models(aws: Aws, settings: Settings) -> None:
     """The stages in the configured staging bucket(s), with their size, monthly cost and users."""
-    from llm_engineering.weights.staged import find_stages
+    from llm_engineering.weights.stages import find_stages
     from llm_engineering.weights.usage import stage_users
 
     roots = deployer_roots(settings)

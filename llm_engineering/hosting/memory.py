@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from llm_engineering.hosting.engines import TGI, Engine, MemoryRule
-from llm_engineering.hosting.instances import GpuInstance
+from llm_engineering.catalogue.engines import TGI, Engine, MemoryRule
+from llm_engineering.catalogue.instances import GpuInstance
 from llm_engineering.preflight.report import CheckResult
 
 GIB = 1024**3

@@ -16,9 +16,9 @@ from botocore.exceptions import ClientError
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import get_or_none
+from llm_engineering.catalogue.instances import GPU_INSTANCES
+from llm_engineering.catalogue.prices import Cost, fleet_cost
 from llm_engineering.errors import AwsRequestError
-from llm_engineering.hosting.instances import GPU_INSTANCES
-from llm_engineering.hosting.prices import Cost, fleet_cost
 from llm_engineering.statuses import Status
 
 ENGINES = ("tgi", "vllm", "sglang")
@@ -157,8 +157,8 @@ def with_roofline(target: Target, parameters: Mapping[str, int] | None, config: 
     """`target` with preflight's decoding ceiling for the model's weights as served on its GPUs."""
     from dataclasses import replace
 
-    from llm_engineering.hosting.engines import engine as engine_named
-    from llm_engineering.preflight import memory
+    from llm_engineering.catalogue.engines import engine as engine_named
+    from llm_engineering.hosting import memory
 
     instance = GPU_INSTANCES.get(target.instance_type or "")
     if instance is None or not parameters:

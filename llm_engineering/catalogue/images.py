@@ -14,8 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from llm_engineering.catalogue.engines import ENGINES, TGI, Engine, engine_of_image
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.engines import ENGINES, TGI, Engine, engine_of_image
 
 _IMAGE_URI = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$")
 _ECR_URI = re.compile(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from llm_engineering.hosting.instances import GPU_INSTANCES, PRICE_REGION, GpuInstance
+from llm_engineering.catalogue.instances import GPU_INSTANCES, PRICE_REGION, GpuInstance
 
 HOURS_PER_MONTH = 730
 PRICE_SOURCE = f"{PRICE_REGION} list price"

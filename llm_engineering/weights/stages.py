@@ -15,12 +15,12 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from llm_engineering.aws import is_not_found, paginate
+from llm_engineering.catalogue.s3 import S3Location, model_root
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.hub.safetensors import LENGTH_BYTES, HeaderError, header_length, parameter_counts, parse_header
 from llm_engineering.weights.bucket import BucketError, find_bucket
 from llm_engineering.weights.checksums import same_checksum
-from llm_engineering.weights.location import S3Location, model_root
 from llm_engineering.weights.manifest import MANIFEST_NAME, Manifest, ManifestError
-from llm_engineering.weights.safetensors import LENGTH_BYTES, HeaderError, header_length, parameter_counts, parse_header
 from llm_engineering.weights.spec import WeightsSource
 
 ProblemKind = Literal["bucket", "region", "manifest", "files", "model", "access"]

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llm_engineering.benchmark.load import LevelRun, Sample
-from llm_engineering.hosting.prices import Cost
+from llm_engineering.catalogue.prices import Cost
+from llm_engineering.loadtest.load import LevelRun, Sample
 
 PERCENTILES = (50, 90, 99)
 TIMING_HEADER = "x-emulator-timing"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_engineering.aws import Aws, get_or_none
+from llm_engineering.catalogue.instances import has_local_nvme
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.instances import has_local_nvme
 from llm_engineering.security_ids import kms_key_region
 from llm_engineering.settings import Settings
 

@@ -28,17 +28,17 @@ from s3transfer.subscribers import BaseSubscriber
 from s3transfer.utils import ChunksizeAdjuster
 
 from llm_engineering.aws import Aws, paginate
+from llm_engineering.catalogue.s3 import S3Location, default_location
 from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.hosting.container import hub_token
+from llm_engineering.hub.files import DownloadFailed, HubListing, download, list_repository
 from llm_engineering.redaction import scrub
 from llm_engineering.weights.bucket import BucketState, check_region, create_bucket, find_bucket, kms_warning
 from llm_engineering.weights.checksums import Digest, Digester, same_checksum
-from llm_engineering.weights.hub_files import DownloadFailed, HubListing, download, list_repository
-from llm_engineering.weights.location import S3Location, default_location
 from llm_engineering.weights.manifest import MANIFEST_NAME, Manifest, StagedFile
 from llm_engineering.weights.selection import INDEX, HubEntry, Selection, missing_shards, select
 from llm_engineering.weights.spec import StageSpec
-from llm_engineering.weights.staged import read_manifest, stage_objects
+from llm_engineering.weights.stages import read_manifest, stage_objects
 
 MiB = 1024 * 1024
 META_SHA256 = "sha256"

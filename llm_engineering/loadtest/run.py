@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.config import Config
 
 from llm_engineering.aws import from_settings as connect_aws
-from llm_engineering.benchmark.load import LevelRun, Progress, run_level
-from llm_engineering.benchmark.spec import BenchmarkSpec
-from llm_engineering.benchmark.stats import Emulation, summarize
-from llm_engineering.benchmark.target import Target, describe_target, with_roofline
 from llm_engineering.inference.client import InferenceClient, fail_fast_on_read_timeouts
 from llm_engineering.inference.parameters import GenerationParameters
+from llm_engineering.loadtest.load import LevelRun, Progress, run_level
+from llm_engineering.loadtest.spec import BenchmarkSpec
+from llm_engineering.loadtest.stats import Emulation, summarize
+from llm_engineering.loadtest.target import Target, describe_target, with_roofline
 
 if TYPE_CHECKING:
     from llm_engineering.settings import Settings

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from llm_engineering.aws import get_or_none, is_not_found, paginate
 from llm_engineering.errors import UserFacingError
-from llm_engineering.hosting.waiting import Poller, ProgressCallback
+from llm_engineering.resources.waiting import Poller, ProgressCallback
 from llm_engineering.statuses import COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, Status
 
 ResourceKind = Literal[

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llm_engineering.benchmark.run import SCHEMA
-from llm_engineering.benchmark.spec import BenchmarkInputError
-from llm_engineering.benchmark.stats import PERCENTILES
+from llm_engineering.loadtest.run import SCHEMA
+from llm_engineering.loadtest.spec import BenchmarkInputError
+from llm_engineering.loadtest.stats import PERCENTILES
 
 
 @dataclass(frozen=True)
