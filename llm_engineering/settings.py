@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from llm_engineering.catalogue.s3 import S3Location, check_bucket
+from llm_engineering.catalogue.engines import EngineName
+from llm_engineering.catalogue.s3 import MODELS_ROOT, S3Location, check_bucket, model_root
 from llm_engineering.durations import duration
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
@@ -24,8 +25,6 @@ from llm_engineering.security_ids import check_ids, check_kms_key_id
 from llm_engineering.setting_sources import check_sources, environment_file, environment_name
 
 EndpointType = Literal["model-based", "inference-component"]
-EngineName = Literal["tgi", "vllm", "sglang"]
-"""The serving engines the tool deploys (their table: `hosting.engines`)."""
 
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
 # Hub repo ids: "name" or "owner/name", letters, digits, "-", "_", "." (no "--" or ".." in the Hub's rules).
@@ -239,6 +238,25 @@ class Settings(BaseSettings):
     def staged_location(self) -> S3Location | None:
         """MODEL_S3_URI, parsed."""
         return S3Location.parse(self.model_s3_uri) if self.model_s3_uri else None
+
+    @property
+    def role_stage_prefixes(self) -> tuple[S3Location, ...]:
+        """What the execution role may read: MODEL_S3_URI, else every staged commit of HF_MODEL_ID in
+        MODEL_S3_BUCKET (none without either)."""
+        if self.staged_location:
+            return (self.staged_location,)
+        if self.model_s3_bucket:
+            return (S3Location(self.model_s3_bucket, model_root(self.hf_model_id)),)
+        return ()
+
+    @property
+    def deployer_stage_roots(self) -> tuple[S3Location, ...]:
+        """Where the deployer stages, reads and deletes: MODEL_S3_URI's prefix, else `models/` of MODEL_S3_BUCKET."""
+        if self.staged_location:
+            return (self.staged_location,)
+        if self.model_s3_bucket:
+            return (S3Location(self.model_s3_bucket, MODELS_ROOT),)
+        return ()
 
     @property
     def weights_from_s3(self) -> bool:

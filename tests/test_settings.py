@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.hosting.container import hub_token
+from llm_engineering.hub.tokens import hub_token
 from llm_engineering.settings import ENV_FILE_VARIABLE, load_settings
 
 

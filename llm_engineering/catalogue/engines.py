@@ -17,12 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.settings import EngineName
+
+EngineName = Literal["tgi", "vllm", "sglang"]
+"""The serving engines the tool deploys (their table is this module)."""
 
 GIB = 1024**3
 

@@ -26,6 +26,8 @@ from llm_engineering.hosting.teardown import delete_deployment
 from llm_engineering.hosting.ttl import GROUP, expiry, remove_time_limit
 from llm_engineering.resources.endpoints import Endpoint, components_on
 from llm_engineering.statuses import Status
+from llm_engineering.weights.stages import delete_stage, find_stages
+from llm_engineering.weights.usage import stage_users
 
 
 @dataclass(frozen=True)
@@ -183,9 +185,6 @@ def _scalable_targets(aws: Aws, orphans: Orphans, endpoints: set[str], component
 
 
 def _staged(aws: Aws, orphans: Orphans, roots: Iterable[S3Location]) -> None:
-    from llm_engineering.weights.stages import find_stages
-    from llm_engineering.weights.usage import stage_users
-
     s3 = aws.client("s3")
     users = stage_users(aws.client("sagemaker"))
     for root in roots:
@@ -241,7 +240,5 @@ def remove(aws: Aws, orphan: Orphan) -> bool:
             ScalableDimension=orphan.key["ScalableDimension"],
         )
     if orphan.kind == "staged model":
-        from llm_engineering.weights.stages import delete_stage
-
         return bool(delete_stage(aws.client("s3"), S3Location.parse(orphan.name)))
     raise ValueError(f"unknown orphan kind {orphan.kind}")

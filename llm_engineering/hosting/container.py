@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from llm_engineering.hosting.spec import ModelSpec
+from llm_engineering.hub.tokens import TOKEN_SETTING, ModelAccess, hub_token
 
 ContainerEnvironment = dict[str, str | SecretStr]
 
@@ -47,32 +48,6 @@ def container_environment(
     if token is not None and model_dir is None:
         env["HF_TOKEN"] = token
     return env
-
-
-def hub_token(explicit: SecretStr | None) -> SecretStr | None:
-    """The token in use for the Hub: HUGGINGFACE_ACCESS_TOKEN (preferred), else the one `hf auth login` saved."""
-    if explicit is not None:
-        return explicit
-    from huggingface_hub import get_token  # deferred: only deploy-side callers need it
-
-    token = get_token()
-    return SecretStr(token) if token else None
-
-
-TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
-
-
-@dataclass(frozen=True)
-class ModelAccess:
-    """What the Hub said about the model: whether downloading it needs a token (None: it could not be asked)."""
-
-    needs_token: bool | None
-    why: str
-    """`gated`, `private`, `public and not gated`, or why the Hub could not be asked."""
-
-    @classmethod
-    def unknown(cls, why: str) -> ModelAccess:
-        return cls(None, why)
 
 
 @dataclass(frozen=True)

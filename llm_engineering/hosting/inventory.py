@@ -254,35 +254,3 @@ def region_endpoints(client: Any, now: datetime | None = None) -> RegionEndpoint
 def managed_endpoints(client: Any, now: datetime | None = None) -> list[EndpointSummary]:
     """Endpoints carrying this tool's tags, with their instances, components and running cost."""
     return region_endpoints(client, now).ours
-
-
-def _same_role(arn: str | None, role_arn: str) -> bool:
-    """Role ARNs name the same role (same account and name; a path may be written or not)."""
-    if not arn:
-        return False
-    account, name = arn.split(":")[4:5], arn.rsplit("/", 1)[-1]
-    return account == role_arn.split(":")[4:5] and name == role_arn.rsplit("/", 1)[-1]
-
-
-def endpoints_using_role(client: Any, role_arn: str) -> list[str]:
-    """This tool's live endpoints that run as `role_arn`: their endpoint config (inference-component endpoints)
-    or one of their models names it as ExecutionRoleArn."""
-    using: list[str] = []
-    for listed in paginate(client, "list_endpoints", "Endpoints"):
-        endpoint = Endpoint.get(client, listed["EndpointName"])
-        if endpoint is None or endpoint.status not in HOLDING_INSTANCES or endpoint.status == Status.DELETING:
-            continue
-        if not tool_tags.is_managed(endpoint.tags()):
-            continue
-        roles = [endpoint.config().get("ExecutionRoleArn")]
-        models = list(endpoint.model_names)
-        if endpoint.hosts_components:
-            models += [
-                component.model_name for component in components_on(client, endpoint.name) if component.model_name
-            ]
-        for name in models:
-            model = get_or_none(client.describe_model, ModelName=name)
-            roles.append((model or {}).get("ExecutionRoleArn"))
-        if any(_same_role(arn, role_arn) for arn in roles):
-            using.append(endpoint.name)
-    return sorted(using)

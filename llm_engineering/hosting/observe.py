@@ -21,10 +21,11 @@ from llm_engineering.catalogue.images import Image, engine_image
 from llm_engineering.catalogue.instances import GpuInstance, gpu_instance
 from llm_engineering.hosting.autoscaling import ExistingScaling, ScaledResource
 from llm_engineering.hosting.autoscaling_inventory import existing_scaling
-from llm_engineering.hosting.container import ModelAccess, TokenChoice, choose_token
+from llm_engineering.hosting.container import TokenChoice, choose_token
 from llm_engineering.hosting.inventory import Inventory, take_inventory
 from llm_engineering.hosting.network_encryption import SecurityFacts, resolve_security
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
+from llm_engineering.hub.tokens import ModelAccess
 from llm_engineering.iam import resolve_execution_role
 from llm_engineering.resources.endpoints import InferenceComponent, Resource
 from llm_engineering.statuses import Status

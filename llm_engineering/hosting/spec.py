@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from llm_engineering.catalogue.engines import check_quantization, engine
+from llm_engineering.catalogue.engines import EngineName, check_quantization, engine
 from llm_engineering.catalogue.instances import GpuInstance
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hosting.autoscaling import AutoscalingSpec
 from llm_engineering.hosting.network_encryption import SecuritySpec
 from llm_engineering.setting_sources import environment_name
-from llm_engineering.settings import EndpointType, EngineName, Settings
+from llm_engineering.settings import EndpointType, Settings
 from llm_engineering.weights.spec import WeightsSource
 
 

@@ -24,10 +24,10 @@ from llm_engineering.aws import Aws, delete_if_exists, get_or_none
 from llm_engineering.catalogue.prices import Cost
 from llm_engineering.durations import check_duration, describe
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.iam.names import SCHEDULE_GROUP as GROUP
+from llm_engineering.iam.names import scheduler_role_name
 from llm_engineering.tags import tool_tags
 
-GROUP = TOOL_NAME
-"""The tool's schedule group (schedules themselves carry no tags in EventBridge Scheduler; groups do)."""
 DELETE_ENDPOINT = "arn:aws:scheduler:::aws-sdk:sagemaker:deleteEndpoint"
 DELETE_COMPONENT = "arn:aws:scheduler:::aws-sdk:sagemaker:deleteInferenceComponent"
 MINIMUM = timedelta(minutes=15)
@@ -38,11 +38,6 @@ RETRY_POLICY = {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
 """EventBridge Scheduler's maximum: retries on target errors for up to 24 hours."""
 NAME_LIMIT = 64
 _AT = re.compile(r"^at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)$")
-
-
-def scheduler_role_name(execution_role_name: str) -> str:
-    """The role EventBridge Scheduler assumes to delete this tool's endpoints (beside the execution role)."""
-    return f"{execution_role_name[: 64 - len('-ttl')]}-ttl"
 
 
 def schedule_name(endpoint_name: str, step: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
 import httpx2
@@ -25,13 +26,31 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError, UserFacingError
-from llm_engineering.preflight.hub import offline_mode
-from llm_engineering.weights.checksums import Digester
-from llm_engineering.weights.selection import HubEntry
+from llm_engineering.hub.models import offline_mode
 
 TIMEOUT = 30.0
 CHUNK_BYTES = 1024 * 1024
 TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
+
+
+@dataclass(frozen=True)
+class HubEntry:
+    """One file of the repository at the staged commit, as the Hub lists it."""
+
+    name: str
+    size: int
+    blob_id: str
+    sha256: str | None = None
+    """The content's sha256 for LFS files (the Hub lists it); None for small files kept in git itself."""
+
+
+class Hasher(Protocol):
+    """What a download feeds each chunk to on its way to disk (the stage's digests: `weights.checksums`)."""
+
+    def update(self, chunk: bytes) -> None: ...
+
+    @property
+    def sha256(self) -> str: ...
 
 
 class HubRefused(ConfigurationError):
@@ -116,7 +135,7 @@ def download(
     entry: HubEntry,
     token: SecretStr | None,
     destination: Path,
-    digester: Digester,
+    digester: Hasher,
     on_bytes: Callable[[int], None],
 ) -> None:
     """Stream `entry` at the listing's commit into `destination`, hashing it on the way with `digester`.

@@ -18,6 +18,9 @@ PROFILE_PATTERN = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
 
 EXECUTION_POLICY_NAME = f"{TOOL_NAME}-execution"
 """Inline policy on the execution role holding its scoped permissions."""
+SCHEDULE_GROUP = TOOL_NAME
+"""The tool's EventBridge Scheduler group, the only one the time-limit role and the deployer act in (schedules
+themselves carry no tags in EventBridge Scheduler; groups do)."""
 
 
 def _invalid(setting: str, value: str, rule: str) -> ConfigurationError:
@@ -48,3 +51,8 @@ def check_profile_name(name: str, setting: str = "SAGEMAKER_USER_PROFILE") -> st
 def deployer_policy_name(user_name: str) -> str:
     """The customer-managed policy that holds the deployer user's least-privilege permissions."""
     return f"{TOOL_NAME}-deployer-{user_name}"
+
+
+def scheduler_role_name(execution_role_name: str) -> str:
+    """The role EventBridge Scheduler assumes to delete this tool's endpoints (beside the execution role)."""
+    return f"{execution_role_name[: 64 - len('-ttl')]}-ttl"

@@ -13,6 +13,7 @@ from typing import Any
 
 from llm_engineering import TOOL_NAME
 from llm_engineering.catalogue.s3 import S3Location
+from llm_engineering.iam.names import SCHEDULE_GROUP, scheduler_role_name
 from llm_engineering.iam.s3_access import execution_role_s3_statements, split_grants
 from llm_engineering.tags import MANAGED_BY
 
@@ -171,22 +172,20 @@ OPERATE_ACTIONS: tuple[str, ...] = (
 
 
 def scheduler_role_arn(execution_role_arn: str) -> str:
-    """The time-limit role beside the execution role (`hosting.ttl.scheduler_role_name`)."""
-    from llm_engineering.hosting.ttl import scheduler_role_name
-
+    """The time-limit role beside the execution role (`iam.names.scheduler_role_name`)."""
     path, name = execution_role_arn.rsplit("/", 1)
     return f"{path}/{scheduler_role_name(name)}"
 
 
 def _operate_statements(partition: str, account_id: str) -> list[dict[str, Any]]:
     """Schedules of the tool's group only; alarms deleted only when they carry the tool's tag."""
-    from llm_engineering.hosting.ttl import GROUP
-
     scheduler = f"arn:{partition}:scheduler:*:{account_id}"
     alarms = f"arn:{partition}:cloudwatch:*:{account_id}:alarm:*"
     return [
-        _statement("TimeLimitSchedules", list(SCHEDULE_ACTIONS), f"{scheduler}:schedule/{GROUP}/*"),
-        _statement("TimeLimitScheduleGroup", list(SCHEDULE_GROUP_ACTIONS), f"{scheduler}:schedule-group/{GROUP}"),
+        _statement("TimeLimitSchedules", list(SCHEDULE_ACTIONS), f"{scheduler}:schedule/{SCHEDULE_GROUP}/*"),
+        _statement(
+            "TimeLimitScheduleGroup", list(SCHEDULE_GROUP_ACTIONS), f"{scheduler}:schedule-group/{SCHEDULE_GROUP}"
+        ),
         _statement("ReadMetricsAlarmsSchedules", list(OPERATE_READ_ACTIONS), "*"),
         _statement("ReadAlarmTags", list(ALARM_READ_ACTIONS), alarms),
         _statement(

@@ -15,8 +15,6 @@ from llm_engineering.aws import Aws, get_or_none, paginate
 from llm_engineering.catalogue.images import image_repository_arns
 from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.errors import ConfigurationError, UserFacingError
-from llm_engineering.hosting.inventory import endpoints_using_role
-from llm_engineering.hosting.network_encryption import resolve_key
 from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, check_role_name
 from llm_engineering.iam.network_encryption import kms_statements, vpc_statements
@@ -29,9 +27,10 @@ from llm_engineering.iam.policies import (
     same_policy,
     to_json,
 )
+from llm_engineering.resources.endpoints import endpoints_using_role
+from llm_engineering.resources.kms import resolve_key
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
-from llm_engineering.weights.spec import role_prefixes
 
 ROLE_DESCRIPTION = f"Assumed by SageMaker to run models deployed by {TOOL_NAME}: image pull, logs, metrics."
 
@@ -66,7 +65,7 @@ class ExecutionRoleSpec:
             name=check_role_name(settings.sagemaker_execution_role_name),
             s3_buckets=settings.execution_role_s3_buckets,
             image_uri=settings.image_uri or settings.tgi_image_uri,
-            s3_prefixes=role_prefixes(settings),
+            s3_prefixes=settings.role_stage_prefixes,
             subnets=settings.vpc_subnet_ids,
             security_groups=settings.vpc_security_group_ids,
             kms_key_id=settings.kms_key_id,

@@ -12,8 +12,8 @@ from typing import Any
 
 from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, get_or_none, paginate
-from llm_engineering.hosting.ttl import scheduler_role_name
 from llm_engineering.iam.common import caller_identity, check_ownership
+from llm_engineering.iam.names import scheduler_role_name
 from llm_engineering.iam.policies import PolicyDocument, same_policy, to_json
 from llm_engineering.tags import MANAGED_BY, tool_tags
 

@@ -46,7 +46,6 @@ from llm_engineering.iam.policies import (
 from llm_engineering.iam.s3_access import deployer_s3_statements
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
-from llm_engineering.weights.spec import deployer_roots
 
 MAX_ACCESS_KEYS = 2
 """IAM lets a user hold two access keys at most."""
@@ -88,7 +87,7 @@ class DeployerSpec:
             execution_role_arn=settings.aws_arn_role,
             instance_types=settings.deployer_instance_types or tuple(GPU_INSTANCES),
             gpu_instance_type=settings.gpu_instance_type,
-            s3_roots=deployer_roots(settings),
+            s3_roots=settings.deployer_stage_roots,
             require_mfa=settings.require_mfa,
             reads_vpc=bool(settings.vpc_subnet_ids),
             reads_kms_key=settings.kms_key_id is not None,

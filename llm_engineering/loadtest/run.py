@@ -76,10 +76,11 @@ def _with_hub_roofline(target: Target, settings: Settings) -> Target:
     """The roofline from the Hub's parameter counts of the served model (as preflight reads them)."""
     if not target.model_id:
         return with_roofline(target, None, None)
+    # deferred: huggingface_hub costs about 0.3 s to import, and only a run that knows its model asks the Hub
     from huggingface_hub import HfApi
 
-    from llm_engineering.hosting.container import hub_token
-    from llm_engineering.preflight.hub import look_up
+    from llm_engineering.hub.models import look_up
+    from llm_engineering.hub.tokens import hub_token
 
     lookup = look_up(HfApi(), target.model_id, None, hub_token(settings.huggingface_access_token))
     model = lookup.model

@@ -9,16 +9,18 @@ the Hub cannot give (offline, weights from S3 only) is reported unknown rather t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.aws import get_or_none
+from llm_engineering.catalogue.engines import engine as engine_named
 from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.catalogue.prices import Cost, fleet_cost
 from llm_engineering.errors import AwsRequestError
+from llm_engineering.hosting import memory
 from llm_engineering.statuses import Status
 
 ENGINES = ("tgi", "vllm", "sglang")
@@ -155,11 +157,6 @@ def _first_int(environment: Mapping[str, str], names: tuple[str, ...]) -> int | 
 
 def with_roofline(target: Target, parameters: Mapping[str, int] | None, config: Mapping[str, Any] | None) -> Target:
     """`target` with preflight's decoding ceiling for the model's weights as served on its GPUs."""
-    from dataclasses import replace
-
-    from llm_engineering.catalogue.engines import engine as engine_named
-    from llm_engineering.hosting import memory
-
     instance = GPU_INSTANCES.get(target.instance_type or "")
     if instance is None or not parameters:
         why = "unknown: the Hub gave no parameter counts" if instance else "unknown: instance type not in the table"

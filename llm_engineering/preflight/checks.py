@@ -17,13 +17,15 @@ from llm_engineering.aws import Aws
 from llm_engineering.catalogue.engines import engine
 from llm_engineering.catalogue.instances import GPU_INSTANCES, GpuInstance, gpu_instance
 from llm_engineering.hosting import memory as memory_fit
-from llm_engineering.hosting.container import hub_token
 from llm_engineering.hosting.observe import NOT_ASKED, Observed, observe
 from llm_engineering.hosting.plan import Call, Plan, build_plan
 from llm_engineering.hosting.spec import DeploymentSpec, gpus_per_copy
+from llm_engineering.hub.models import HubLookup, look_up, model_access
+from llm_engineering.hub.tokens import hub_token
 from llm_engineering.iam import ExecutionRoleMissingError, Identity, caller_identity
 from llm_engineering.preflight.architecture import check_engine_support
-from llm_engineering.preflight.hub import HubLookup, check_model_access, look_up, model_access
+from llm_engineering.preflight.memory_fit import check_memory_fit
+from llm_engineering.preflight.model_access import check_model_access
 from llm_engineering.preflight.price import check_price
 from llm_engineering.preflight.quota import check_quota
 from llm_engineering.preflight.report import (
@@ -274,7 +276,7 @@ def _memory_and_weights(
     """The memory-fit row, and the weights as served (the price row's decoding ceiling needs their size)."""
     parameters = inputs.parameters
     budget = memory_fit.Budget.of(engine(spec.engine.name), spec.engine.gpu_memory_utilization)
-    row = memory_fit.check_memory_fit(
+    row = check_memory_fit(
         parameters=parameters,
         config=inputs.config,
         config_note=inputs.config_note,

@@ -1,7 +1,7 @@
 """The KMS key row: what KMS_KEY_ID named, as observing found it (exists, enabled, in the region).
 
 A key that is missing, disabled or of another region already stopped the deploy (and `make preflight`) with one
-line before any create (`hosting.security.resolve_key`); this row shows the key that passed.
+line before any create (`resources.kms.resolve_key`); this row shows the key that passed.
 """
 
 from __future__ import annotations

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from llm_engineering.aws import Aws
+from llm_engineering.hosting.observe import Observed
+from llm_engineering.hosting.spec import DeploymentSpec
+from llm_engineering.iam import Identity
 from llm_engineering.preflight.kms import check_key
 from llm_engineering.preflight.mfa import check_mfa
 from llm_engineering.preflight.network import check_network
 from llm_engineering.preflight.report import CheckResult
-
-if TYPE_CHECKING:
-    from llm_engineering.hosting.observe import Observed
-    from llm_engineering.hosting.spec import DeploymentSpec
-    from llm_engineering.iam import Identity
 
 
 def security_rows(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.hub.files import HubEntry
 
 NEEDED = frozenset(
     {
@@ -40,17 +41,6 @@ INDEX = "model.safetensors.index.json"
 
 class NoSafetensorsError(ConfigurationError):
     """The repository has no safetensors weights at its top level: nothing the container could load from S3."""
-
-
-@dataclass(frozen=True)
-class HubEntry:
-    """One file of the repository at the staged commit, as the Hub lists it."""
-
-    name: str
-    size: int
-    blob_id: str
-    sha256: str | None = None
-    """The content's sha256 for LFS files (the Hub lists it); None for small files kept in git itself."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 - `StageSpec`: what `make stage-model` copies, from where, to where.
 - `WeightsSource`: where a deploy loads the weights from (None: the Hub), before AWS is asked.
-- `role_prefixes` / `deployer_roots`: what the execution role and the deployer may read or write.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from llm_engineering.catalogue.s3 import MODELS_ROOT, S3Location, model_root
+from llm_engineering.catalogue.s3 import S3Location, model_root
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.settings import Settings
 
@@ -78,21 +77,3 @@ class StageSpec:
             location=location,
             kms_key_id=settings.kms_key_id,
         )
-
-
-def role_prefixes(settings: Settings) -> tuple[S3Location, ...]:
-    """What the execution role may read: MODEL_S3_URI, else every staged commit of HF_MODEL_ID in MODEL_S3_BUCKET."""
-    if settings.staged_location:
-        return (settings.staged_location,)
-    if settings.model_s3_bucket:
-        return (S3Location(settings.model_s3_bucket, model_root(settings.hf_model_id)),)
-    return ()
-
-
-def deployer_roots(settings: Settings) -> tuple[S3Location, ...]:
-    """Where the deployer stages, reads and deletes: MODEL_S3_URI's prefix, else `models/` of MODEL_S3_BUCKET."""
-    if settings.staged_location:
-        return (settings.staged_location,)
-    if settings.model_s3_bucket:
-        return (S3Location(settings.model_s3_bucket, MODELS_ROOT),)
-    return ()

@@ -30,8 +30,8 @@ from s3transfer.utils import ChunksizeAdjuster
 from llm_engineering.aws import Aws, paginate
 from llm_engineering.catalogue.s3 import S3Location, default_location
 from llm_engineering.errors import ConfigurationError, UserFacingError
-from llm_engineering.hosting.container import hub_token
 from llm_engineering.hub.files import DownloadFailed, HubListing, download, list_repository
+from llm_engineering.hub.tokens import hub_token
 from llm_engineering.redaction import scrub
 from llm_engineering.weights.bucket import BucketState, check_region, create_bucket, find_bucket, kms_warning
 from llm_engineering.weights.checksums import Digest, Digester, same_checksum

@@ -9,7 +9,8 @@ from helpers import free_port
 from huggingface_hub import HfApi
 from pydantic import SecretStr
 
-from llm_engineering.preflight.hub import check_model_access, look_up
+from llm_engineering.hub.models import look_up
+from llm_engineering.preflight.model_access import check_model_access
 
 GATED = "meta-llama/Llama-3.1-8B-Instruct"
 TOKEN = "hf_fake_token_with_access"

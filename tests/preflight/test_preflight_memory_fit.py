@@ -7,7 +7,8 @@ from fake_hub import LLAMA_8B_CONFIG, QWEN_7B_CONFIG
 
 from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.hosting import memory as memory_fit
-from llm_engineering.hosting.memory import GIB, ModelShape, check_memory_fit, fit, weights
+from llm_engineering.hosting.memory import GIB, ModelShape, fit, weights
+from llm_engineering.preflight.memory_fit import check_memory_fit
 
 G5_2XL = GPU_INSTANCES["ml.g5.2xlarge"]
 G5_12XL = GPU_INSTANCES["ml.g5.12xlarge"]

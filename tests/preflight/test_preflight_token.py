@@ -15,7 +15,8 @@ from fake_hub import FakeModel
 from preflight_world import MODEL
 
 from llm_engineering.cli import run
-from llm_engineering.hosting.container import ModelAccess, choose_token
+from llm_engineering.hosting.container import choose_token
+from llm_engineering.hub.tokens import ModelAccess
 from llm_engineering.model.deploy import deploy
 from llm_engineering.redaction import REDACTED
 

@@ -19,7 +19,6 @@ from llm_engineering.model.deploy import deploy
 from llm_engineering.resources.waiting import Poller, silent
 from llm_engineering.settings import Settings
 from llm_engineering.tags import tool_tags
-from llm_engineering.weights.spec import role_prefixes
 from llm_engineering.weights.stages import StagedModelProblem, stage_objects
 
 FAST = Poller(first=0, sleep=lambda _s: None)
@@ -34,7 +33,7 @@ def spec(**values: object) -> DeploymentSpec:
 def role(aws, **values: object) -> str:
     """The execution role as make create-sagemaker-execution-role makes it with these settings."""
     settings = Settings(model_s3_bucket=BUCKET, hf_model_id=TINY, **values)
-    return ensure_execution_role(aws, ExecutionRoleSpec(name=ROLE, s3_prefixes=role_prefixes(settings))).arn
+    return ensure_execution_role(aws, ExecutionRoleSpec(name=ROLE, s3_prefixes=settings.role_stage_prefixes)).arn
 
 
 def create_model_call(plan) -> Call:

@@ -15,7 +15,6 @@ from llm_engineering.iam import ExecutionRoleSpec, ensure_execution_role
 from llm_engineering.model.deploy import preflight
 from llm_engineering.preflight.checks import plan_for_preflight, run_preflight
 from llm_engineering.settings import Settings
-from llm_engineering.weights.spec import role_prefixes
 
 ROLE = "SageMakerExecutionRoleLLM"
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
@@ -27,7 +26,7 @@ def settings(**values: object) -> Settings:
 
 
 def granted_role(aws, model_id: str = QWEN) -> None:
-    prefixes = role_prefixes(settings(hf_model_id=model_id))
+    prefixes = settings(hf_model_id=model_id).role_stage_prefixes
     ensure_execution_role(aws, ExecutionRoleSpec(name=ROLE, s3_prefixes=prefixes))
 
 

@@ -17,7 +17,6 @@ from llm_engineering.settings import Settings
 from llm_engineering.weights.access import Request, evaluate, read_access
 from llm_engineering.weights.checksums import Digester, same_checksum, single_part_checksum
 from llm_engineering.weights.selection import HubEntry, NoSafetensorsError, select
-from llm_engineering.weights.spec import deployer_roots, role_prefixes
 
 COMMIT = "a" * 40
 ACCOUNT = "123456789012"
@@ -181,12 +180,12 @@ def test_execution_role_s3_buckets_keep_granting_whole_buckets_and_accept_prefix
 
 
 def test_the_settings_grant_the_uri_or_every_commit_of_the_model_in_the_bucket():
-    assert role_prefixes(Settings(model_s3_uri=STAGE.uri)) == (STAGE,)
-    assert role_prefixes(Settings(model_s3_bucket="models-1")) == (
+    assert Settings(model_s3_uri=STAGE.uri).role_stage_prefixes == (STAGE,)
+    assert Settings(model_s3_bucket="models-1").role_stage_prefixes == (
         S3Location("models-1", "models/Qwen--Qwen2.5-7B-Instruct/"),
     )
-    assert role_prefixes(Settings()) == ()
-    assert deployer_roots(Settings(model_s3_bucket="models-1")) == (S3Location("models-1", "models/"),)
+    assert Settings().role_stage_prefixes == ()
+    assert Settings(model_s3_bucket="models-1").deployer_stage_roots == (S3Location("models-1", "models/"),)
 
 
 def test_the_deployer_stages_and_reads_under_the_staging_root_only():

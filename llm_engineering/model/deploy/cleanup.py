@@ -13,7 +13,6 @@ from llm_engineering.cli import ArgumentParser, echo, fail, run
 from llm_engineering.durations import check_duration, describe
 from llm_engineering.hosting.cleanup import Orphan, find_orphans, remove
 from llm_engineering.settings import load_settings
-from llm_engineering.weights.spec import deployer_roots
 
 
 def _parser() -> ArgumentParser:
@@ -34,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     older_than = check_duration(args.older_than, "--older-than") if args.older_than else None
     settings = load_settings()
     aws = aws_factory.from_settings(settings)
-    found = find_orphans(aws, older_than=older_than, staged_roots=deployer_roots(settings))
+    found = find_orphans(aws, older_than=older_than, staged_roots=settings.deployer_stage_roots)
     age = f" older than {describe(older_than)}" if older_than else ""
     targets = found.found + (found.staged if args.include_staged else [])
     if not found.found and not found.staged:

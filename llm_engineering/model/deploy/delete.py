@@ -12,7 +12,6 @@ from llm_engineering.model.deploy.create_invoke_policy import offer_removal
 from llm_engineering.names import check_sagemaker_name
 from llm_engineering.resources.waiting import Poller
 from llm_engineering.settings import load_settings
-from llm_engineering.weights.spec import deployer_roots
 
 
 def _parser() -> ArgumentParser:
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         for item in report.deleted:
             echo(f"  {item}")
     offer_removal(aws, name)  # the endpoint's invoke policy (make create-invoke-policy)
-    if deployer_roots(settings):  # staged weights are reused by the next deploy: never deleted here
+    if settings.deployer_stage_roots:  # staged weights are reused by the next deploy: never deleted here
         echo("Staged weights in S3 are kept (make status lists them; make delete-staged-model removes one).")
     return 0
 

@@ -10,17 +10,17 @@ from llm_engineering.aws import AWS_FAILURES, Aws, describe_failure
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
-from llm_engineering.hosting.container import ModelAccess
 from llm_engineering.hosting.observe import Observed, observe
 from llm_engineering.hosting.plan import Plan, build_plan, render
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.ttl import TimeLimit, apply_time_limit, check_ttl, plan_time_limit, resolve_scheduler_role
+from llm_engineering.hub.tokens import ModelAccess
 from llm_engineering.resources.endpoints import Resource
 from llm_engineering.resources.waiting import Poller
 from llm_engineering.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from llm_engineering.preflight.hub import HubLookup
+    from llm_engineering.hub.models import HubLookup
 
 
 def _parser() -> ArgumentParser:

@@ -20,7 +20,6 @@ from llm_engineering.hosting.scaling_status import scaling_lines
 from llm_engineering.settings import Settings, load_settings
 from llm_engineering.statuses import Status, described
 from llm_engineering.weights.manifest import size_label
-from llm_engineering.weights.spec import deployer_roots
 
 
 def _show(item: EndpointSummary) -> None:
@@ -88,7 +87,7 @@ def _staged_models(aws: Aws, settings: Settings) -> None:
     from llm_engineering.weights.stages import find_stages
     from llm_engineering.weights.usage import stage_users
 
-    roots = deployer_roots(settings)
+    roots = settings.deployer_stage_roots
     if not roots:
         return
     s3 = aws.client("s3")
