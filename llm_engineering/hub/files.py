@@ -16,21 +16,18 @@ from urllib.parse import quote
 import httpx2
 from huggingface_hub import HfApi
 from huggingface_hub.errors import (
-    GatedRepoError,
     HfHubHTTPError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
 )
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 from pydantic import SecretStr
 
 from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.hub.models import offline_mode
+from llm_engineering.hub.refusals import HUB_ERRORS, classify
+from llm_engineering.hub.tokens import TOKEN_SETTING, secret_or_false
 
 TIMEOUT = 30.0
 CHUNK_BYTES = 1024 * 1024
-TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -72,29 +69,27 @@ class HubListing:
     endpoint: str
 
 
-def _secret(token: SecretStr | None) -> str | bool:
-    return token.get_secret_value() if token is not None else False
-
-
 def _refusal(error: Exception, model_id: str, revision: str | None, has_token: bool) -> HubRefused:
-    if isinstance(error, RevisionNotFoundError):
+    """What `make stage-model` tells the user, from the Hub's one classification of the failure."""
+    problem = classify(error).problem
+    if problem == "revision":
         return HubRefused(
             f"HF_MODEL_REVISION={revision!r} is not a branch, tag or commit of {model_id}: fix it or unset it."
         )
-    if isinstance(error, GatedRepoError):
+    if problem == "gated":
         fix = (
             f"the token in {TOKEN_SETTING} has no access yet: request it on the model's page and wait for approval"
             if has_token
             else f"accept its conditions on the model's page and set {TOKEN_SETTING} (or run `hf auth login`)"
         )
         return HubRefused(f"HF_MODEL_ID={model_id} is gated on the Hub: {fix}.")
-    if isinstance(error, RepositoryNotFoundError):
+    if problem == "missing":
         seen = "with the token in use" if has_token else "without a token"
         return HubRefused(
             f"HF_MODEL_ID={model_id} was not found on the Hub {seen}: check the id, or set {TOKEN_SETTING} "
             "for a private model."
         )
-    if isinstance(error, HfHubHTTPError) and getattr(error.response, "status_code", None) == 401:
+    if problem == "token":
         return HubRefused(f"The Hub refused the token in {TOKEN_SETTING}: create a read token and set it again.")
     first = (str(error).strip().splitlines() or [""])[0]
     return HubRefused(
@@ -107,14 +102,14 @@ def list_repository(api: HfApi, model_id: str, revision: str | None, token: Secr
     """The files of `model_id` at `revision` (resolved to a commit), after checking the token may read them."""
     if offline_mode():
         raise HubRefused("HF_HUB_OFFLINE is set, but make stage-model downloads from the Hub: unset it.")
-    secret = _secret(token)
+    secret = secret_or_false(token)
     try:
         info = api.model_info(model_id, revision=revision, files_metadata=True, token=secret, timeout=TIMEOUT)
         answer = get_session().get(
             f"{api.endpoint}/api/models/{model_id}/auth-check", headers=build_hf_headers(token=secret), timeout=TIMEOUT
         )
         hf_raise_for_status(answer)
-    except (HfHubHTTPError, OfflineModeIsEnabled, httpx2.TransportError) as error:
+    except HUB_ERRORS as error:
         raise _refusal(error, model_id, revision, token is not None) from None
     entries = tuple(
         HubEntry(
@@ -145,9 +140,10 @@ def download(
     """
     url = f"{listing.endpoint}/{listing.model_id}/resolve/{listing.commit}/{quote(entry.name)}"
     received = 0
+    headers = build_hf_headers(token=secret_or_false(token))
     try:
         with (
-            get_session().stream("GET", url, headers=build_hf_headers(token=_secret(token)), timeout=TIMEOUT) as answer,
+            get_session().stream("GET", url, headers=headers, timeout=TIMEOUT) as answer,
             destination.open("wb") as out,
         ):
             hf_raise_for_status(answer)

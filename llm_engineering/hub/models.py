@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
-import httpx2
 from huggingface_hub import HfApi, constants
 from huggingface_hub.constants import DEFAULT_REVISION, ENV_VARS_TRUE_VALUES
 from huggingface_hub.errors import (
-    DisabledRepoError,
-    HfHubHTTPError,
-    OfflineModeIsEnabled,
     RemoteEntryNotFoundError,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
 )
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 from pydantic import SecretStr
 
-from llm_engineering.hub.tokens import ModelAccess
+from llm_engineering.hub.refusals import HUB_ERRORS, Problem, classify, describe
+from llm_engineering.hub.tokens import ModelAccess, secret_or_false
 
 TIMEOUT = 10.0
 """Seconds per Hub request: preflight must stay quick even behind a dead proxy."""
@@ -36,10 +31,10 @@ TEXT_GENERATION = "text-generation"
 SOMETIMES_SERVED = frozenset({"image-text-to-text", "text2text-generation"})
 """Pipeline tags of models TGI serves for some architectures only."""
 EXPAND = ["gated", "private", "pipeline_tag", "safetensors"]
-# huggingface_hub's HTTP backend raises these for DNS, connection, proxy and timeout failures.
-NETWORK_ERRORS = (OfflineModeIsEnabled, httpx2.TransportError)
 
-Problem = Literal["offline", "unreachable", "missing", "revision", "disabled", "token"]
+_LOOKUP_PROBLEMS: dict[Problem, Problem] = {"gated": "missing", "denied": "unreachable"}
+"""model_info describes gated models to anyone (only their files need access), so a refusal of it is read as
+no such repository, and a 403 as the Hub not answering."""
 
 
 @dataclass(frozen=True)
@@ -81,27 +76,6 @@ def offline_mode() -> bool:
     return constants.is_offline_mode() or now in ENV_VARS_TRUE_VALUES
 
 
-def _token(token: SecretStr | None) -> str | bool:
-    """The explicit token, or False: never let huggingface_hub fall back to another one silently."""
-    return token.get_secret_value() if token is not None else False
-
-
-def _describe(error: Exception) -> str:
-    """A short, token-free description of a Hub failure: the HTTP status and the Hub's own message if any."""
-    if isinstance(error, HfHubHTTPError):
-        status = _status(error)
-        message = (error.server_message or "").strip().splitlines()
-        if status is not None and message:
-            return f"HTTP {status}: {message[0]}"
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
-def _status(error: HfHubHTTPError) -> int | None:
-    response = getattr(error, "response", None)
-    return getattr(response, "status_code", None)
-
-
 def _get(url: str, token: str | bool, timeout: float) -> Any:
     response = get_session().get(url, headers=build_hf_headers(token=token), timeout=timeout)
     hf_raise_for_status(response)
@@ -112,14 +86,10 @@ def _readable(api: HfApi, model_id: str, token: str | bool, timeout: float) -> t
     """Whether the token may read the repository's files (the Hub's auth-check answers exactly that)."""
     try:
         _get(f"{api.endpoint}/api/models/{model_id}/auth-check", token, timeout)
-    except RepositoryNotFoundError as error:  # GatedRepoError included
-        return False, _describe(error)
-    except HfHubHTTPError as error:
-        if _status(error) in (401, 403):
-            return False, _describe(error)
-        return None, _describe(error)
-    except NETWORK_ERRORS as error:
-        return None, _describe(error)
+    except HUB_ERRORS as error:
+        refusal = classify(error)
+        refused = refusal.problem in ("missing", "gated", "token", "denied")
+        return (False if refused else None), refusal.detail
     return True, None
 
 
@@ -132,8 +102,8 @@ def _config(
         config = _get(url, token, timeout).json()
     except RemoteEntryNotFoundError:
         return None, "the repository has no config.json"
-    except (HfHubHTTPError, *NETWORK_ERRORS) as error:
-        return None, f"config.json could not be read: {_describe(error)}"
+    except HUB_ERRORS as error:
+        return None, f"config.json could not be read: {describe(error)}"
     except ValueError:
         return None, "config.json is not valid JSON"
     if not isinstance(config, dict):
@@ -145,25 +115,14 @@ def look_up(
     api: HfApi, model_id: str, revision: str | None, token: SecretStr | None, timeout: float = TIMEOUT
 ) -> HubLookup:
     """Ask the Hub about the model: metadata, whether the token can read it, and its config.json."""
-    secret = _token(token)
+    secret = secret_or_false(token)
     if offline_mode():
         return HubLookup(None, "offline", "offline mode is on (HF_HUB_OFFLINE)")
     try:
         info = api.model_info(model_id, revision=revision, expand=EXPAND, token=secret, timeout=timeout)
-    except OfflineModeIsEnabled:
-        return HubLookup(None, "offline", "offline mode is on (HF_HUB_OFFLINE)")
-    except RevisionNotFoundError as error:
-        return HubLookup(None, "revision", _describe(error))
-    except DisabledRepoError as error:
-        return HubLookup(None, "disabled", _describe(error))
-    except RepositoryNotFoundError as error:  # also what the Hub answers for private repos the token cannot see
-        return HubLookup(None, "missing", _describe(error))
-    except HfHubHTTPError as error:
-        if _status(error) == 401:
-            return HubLookup(None, "token", _describe(error))
-        return HubLookup(None, "unreachable", _describe(error))
-    except httpx2.TransportError as error:
-        return HubLookup(None, "unreachable", _describe(error))
+    except HUB_ERRORS as error:
+        refusal = classify(error)
+        return HubLookup(None, _LOOKUP_PROBLEMS.get(refusal.problem, refusal.problem), refusal.detail)
 
     readable, access_note = _readable(api, model_id, secret, timeout)
     if readable is not False:

@@ -21,6 +21,12 @@ def hub_token(explicit: SecretStr | None) -> SecretStr | None:
     return SecretStr(token) if token else None
 
 
+
+def secret_or_false(token: SecretStr | None) -> str | bool:
+    """The token to send, or False: never let huggingface_hub fall back to another token silently."""
+    return token.get_secret_value() if token is not None else False
+
+
 TOKEN_SETTING = "HUGGINGFACE_ACCESS_TOKEN"
 
 

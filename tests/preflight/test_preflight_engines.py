@@ -7,8 +7,8 @@ from fake_hub import LLAMA_8B_CONFIG, QWEN_7B_CONFIG
 from llm_engineering.catalogue.engines import SGLANG, TGI, VLLM
 from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.hosting.memory import GIB, Budget
-from llm_engineering.preflight.memory_fit import check_memory_fit
 from llm_engineering.preflight.architecture import check_engine_support
+from llm_engineering.preflight.memory_fit import check_memory_fit
 
 G5_2XL = GPU_INSTANCES["ml.g5.2xlarge"]
 LLAMA_8B = {"BF16": 8_030_261_248}
