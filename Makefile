@@ -80,13 +80,15 @@ install: $(VENV)/.compiled ## Install Poetry if missing, then the project and it
 lock: | $(POETRY) ## Re-resolve poetry.lock after editing pyproject.toml
 	@$(POETRY_ENV) "$$POETRY" lock
 
-lint: install ## Check the code with ruff
+lint: install ## Check the code with ruff and the layer contracts (import-linter)
 	@$(PY) -m ruff check .
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # The suite runs on every core (at most 4): each worker has its own emulator, and most end-to-end time is
 # spent waiting on subprocesses. ARGS=-n0 runs it in one process (e.g. to debug with -x --pdb).
-test: install ## Run ruff and the test suite (unit and end-to-end, all offline); ARGS go to pytest
+test: install ## Run ruff, the layer contracts and the test suite (unit and end-to-end, all offline); ARGS go to pytest
 	@$(PY) -m ruff check .
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 	@PYTEST_ADDOPTS="$$ARGS" $(PY) -m pytest -q -n auto --maxprocesses 4
 
 create-sagemaker-role: install ## Create the IAM deployer user, its least-privilege policy and an access key
