@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +60,47 @@ def test_a_forbidden_import_breaks_its_contract(copy: Path, module: str, line: s
     assert result.returncode != 0
     broken = [row for row in result.stdout.splitlines() if row.endswith("BROKEN")]
     assert any(row.startswith(contract) for row in broken), result.stdout
+
+
+def circles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Modules that import each other in a loop (strongly connected components of more than one module)."""
+    order: dict[str, int] = {}
+    lowest: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        order[module] = lowest[module] = len(order)
+        stack.append(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in order:
+                visit(imported)
+                lowest[module] = min(lowest[module], lowest[imported])
+            elif imported in stack:
+                lowest[module] = min(lowest[module], order[imported])
+        if lowest[module] == order[module]:
+            component = [stack.pop()]
+            while component[-1] != module:
+                component.append(stack.pop())
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in order:
+            visit(module)
+    return found
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """No circle anywhere, the emulator included: deferred imports count, since grimp reads them too."""
+    assert circles(grimp.build_graph("llm_engineering", cache_dir=None)) == []
+
+
+def test_a_circle_is_found() -> None:
+    graph = grimp.ImportGraph()
+    for module in ("a", "a.one", "a.two", "a.three"):
+        graph.add_module(module)
+    graph.add_import(importer="a.one", imported="a.two")
+    graph.add_import(importer="a.two", imported="a.three")
+    graph.add_import(importer="a.three", imported="a.one")
+    assert circles(graph) == [["a.one", "a.three", "a.two"]]
