@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from llm_engineering.errors import ConfigurationError, UserFacingError
-from llm_engineering.redaction import mask_tokens
+from llm_engineering.redaction import mask_secrets
 from llm_engineering.setting_sources import SettingsWarning
 from llm_engineering.terminal import clean
 
@@ -70,7 +70,7 @@ def echo(message: str = "") -> None:
 def _safe(message: str) -> str:
     """Messages quote what came from elsewhere (AWS, a container, an argument): no control sequence and no
     token-shaped value reaches the terminal through them, and each stays one line."""
-    return mask_tokens(" ".join(clean(message).splitlines()))
+    return mask_secrets(" ".join(clean(message).splitlines()))
 
 
 def warn(message: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from dotenv.parser import parse_stream
 
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.redaction import looks_like_token
+from llm_engineering.redaction import looks_like_secret
 
 ENV_CUTOFF = 0.85
 """How close (difflib's ratio) an environment variable's name must be to a setting's to be reported: the
@@ -75,7 +75,7 @@ def _describe_line(line: str) -> str:
     """`the line starting with NAME` when it starts with a plain name (never a value), else `the line`."""
     first = line.strip().removeprefix("export ").split("=", 1)[0].split()[:1]
     word = first[0] if first else ""
-    if word.replace("_", "a").isalnum() and word.isascii() and not looks_like_token(word):
+    if word.replace("_", "a").isalnum() and word.isascii() and not looks_like_secret(word):
         return f"the line starting with {word}"
     return "the line"
 

@@ -20,7 +20,7 @@ from llm_engineering.catalogue.s3 import MODELS_ROOT, S3Location, check_bucket, 
 from llm_engineering.durations import duration
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.names import default_component_name, sagemaker_name
-from llm_engineering.redaction import looks_like_token
+from llm_engineering.redaction import looks_like_secret, secret_kind
 from llm_engineering.security_ids import check_ids, check_kms_key_id
 from llm_engineering.setting_sources import check_sources, environment_file, environment_name
 
@@ -157,14 +157,20 @@ class Settings(BaseSettings):
     inference_request_timeout: PositiveInt = 120
     """Seconds one request to the endpoint may take before the client gives up."""
 
-    # --- Token-shaped values outside HUGGINGFACE_ACCESS_TOKEN ------------------------------------------------
+    # --- Secret-shaped values outside HUGGINGFACE_ACCESS_TOKEN ----------------------------------------------
     @field_validator("*", mode="before")
     @classmethod
-    def _no_token_in_plain_settings(cls, value: object, info: ValidationInfo) -> object:
-        """A token pasted into a plain setting would be echoed in plans, tags and errors: refuse it unseen."""
-        if info.field_name != "huggingface_access_token" and isinstance(value, str) and looks_like_token(value):
-            raise ValueError("looks like a Hugging Face access token; tokens belong in HUGGINGFACE_ACCESS_TOKEN only")
-        return value
+    def _no_secret_in_plain_settings(cls, value: object, info: ValidationInfo) -> object:
+        """A secret pasted into a plain setting would be echoed in plans, tags and errors: refuse it unseen."""
+        items = [value] if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else []
+        kind = next((found for item in items if isinstance(item, str) and (found := secret_kind(item))), None)
+        if kind is None or (info.field_name == "huggingface_access_token" and kind == "a Hugging Face access token"):
+            return value
+        where = {
+            "a Hugging Face access token": "tokens belong in HUGGINGFACE_ACCESS_TOKEN only",
+            "a SageMaker bearer token": "bearer tokens are made by make openai-env and belong in OPENAI_API_KEY only",
+        }.get(kind, "AWS keys belong in an AWS profile (AWS_PROFILE) or the AWS_* credential variables only")
+        raise ValueError(f"looks like {kind}; {where}")
 
     @field_validator("gpu_instance_type")
     @classmethod
@@ -406,7 +412,7 @@ def describe_validation_error(error: ValidationError) -> str:
         return f"Invalid settings: {message}. Fix them in .env or the environment."
     name = names[0]
     value = first.get("input")
-    hidden = "TOKEN" in name or isinstance(value, SecretStr) or looks_like_token(str(value))
+    hidden = "TOKEN" in name or isinstance(value, SecretStr) or looks_like_secret(str(value))
     shown = "<hidden>" if hidden else repr(value)
     return f"{name}={shown} is invalid: {message}. Fix it in .env or the environment."
 
