@@ -137,19 +137,23 @@ ENVIRONMENT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 def environment_name() -> str | None:
     """The environment in use: LLM_ENGINEERING_ENV, else ENV, else None (`.env` alone).
 
-    ENV is also POSIX sh's name for a startup file path, so an ENV that is not a plain name is ignored;
-    LLM_ENGINEERING_ENV is the tool's own and must be one.
+    Both must be a plain name when set: anything else (a path, `../x`, `prod;x`, `Prod`) would otherwise be
+    dropped silently and the default settings used instead of the ones meant. ENV is also POSIX sh's name for a
+    startup file: a shell that sets it is told to unset it (or to name the environment in LLM_ENGINEERING_ENV,
+    which wins over ENV).
     """
-    strict = os.environ.get("LLM_ENGINEERING_ENV")
-    if strict:
-        if not ENVIRONMENT_PATTERN.match(strict):
+    for variable in ("LLM_ENGINEERING_ENV", "ENV"):
+        value = os.environ.get(variable)
+        if not value:
+            continue
+        if not ENVIRONMENT_PATTERN.match(value):
+            shell = " or unset it (a shell's startup file is no environment)" if variable == "ENV" else ""
             raise ConfigurationError(
-                f"LLM_ENGINEERING_ENV={strict!r} is invalid: an environment is a short lower-case name such as "
-                "dev or prod (it selects .env.<name>). Fix it in the environment."
+                f"{variable}={value!r} is invalid: an environment is a short lower-case name such as dev or prod "
+                f"(it selects .env.<name>): fix it in the environment{shell}. Nothing was read or created."
             )
-        return strict
-    loose = os.environ.get("ENV")
-    return loose if loose and ENVIRONMENT_PATTERN.match(loose) else None
+        return value
+    return None
 
 
 def environment_file(known: Collection[str], env_file: str, name: str | None) -> Path | None:

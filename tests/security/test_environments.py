@@ -44,9 +44,29 @@ def test_the_tools_own_variable_wins_and_must_be_a_name(files, monkeypatch):
         load_settings()
 
 
-def test_a_shells_env_startup_file_is_not_an_environment(files, monkeypatch):
+@pytest.mark.parametrize("value", ["/home/me/.shrc", "../../etc", "prod;touch x", "Prod", "prod/../dev"])
+def test_an_env_that_is_no_environment_name_is_refused_like_the_tools_own(files, monkeypatch, value):
+    """Not silently ignored (the default settings would be used instead of those meant), `Prod` included while
+    .env.prod exists; a shell's startup file in ENV is told apart."""
+    monkeypatch.setenv("ENV", value)
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    assert str(refused.value).startswith(f"ENV={value!r} is invalid: an environment is a short lower-case name")
+    assert "or unset it (a shell's startup file is no environment)" in str(refused.value)
+
+
+def test_a_bad_env_stops_deploy_with_one_line_and_nothing_created(files, monkeypatch, capsys, moto_aws):
+    monkeypatch.setenv("ENV", "prod;touch x")
+    code, out, err = _deploy(capsys, "--yes", "--skip-preflight")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: ENV='prod;touch x' is invalid")
+    assert boto3.client("sagemaker", region_name="us-east-1").list_models()["Models"] == []
+
+
+def test_the_tools_own_variable_lets_a_shell_keep_its_env(files, monkeypatch):
     monkeypatch.setenv("ENV", "/home/me/.shrc")
-    assert environment_name() is None and load_settings().hf_model_id == "Qwen/Qwen2.5-0.5B-Instruct"
+    monkeypatch.setenv("LLM_ENGINEERING_ENV", "prod")
+    assert environment_name() == "prod" and load_settings().hf_model_id == "Qwen/Qwen2.5-7B-Instruct"
 
 
 def test_tags_name_the_environment(files, monkeypatch):
