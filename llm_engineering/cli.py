@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import sys
 import warnings
@@ -47,6 +48,13 @@ def script_arguments(argv: Sequence[str] | None = None) -> list[str]:
 class ArgumentParser(argparse.ArgumentParser):
     """Every script's parser: a usage mistake is one line and exit code 2, like any other configuration
     error, instead of argparse's two-line usage dump. Without explicit arguments it reads `script_arguments()`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A value that starts with a dash and a digit (`--older-than -7d`, `--ttl -2h`) is a value, not an
+        # unknown option: it then meets the value's own check and its one-line message, instead of argparse's
+        # "expected one argument" (Python 3.11's own pattern takes only plain negative numbers).
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message: str) -> NoReturn:
         raise ConfigurationError(f"{self.prog}: {message} (see --help).")

@@ -21,6 +21,8 @@ DURATION_RULE = "must be a duration such as 90s, 30m, 4h, 2d or 1h30m (s, m, h, 
 def duration(value: str) -> timedelta:
     """`value` as a timedelta, else ValueError with the rule (for pydantic validators and argparse types)."""
     text = value.strip().lower().replace(" ", "")
+    if text.startswith("-") and _WHOLE.match(text[1:]):
+        raise ValueError("must be longer than zero (it counts from now)")
     if not _WHOLE.match(text):
         raise ValueError(DURATION_RULE)
     seconds = sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text))
