@@ -51,7 +51,7 @@ def _matches(text: str) -> list[tuple[str, re.Match[str]]]:
     found = []
     for kind, pattern in SECRET_KINDS.items():
         for match in pattern.finditer(text):
-            if kind == "an AWS secret access key" and not _varied(match.group()):
+            if kind in ("an AWS secret access key", "an AWS session token") and not _varied(match.group()):
                 continue
             found.append((kind, match))
     return found

@@ -33,7 +33,16 @@ HF_MODEL_ID_PATTERN = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/)?[A-Za-z
 # deployment spec is made (`hosting.engines`), so the error can give that engine's spelling.
 QUANTIZATION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
-PositiveInt = Annotated[int, Field(gt=0)]
+INT_MAX = 2**31 - 1
+"""AWS's integer members are Smithy `integer`s, 32-bit signed (botocore's model gives only their minimum), and
+the engines' token limits and counts are 32-bit too: no count setting may exceed it."""
+FLOAT_MAX = 3.4028234663852886e38
+"""Generation parameters reach TGI, vLLM and SGLang as 32-bit floats: a larger one is infinity there."""
+TARGET_VALUE_MAX = 2.0**360
+"""Application Auto Scaling's TargetTrackingScalingPolicyConfiguration.TargetValue: "Values must be in the range
+of -2^360 to 2^360" (botocore's documentation of the member; about 2.3e108)."""
+
+PositiveInt = Annotated[int, Field(gt=0, le=INT_MAX)]
 
 
 class Settings(BaseSettings):
@@ -138,24 +147,24 @@ class Settings(BaseSettings):
     """Seconds SageMaker waits for the container's /ping after start (60-3600)."""
     model_data_download_timeout: Annotated[int, Field(ge=60, le=3600)] = 1200
     """Seconds SageMaker allows for downloading model data (60-3600)."""
-    deploy_timeout: PositiveInt = 1800
-    """Seconds `make deploy-inference-endpoint` waits for InService before giving up waiting."""
+    deploy_timeout: Annotated[int, Field(gt=0, le=86400)] = 1800
+    """Seconds `make deploy-inference-endpoint` waits for InService before giving up waiting (at most a day)."""
     wait_poll_interval: Annotated[float, Field(ge=0.05, le=60)] = 2.0
     """First polling interval in seconds while waiting; it grows 1.5x per unchanged poll, up to 15 s."""
 
     # --- Generation defaults (test client) -------------------------------------------------------------
     max_new_tokens_inference: PositiveInt = 256
     """Tokens to generate per answer."""
-    temperature_inference: Annotated[float, Field(gt=0)] = 0.7
+    temperature_inference: Annotated[float, Field(gt=0, le=FLOAT_MAX)] = 0.7
     """Sampling temperature (> 0; 0.5-1.0 is usual)."""
     top_p_inference: Annotated[float, Field(gt=0, lt=1)] = 0.9
     """Nucleus sampling mass (0 < p < 1; 0.7-0.95 is usual)."""
     top_k_inference: PositiveInt | None = None
     """Sample among the k most likely tokens; unset disables top-k."""
-    repetition_penalty_inference: Annotated[float, Field(gt=0)] | None = None
+    repetition_penalty_inference: Annotated[float, Field(gt=0, le=FLOAT_MAX)] | None = None
     """Penalty for repeated tokens (> 0; 1.0-2.0 is usual); unset disables it."""
-    inference_request_timeout: PositiveInt = 120
-    """Seconds one request to the endpoint may take before the client gives up."""
+    inference_request_timeout: Annotated[int, Field(gt=0, le=3600)] = 120
+    """Seconds one request to the endpoint may take before the client gives up (at most an hour)."""
 
     # --- Secret-shaped values outside HUGGINGFACE_ACCESS_TOKEN ----------------------------------------------
     @field_validator("*", mode="before")
@@ -366,13 +375,13 @@ class Settings(BaseSettings):
         return self
 
     # --- Autoscaling and scale to zero (`hosting.autoscaling`) ----------------------------------------------
-    autoscaling_min_capacity: Annotated[int, Field(ge=0)] | None = None
+    autoscaling_min_capacity: Annotated[int, Field(ge=0, le=INT_MAX)] | None = None
     """Fewest instances (model-based) or copies (inference component) autoscaling keeps; 0: scale to zero."""
     autoscaling_max_capacity: PositiveInt | None = None
     """Most instances or copies autoscaling may start; unset (with the minimum) means no autoscaling."""
     autoscaling_metric: Literal["invocations", "concurrency"] = "invocations"
     """What autoscaling tracks: `invocations` per instance/copy a minute, or `concurrency` (requests in flight)."""
-    autoscaling_target: Annotated[float, Field(gt=0)] | None = None
+    autoscaling_target: Annotated[float, Field(gt=0, le=TARGET_VALUE_MAX)] | None = None
     """Target value of AUTOSCALING_METRIC per instance or copy; unset: 20 invocations a minute, or 4 concurrent."""
     scale_in_cooldown: Annotated[int, Field(ge=0, le=3600)] = 300
     """Seconds after a scale-in before autoscaling removes capacity again (0-3600)."""
@@ -408,11 +417,13 @@ def describe_validation_error(error: ValidationError) -> str:
     names = [str(part).upper() for part in first.get("loc", ()) if isinstance(part, str)]
     message = first.get("msg", "is invalid")
     message = message.removeprefix("Value error, ")
+    # pydantic writes a bound such as 2^360 out in 109 digits (which even looks like a secret): say it as 2.34854e+108
+    message = re.sub(r"\d{13,}(?:\.\d+)?", lambda digits: f"{float(digits.group()):g}", message)
     if not names:  # a model-level check: its message already names the settings
         return f"Invalid settings: {message}. Fix them in .env or the environment."
     name = names[0]
     value = first.get("input")
-    hidden = "TOKEN" in name or isinstance(value, SecretStr) or looks_like_secret(str(value))
+    hidden = name.endswith("TOKEN") or isinstance(value, SecretStr) or looks_like_secret(str(value))
     shown = "<hidden>" if hidden else repr(value)
     return f"{name}={shown} is invalid: {message}. Fix it in .env or the environment."
 
