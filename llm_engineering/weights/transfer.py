@@ -33,6 +33,7 @@ from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.hub.files import DownloadFailed, HubListing, download, list_repository
 from llm_engineering.hub.tokens import hub_token
 from llm_engineering.redaction import scrub
+from llm_engineering.resources.kms import Key, resolve_key
 from llm_engineering.weights.bucket import BucketState, check_region, create_bucket, find_bucket, kms_warning
 from llm_engineering.weights.checksums import Digest, Digester, same_checksum
 from llm_engineering.weights.manifest import MANIFEST_NAME, Manifest, StagedFile
@@ -109,8 +110,20 @@ class StagePlan:
     temp_dir: Path
     free_bytes: int
     warnings: list[str] = field(default_factory=list)
-    encryption: dict[str, str] = field(default_factory=dict)
-    """The upload arguments of SSE-KMS under KMS_KEY_ID (empty: the bucket's default encryption)."""
+    key: Key | None = None
+    """The KMS key KMS_KEY_ID names, as KMS described it (None: the bucket's default encryption)."""
+
+    @property
+    def encryption(self) -> dict[str, str]:
+        """The upload arguments of SSE-KMS under the key (empty: the bucket's default encryption)."""
+        return sse_kms(self.key.arn if self.key else None)
+
+    @property
+    def encryption_line(self) -> str:
+        """What encrypts the objects written, for the plan."""
+        if self.key is None:
+            return "the bucket's default (SSE-S3 for a bucket this tool creates)"
+        return f"SSE-KMS under {self.key.arn} (KMS_KEY_ID)"
 
     @property
     def largest(self) -> int:
@@ -150,8 +163,20 @@ def kept_file(entry: HubEntry, head: dict[str, Any]) -> tuple[StagedFile | None,
     return StagedFile(entry.name, entry.size, metadata[META_SHA256], expected), ""
 
 
+def _encryption_differs(head: dict[str, Any], key: Key | None) -> str:
+    """Why an object that is otherwise the Hub's file must be written again: another key encrypts it than the
+    one KMS_KEY_ID names (without KMS_KEY_ID, whatever encrypts it is kept)."""
+    if key is None:
+        return ""
+    if head.get("ServerSideEncryption") != "aws:kms":
+        return f"it is encrypted with {head.get('ServerSideEncryption', 'SSE-S3')}, not under KMS_KEY_ID's key"
+    if head.get("SSEKMSKeyId") not in (key.arn, key.key_id):
+        return f"it is encrypted under KMS key {head.get('SSEKMSKeyId')}, not KMS_KEY_ID's {key.arn}"
+    return ""
+
+
 def _existing(
-    s3: Any, plan_location: S3Location, selection: Selection, listing: HubListing
+    s3: Any, plan_location: S3Location, selection: Selection, listing: HubListing, key: Key | None
 ) -> tuple[dict[str, StagedFile], dict[str, str], Manifest | None]:
     """What the prefix already holds of this stage; refuses a prefix holding something else."""
     objects = stage_objects(s3, plan_location)
@@ -177,7 +202,8 @@ def _existing(
                 Bucket=plan_location.bucket, Key=plan_location.key(entry.name), ChecksumMode="ENABLED"
             )
             staged, why = kept_file(entry, head)
-            if staged is None:
+            why = why or _encryption_differs(head, key)
+            if staged is None or why:
                 replaced[entry.name] = why
             else:
                 kept[entry.name] = staged
@@ -196,6 +222,7 @@ def _check_disk(temp_dir: Path, largest: int) -> int:
 
 def prepare(aws: Aws, api: HfApi, spec: StageSpec, options: TransferOptions) -> StagePlan:
     """Decide what a stage does, with every refusal (one line, exit 2) before anything is created."""
+    key = resolve_key(aws, spec.kms_key_id) if spec.kms_key_id else None  # as deploy checks it, before the Hub
     listing = list_repository(api, spec.model_id, spec.revision, hub_token(spec.token))
     selection = select(listing.entries, spec.model_id, spec.trust_remote_code)
     location = spec.location or default_location(spec.bucket, listing.model_id, listing.commit)
@@ -208,17 +235,16 @@ def prepare(aws: Aws, api: HfApi, spec: StageSpec, options: TransferOptions) -> 
     previous = None
     warnings = []
     if bucket.exists:
-        kept, replaced, previous = _existing(s3, location, selection, listing)
+        kept, replaced, previous = _existing(s3, location, selection, listing, key)
         warning = kms_warning(s3, spec.bucket)
         warnings += [warning] if warning else []
     transfer = [entry for entry in selection.files if entry.name not in kept]
     temp_dir = Path(options.temp_dir or tempfile.gettempdir())
     free = _check_disk(temp_dir, max((entry.size for entry in transfer), default=0))
-    plan = StagePlan(
-        listing, selection, location, bucket, aws.region, kept, replaced, transfer, previous, temp_dir, free, warnings
+    return StagePlan(
+        listing, selection, location, bucket, aws.region, kept, replaced, transfer, previous, temp_dir, free, warnings,
+        key=key,
     )
-    plan.encryption = sse_kms(spec.kms_key_id)  # KMS_KEY_ID: SSE-KMS on every object written
-    return plan
 
 
 def sse_kms(key_id: str | None) -> dict[str, str]:

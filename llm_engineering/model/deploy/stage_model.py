@@ -48,6 +48,7 @@ def _show_plan(plan: StagePlan) -> None:
             f"  local disk: needs {size_label(plan.largest)} in {plan.temp_dir} (the largest file; files pass one at "
             f"a time), {size_label(plan.free_bytes)} free"
         )
+    echo(f"  encryption: {plan.encryption_line}")
     if not plan.bucket.exists:
         echo(f"  bucket {plan.location.bucket} will be created in {plan.region} (private, encrypted, tagged)")
     for warning in plan.warnings:
