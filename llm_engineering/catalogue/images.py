@@ -47,10 +47,19 @@ def known_versions(framework: str = TGI.framework) -> list[str]:
     return sorted(_table(framework)["versions"], key=_version_tuple)
 
 
-def _check_override(row: Engine, override: str, setting: str) -> Image:
+def _check_override(row: Engine, override: str, setting: str, region: str) -> Image:
     if not _IMAGE_URI.match(override):
         raise ConfigurationError(
             f"{setting}={override!r} is not a container image URI: use <registry>/<repository>:<tag>."
+        )
+    ecr = _ECR_URI.match(override)
+    if ecr is not None and ecr["region"] != region:
+        # CreateModel's ContainerDefinition.Image (botocore's documentation): "the Docker image for inference
+        # container in Amazon EC2 Container Registry must be in the same region as the model or endpoint"
+        raise ConfigurationError(
+            f"{setting}={override!r} is in the ECR registry of {ecr['region']}, but the endpoint is in {region}: "
+            f"SageMaker pulls images from the endpoint's region only; copy the image to {region} (ECR "
+            "replication) and point {setting} there. Nothing was created.".replace("{setting}", setting)
         )
     holder = engine_of_image(override)
     if holder is not None and holder is not row:
@@ -99,7 +108,7 @@ def engine_image(
     The settings named in errors are the ones the user set (an alias keeps its own name).
     """
     if override:
-        return _check_override(row, override, uri_setting)
+        return _check_override(row, override, uri_setting, region)
     full = _check_version(row, version, version_setting) if version is not None else known_versions(row.framework)[-1]
     from sagemaker.core import image_uris
 
@@ -145,13 +154,22 @@ def image_registries(region: str) -> list[str]:
     return sorted({version["registries"][region] for version in versions if region in version.get("registries", {})})
 
 
+def repository_arn(image_uri: str, partition: str) -> str | None:
+    """The ECR repository an image is pulled from (`arn:aws:ecr:<region>:<account>:repository/<name>`), None
+    for an image outside ECR."""
+    found = _ECR_URI.match(image_uri)
+    if found is None:
+        return None
+    return f"arn:{partition}:ecr:{found['region']}:{found['account']}:repository/{found['repo']}"
+
+
 def image_repository_arns(partition: str, region: str, override: str | None = None) -> list[str]:
     """ECR repositories the execution role may pull from: the engines' images of `region`, and the repository
     of IMAGE_URI when it is an ECR image (your own registry)."""
     arns = [f"arn:{partition}:ecr:{region}:{account}:repository/*" for account in image_registries(region)]
-    found = _ECR_URI.match(override or "")
-    if found:
-        arns.append(f"arn:{partition}:ecr:{found['region']}:{found['account']}:repository/{found['repo']}")
+    custom = repository_arn(override, partition) if override else None
+    if custom:
+        arns.append(custom)
     if not arns:
         raise ConfigurationError(
             f"AWS_REGION={region!r} has no published Hugging Face image: choose another region, or set "

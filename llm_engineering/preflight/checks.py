@@ -213,7 +213,9 @@ def run_preflight(
     target = Target.from_plan(plan, spec) if plan is not None else Target.from_spec(spec, aws.region)
     identity_row, identity = check_identity(aws)
     role_ref = RoleRef.of(spec.role_name, spec.role_arn)
-    role_row, role_arn = check_execution_role(aws, role_ref, identity, observed.role if observed else None)
+    known_role = observed.role if observed else None
+    image_uri = plan.image_uri if plan is not None else None
+    role_row, role_arn = check_execution_role(aws, role_ref, identity, known_role, image_uri)
     pass_row = check_pass_role(aws, identity, role_arn, deployer_profile)
     known = {}
     if observed is not None and observed.endpoint is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_engineering.aws import Aws
+from llm_engineering.catalogue.images import repository_arn
 from llm_engineering.iam import Identity
 from llm_engineering.iam.policies import (
     ECR_PULL_ACTIONS,
@@ -34,7 +35,7 @@ READ_FIX = (
     "allow iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy and "
     "iam:GetPolicyVersion on the role and its policies (make create-sagemaker-role grants them)"
 )
-BLOCKING_SERVICES = {"ecr": "pull the TGI image from ECR"}
+BLOCKING_SERVICES = {"ecr": "pull the image from ECR"}
 WARNING_SERVICES = {"logs": "write container logs to CloudWatch Logs (failures could not be diagnosed)"}
 
 
@@ -79,22 +80,32 @@ def _covers(statement: Mapping[str, Any], action: str) -> bool:
     return _matches(_as_list(statement.get("Action")), action)
 
 
-def allowed(documents: Iterable[Mapping[str, Any]], action: str) -> bool:
-    """Whether the documents allow `action` on some resource and do not deny it everywhere.
+def _applies(statement: Mapping[str, Any], resource: str | None) -> bool:
+    """Whether the statement's Resource (or NotResource) takes in `resource` (None: some resource, any)."""
+    if resource is None:
+        return True
+    if "NotResource" in statement:
+        return not _matches(_as_list(statement["NotResource"]), resource)
+    return _matches(_as_list(statement.get("Resource")), resource)
 
-    Conditions and resource scopes of Allow statements are taken as satisfiable; a Deny counts only when it
-    applies to every resource. Permission boundaries and SCPs are not visible from here.
+
+def allowed(documents: Iterable[Mapping[str, Any]], action: str, resource: str | None = None) -> bool:
+    """Whether the documents allow `action` (on `resource`, else on some resource) and do not deny it there.
+
+    Conditions of Allow statements are taken as satisfiable; a Deny counts only without conditions, and (with
+    no `resource`) only when it applies to every resource. Permission boundaries and SCPs are not visible here.
     """
     statements = [statement for document in documents for statement in _statements(document)]
-    denied_everywhere = any(
+    denied = any(
         statement.get("Effect") == "Deny"
         and _covers(statement, action)
-        and "*" in _as_list(statement.get("Resource"))
+        and (_applies(statement, resource) if resource else "*" in _as_list(statement.get("Resource")))
         and "Condition" not in statement
         for statement in statements
     )
-    return not denied_everywhere and any(
-        statement.get("Effect") == "Allow" and _covers(statement, action) for statement in statements
+    return not denied and any(
+        statement.get("Effect") == "Allow" and _covers(statement, action) and _applies(statement, resource)
+        for statement in statements
     )
 
 
@@ -173,10 +184,13 @@ class _Findings:
     fixes: list[str] = field(default_factory=list)
     read: str = "permissions not checked"
     missing_actions: list[str] = field(default_factory=list)
+    other_repository: bool = False
+    """The role may pull images, only not from the repository of the image deployed (an IMAGE_URI elsewhere)."""
 
 
-def _permission_findings(iam: Any, ref: RoleRef, arn: str, findings: _Findings) -> None:
-    """Search the role's policies for the image-pull (blocking) and log-write (warning) actions."""
+def _permission_findings(iam: Any, ref: RoleRef, arn: str, findings: _Findings, repository: str | None) -> None:
+    """Search the role's policies for the image-pull (blocking, on the repository of the image deployed when
+    it is known) and log-write (warning) actions."""
     try:
         documents, inline, attached = role_documents(iam, ref.name)
     except AWS_FAILURES as error:
@@ -185,19 +199,30 @@ def _permission_findings(iam: Any, ref: RoleRef, arn: str, findings: _Findings) 
         return
     findings.read = f"{inline} inline and {attached} attached polic{'y' if inline + attached == 1 else 'ies'} read"
     for service, actions in required_actions().items():
-        missing = [action for action in actions if not allowed(documents, action)]
+        def scope(action: str) -> str | None:
+            return repository if action in ECR_PULL_ACTIONS else None
+
+        missing = [action for action in actions if not allowed(documents, action, scope(action))]
         findings.missing_actions += missing
         if missing:
             what = BLOCKING_SERVICES.get(service) or WARNING_SERVICES[service]
             listed = findings.problems if service in BLOCKING_SERVICES else findings.warnings
-            listed.append(f"it cannot {what}: {', '.join(missing)} not allowed")
+            elsewhere = [action for action in missing if scope(action) and allowed(documents, action)]
+            where = f" on {repository} (only on other repositories)" if elsewhere else ""
+            listed.append(f"it cannot {what}: {', '.join(missing)} not allowed{where}")
+            findings.other_repository = findings.other_repository or bool(elsewhere)
 
 
 def check_execution_role(
-    aws: Aws, ref: RoleRef, identity: Identity | None, known: Mapping[str, Any] | None = None
+    aws: Aws,
+    ref: RoleRef,
+    identity: Identity | None,
+    known: Mapping[str, Any] | None = None,
+    image_uri: str | None = None,
 ) -> tuple[CheckResult, str | None]:
     """The role row, and the role's ARN when it exists (for the PassRole check). `known` is the role as already
-    read (by the deploy's observation), when it was."""
+    read (by the deploy's observation), when it was; `image_uri` the image the deploy runs, whose repository the
+    role must be allowed to pull from."""
     if identity is not None and ref.account and ref.account != identity.account_id:
         evidence = (
             f"{ref.arn} is in account {ref.account}, not {identity.account_id}: its trust and policies "
@@ -223,17 +248,22 @@ def check_execution_role(
     )
     if trust:
         findings.problems.append(trust)
-    _permission_findings(iam, ref, arn, findings)
+    repository = repository_arn(image_uri, identity.partition if identity else "aws") if image_uri else None
+    _permission_findings(iam, ref, arn, findings, repository)
     details: dict[str, Any] = {"role_arn": arn, "exists": True, "trusted": trust is None}
     if findings.read != "permissions not checked":
         details["missing_actions"] = findings.missing_actions
     if not (findings.problems or findings.warnings):
-        evidence = f"{arn}: trusted by {SAGEMAKER_SERVICE}; allows ECR image pull and CloudWatch Logs writes"
+        pull = f"ECR image pull from {repository}" if repository else "ECR image pull"
+        evidence = f"{arn}: trusted by {SAGEMAKER_SERVICE}; allows {pull} and CloudWatch Logs writes"
         return CheckResult(ROLE_CHECK, "ok", f"{evidence} ({findings.read})", details=details), arn
     status = "blocked" if findings.problems else "warning"
     evidence = f"{arn}: " + "; ".join(findings.problems + findings.warnings) + f" ({findings.read})"
     if trust or findings.missing_actions:
-        findings.fixes.insert(0, _repair_fix(ref, is_managed(role.get("Tags", []))))
+        repair = _repair_fix(ref, is_managed(role.get("Tags", [])))
+        if findings.other_repository:
+            repair += " with this IMAGE_URI set (it then grants pull on the image's repository)"
+        findings.fixes.insert(0, repair)
     return CheckResult(ROLE_CHECK, status, evidence, "; ".join(findings.fixes), details), arn
 
 

@@ -107,7 +107,7 @@ def test_a_role_lacking_image_pull_is_blocked_and_lacking_logs_warns(moto_aws):
     row, _ = role_check()
     assert row.status == "blocked"
     assert row.evidence == (
-        f"{ROLE_ARN}: it cannot pull the TGI image from ECR: ecr:GetAuthorizationToken, "
+        f"{ROLE_ARN}: it cannot pull the image from ECR: ecr:GetAuthorizationToken, "
         "ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer not allowed "
         "(1 inline and 0 attached policy read)"
     )
