@@ -1,9 +1,16 @@
 """The host AMI of an endpoint's instances (`ProductionVariant.InferenceAmiVersion`), derived from the image.
 
-Images built on CUDA 13 (tag `cu130`, every Hugging Face vLLM image since 0.21) need an NVIDIA driver the
-default SageMaker host AMI does not have: without an `InferenceAmiVersion` that has one, the container fails
-before writing any log line. The AMIs and their CUDA versions are read from botocore's service model (the
-enum and its documentation), so a newer botocore brings newer AMIs without a change here.
+Every image whose tag names its CUDA version gets the newest AMI of that CUDA major version: the driver must
+match the image's major version, and within a major version CUDA's minor-version compatibility lets a newer
+runtime run on the AMI's driver. AWS's Deep Learning Containers repository pins
+`al2-ami-sagemaker-inference-gpu-3-1` (driver 550, CUDA 12.4) for its CUDA 12.x images (vLLM 0.14/0.17 and
+SGLang 0.5.8 on cu129) and documents a CUDA 12.8 image failing on the default AMI with a zero-log
+`CannotStartContainerError`; CUDA 13 images (`cu130`, every vLLM image since 0.21) need
+`al2023-ami-sagemaker-inference-gpu-4-1` (driver 580). TGI's images are built on cu124: the pin is documented
+for the CUDA 12.x DLCs in general and TGI's own release notes name no AMI (not verified here for TGI itself);
+gpu-3-1's CUDA 12.4 is exactly the image's, so TGI follows the same rule. The AMIs and their CUDA versions are
+read from botocore's service model (the enum and its documentation), so a newer botocore brings newer AMIs
+without a change here.
 """
 
 from __future__ import annotations
@@ -16,8 +23,6 @@ from llm_engineering.errors import ConfigurationError
 
 SETTING = "INFERENCE_AMI_VERSION"
 DEFAULT_AMI = "SageMaker's default"
-NEEDS_AMI_FROM_CUDA = 13
-"""The first CUDA major version the default host AMI's driver cannot run (the DLCs' SageMaker docs)."""
 
 _CUDA_TAG = re.compile(r"(?:^|[-_.])cu(\d{2,3})(?=$|[-_.])")
 _ENTRY = re.compile(r"<dt>(?P<name>[\w.-]+)</dt>\s*<dd>(?P<body>.*?)</dd>", re.DOTALL)
@@ -78,10 +83,11 @@ def host_ami(image_uri: str, explicit: str | None) -> HostAmi:
                 f"{', '.join(name for name, version in known.items() if version)}, or leave it unset."
             )
         return HostAmi(explicit, f"as {SETTING} sets")
-    if cuda is None or cuda[0] < NEEDS_AMI_FROM_CUDA:
-        built = f"the image is built on {_label(cuda)}" if cuda else "the image tag names no CUDA version"
-        return HostAmi(None, built)
+    if cuda is None:
+        return HostAmi(None, "the image tag names no CUDA version")
     fitting = {name: version for name, version in known.items() if version and version[0] == cuda[0]}
+    if not fitting and cuda[0] < min(version[0] for version in known.values() if version):
+        return HostAmi(None, f"the image is built on {_label(cuda)}, older than every AMI botocore lists")
     if not fitting:
         raise ConfigurationError(
             f"The image is built on {_label(cuda)} and no InferenceAmiVersion botocore knows has a CUDA "
@@ -92,18 +98,22 @@ def host_ami(image_uri: str, explicit: str | None) -> HostAmi:
 
 
 def host_advice(image_uri: str, ami: str | None) -> str | None:
-    """What to do when a container wrote no log at all: its CUDA needs a newer driver than the host AMI has."""
+    """What to do when a container wrote no log at all: its CUDA needs a driver of its major version, which the
+    host AMI (SageMaker's default, or one of another major version) may not have."""
     cuda = image_cuda(image_uri)
-    if cuda is None or cuda[0] < NEEDS_AMI_FROM_CUDA:
+    if cuda is None:
         return None
     host = ami_versions().get(ami) if ami else None
-    if host is not None and host[0] >= cuda[0]:
+    if host is not None and host[0] == cuda[0]:
         return None
     try:
         fitting = host_ami(image_uri, None).version
     except ConfigurationError:
         fitting = None
-    has = f"has {_label(host)}" if host else "predates CUDA 13 drivers"
+    newest = max(version[0] for version in ami_versions().values() if version)
+    if fitting is None and cuda[0] <= newest:  # older than every AMI: SageMaker's default serves it
+        return None
+    has = f"has {_label(host)}" if host else f"may predate CUDA {cuda[0]} drivers"
     fix = f"set {SETTING}={fitting}, or unset it to let the tool derive it" if fitting else f"set {SETTING}"
     return (
         f"The image is built on {_label(cuda)} and the host AMI ({ami or DEFAULT_AMI}) {has}: such a "

@@ -17,9 +17,9 @@ MODEL = "Qwen/Qwen2.5-7B-Instruct"
 CONVERSATION = "Say one\n/chat off\nSay two\n/stream off\nSay three\n/chat on\nSay four\n"
 """Four prompts: chat streamed, text generation streamed, text generation whole, chat whole."""
 EXPECTED = {
-    "tgi": ("huggingface-pytorch-tgi-inference", "HF_MODEL_ID", None),
+    "tgi": ("huggingface-pytorch-tgi-inference", "HF_MODEL_ID", "al2-ami-sagemaker-inference-gpu-3-1"),
     "vllm": ("huggingface-vllm", "SM_VLLM_MODEL", "al2023-ami-sagemaker-inference-gpu-4-1"),
-    "sglang": ("huggingface-sglang", "SM_SGLANG_MODEL_PATH", None),
+    "sglang": ("huggingface-sglang", "SM_SGLANG_MODEL_PATH", "al2-ami-sagemaker-inference-gpu-3-1"),
 }
 
 

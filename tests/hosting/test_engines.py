@@ -27,6 +27,8 @@ VLLM_IMAGE = f"{REGISTRY}/huggingface-vllm:0.29.0-transformers5.15.0-gpu-py312-c
 SGLANG_IMAGE = f"{REGISTRY}/huggingface-sglang:0.5.8-transformers4.57.3-gpu-py312-cu129-ubuntu24.04"
 TGI_IMAGE = f"{REGISTRY}/huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
 CUDA_13_AMI = "al2023-ami-sagemaker-inference-gpu-4-1"
+CUDA_12_AMI = "al2-ami-sagemaker-inference-gpu-3-1"
+"""What AWS's Deep Learning Containers pin for their CUDA 12.x images (driver 550, CUDA 12.4)."""
 MODEL = "Qwen/Qwen2.5-7B-Instruct"
 
 # The container environment of the default settings, per engine (each from its SageMaker entrypoint).
@@ -41,9 +43,9 @@ ENVIRONMENTS = {
     "sglang": {"SM_SGLANG_MODEL_PATH": MODEL, "SM_SGLANG_TP_SIZE": "1", "SM_SGLANG_CONTEXT_LENGTH": "4096"},
 }
 IMAGES = {
-    "tgi": (TGI_IMAGE, "3.3.6", None),
+    "tgi": (TGI_IMAGE, "3.3.6", CUDA_12_AMI),
     "vllm": (VLLM_IMAGE, "0.29.0", CUDA_13_AMI),
-    "sglang": (SGLANG_IMAGE, "0.5.8", None),
+    "sglang": (SGLANG_IMAGE, "0.5.8", CUDA_12_AMI),
 }
 """Engine -> (its newest image, the version, the InferenceAmiVersion that image needs)."""
 
@@ -60,7 +62,7 @@ def engine_tags(name: str) -> list[dict[str, str]]:
     return [*TAGS[:-1], {"Key": "llm-engineering:engine", "Value": name}]
 
 
-def test_the_images_are_the_newest_the_sdk_knows_and_only_vllm_needs_the_cuda_13_ami():
+def test_the_images_are_the_newest_the_sdk_knows_each_with_the_ami_of_its_cuda_major_version():
     for name, (image, version, ami) in IMAGES.items():
         found = engine_image(ENGINES[name], "us-east-1", "ml.g5.2xlarge")
         assert (found.uri, found.version) == (image, version)
@@ -206,7 +208,7 @@ def test_the_plan_shows_the_engine_its_ami_and_what_it_does_not_use():
     tgi = render(build_plan(*resolved("tgi")))
     assert "  engine         TGI 3.3.6 (ENGINE=tgi)" in tgi
     assert "  note           TGI is in maintenance mode upstream" in tgi and "ENGINE=vllm is the maintained path" in tgi
-    assert "  host AMI       SageMaker's default (the image is built on CUDA 12.4)" in tgi
+    assert f"  host AMI       {CUDA_12_AMI} (the image is built on CUDA 12.4; this AMI has CUDA 12.4)" in tgi
     vllm = render(build_plan(*resolved("vllm")))
     assert "  engine         vLLM 0.29.0 (ENGINE=vllm)" in vllm
     assert f"  host AMI       {CUDA_13_AMI} (the image is built on CUDA 13.0; this AMI has CUDA 13.0)" in vllm
@@ -214,13 +216,15 @@ def test_the_plan_shows_the_engine_its_ami_and_what_it_does_not_use():
     assert "maintenance mode" not in vllm
 
 
-def test_an_older_vllm_on_cuda_12_keeps_the_default_ami_and_an_explicit_ami_wins():
+def test_an_older_vllm_on_cuda_12_gets_the_cuda_12_ami_and_an_explicit_ami_wins():
+    """CUDA 12 images on the default AMI can fail before writing any log (AWS's DLC repository pins gpu-3-1)."""
     spec, found = resolved("vllm", engine_version="0.17")
     assert found.image_uri.endswith("huggingface-vllm:0.17.0-transformers4.57.5-gpu-py312-cu129-ubuntu22.04")
-    assert "InferenceAmiVersion" not in calls(build_plan(spec, found))[1].params["ProductionVariants"][0]
-    spec, found = resolved("tgi", inference_ami_version="al2-ami-sagemaker-inference-gpu-3-1")
     variant = calls(build_plan(spec, found))[1].params["ProductionVariants"][0]
-    assert variant["InferenceAmiVersion"] == "al2-ami-sagemaker-inference-gpu-3-1"
+    assert variant["InferenceAmiVersion"] == CUDA_12_AMI
+    spec, found = resolved("tgi", inference_ami_version="al2-ami-sagemaker-inference-gpu-2")
+    variant = calls(build_plan(spec, found))[1].params["ProductionVariants"][0]
+    assert variant["InferenceAmiVersion"] == "al2-ami-sagemaker-inference-gpu-2"
 
 
 def test_the_amis_and_their_cuda_come_from_botocore():
@@ -233,7 +237,7 @@ def test_the_amis_and_their_cuda_come_from_botocore():
 @pytest.mark.parametrize(
     ("ami", "advice"),
     [
-        (None, "host AMI (SageMaker's default) predates CUDA 13 drivers: such a container fails before writing any"),
+        (None, "host AMI (SageMaker's default) may predate CUDA 13 drivers: such a container fails before writing any"),
         ("al2-ami-sagemaker-inference-gpu-3-1", "host AMI (al2-ami-sagemaker-inference-gpu-3-1) has CUDA 12.4"),
         (CUDA_13_AMI, None),
     ],
@@ -244,7 +248,8 @@ def test_a_container_without_logs_on_a_host_too_old_for_its_cuda_gets_the_ami_to
         assert found is None
     else:
         assert advice in found and f"Set INFERENCE_AMI_VERSION={CUDA_13_AMI}" in found
-    assert host_advice(TGI_IMAGE, None) is None
+    assert f"Set INFERENCE_AMI_VERSION={CUDA_12_AMI}" in host_advice(TGI_IMAGE, None)
+    assert host_advice(TGI_IMAGE, CUDA_12_AMI) is None and host_advice(SGLANG_IMAGE, CUDA_12_AMI) is None
 
 
 @pytest.mark.parametrize(
