@@ -339,7 +339,7 @@ class Settings(BaseSettings):
     enable_network_isolation: bool = False
     """The container makes no network call at all, so the weights must come from S3 (MODEL_S3_URI)."""
     kms_key_id: str | None = None
-    """KMS key (id, ARN or alias/name) for the endpoint's storage volume and staged weights; not on NVMe types."""
+    """KMS key (id, ARN or alias/name) for the endpoint's storage volume and staged weights (NVMe: its hardware)."""
     require_mfa: bool = False
     """The deployer policy allows creates, updates and deletes only with MFA session credentials (see README)."""
 

@@ -151,15 +151,15 @@ def known_types_text() -> str:
 
 
 # --- Local NVMe instance storage (KMS_KEY_ID) ---------------------------------------------------------------
-# SageMaker API reference, CreateEndpointConfig `KmsKeyId`: "Certain Nitro-based instances include local
-# storage ... encrypted using a hardware module on the instance. You can't request a KmsKeyId when using an
-# instance type with local storage ... the call to CreateEndpointConfig fails." The SageMaker Developer Guide's
-# "Instance storage volumes" page (sagemaker/latest/dg/host-instance-storage.html) lists the hosting types with
-# local NVMe SSD storage; its table could not be read here, so the families below are EC2's instance-store
-# families (the API reference names ml.p4d, ml.g4dn and ml.g5 as NVMe-type; g6, g6e, p4de and p5* carry NVMe
-# instance store on EC2 too).
+# SageMaker API reference, CreateEndpointConfig `KmsKeyId` (botocore 1.44): "Certain Nitro-based instances include
+# local storage ... encrypted using a hardware module on the instance ... the KmsKeyId parameter does not encrypt
+# instance local storage" (until botocore 1.43.27, 2026-06-10, it also said the call fails for such types; no
+# more). The SageMaker Developer Guide's "Instance storage volumes" page
+# (sagemaker/latest/dg/host-instance-storage.html) lists the hosting types with local NVMe SSD storage; its table
+# could not be read here, so the families below are EC2's instance-store families (the API reference names ml.p4d,
+# ml.g4dn and ml.g5 as NVMe-type; g6, g6e, p4de and p5* carry NVMe instance store on EC2 too).
 NVME_STORAGE_FAMILIES: frozenset[str] = frozenset({"g4dn", "g5", "g6", "g6e", "p4d", "p4de", "p5", "p5e", "p5en"})
-"""Hosting families whose storage is local NVMe: hardware-encrypted already, and refused with a KmsKeyId."""
+"""Hosting families whose storage is local NVMe: encrypted by the instance's hardware, not by KMS_KEY_ID."""
 
 
 def has_local_nvme(instance_type: str) -> bool:

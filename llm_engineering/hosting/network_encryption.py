@@ -1,7 +1,10 @@
 """Where the model runs and what encrypts it: VPC subnets and security groups, network isolation, a KMS key.
 
-`SecuritySpec.from_settings` applies the rules that need no AWS call (network isolation needs weights in S3;
-no KmsKeyId on instance types with local NVMe storage), so those stop before any request. `resolve_security`
+`SecuritySpec.from_settings` applies the rules that need no AWS call (network isolation needs weights in S3),
+so those stop before any request. A KMS key encrypts the ML storage volume attached to each instance; on
+instance types with local NVMe storage it does not encrypt that storage, which the instance's hardware encrypts
+(CreateEndpointConfig `KmsKeyId`, botocore 1.43.27 and later: the older text, that the call fails on such types,
+is gone from the API reference), and the plan says so. `resolve_security`
 then reads what the ids name (EC2 DescribeSubnets / DescribeSecurityGroups, KMS DescribeKey) and refuses
 unknown ids, subnets of two VPCs and keys that cannot serve, still before anything is created. The plan adds
 `request_fields` to its CreateModel and CreateEndpointConfig.
@@ -27,6 +30,8 @@ class SecuritySpec:
     security_groups: tuple[str, ...] = ()
     network_isolation: bool = False
     kms_key_id: str | None = None
+    local_nvme: bool = False
+    """The instance type stores on local NVMe, which the key does not encrypt (its hardware does)."""
     require_mfa: bool = False
     """REQUIRE_MFA: the deployer user's creates need MFA credentials (preflight says when they are missing)."""
     deployer_user: str = "sagemaker-deployer"
@@ -44,18 +49,12 @@ class SecuritySpec:
                 f"HF_MODEL_ID={settings.hf_model_id} from the Hub: stage the weights in S3 (make stage-model) and "
                 "set MODEL_S3_URI (or MODEL_SOURCE=s3), or unset ENABLE_NETWORK_ISOLATION. Nothing was created."
             )
-        if settings.kms_key_id and has_local_nvme(settings.gpu_instance_type):
-            raise ConfigurationError(
-                f"KMS_KEY_ID cannot be used with GPU_INSTANCE_TYPE={settings.gpu_instance_type}: its storage is "
-                "local NVMe, which the instance's hardware already encrypts, and SageMaker refuses a KmsKeyId for it "
-                "(CreateEndpointConfig fails). Unset KMS_KEY_ID for this deploy (make stage-model may keep it), or "
-                "choose an instance type with EBS storage. Nothing was created."
-            )
         return cls(
             subnets=settings.vpc_subnet_ids,
             security_groups=settings.vpc_security_group_ids,
             network_isolation=settings.enable_network_isolation,
             kms_key_id=settings.kms_key_id,
+            local_nvme=has_local_nvme(settings.gpu_instance_type),
             require_mfa=settings.require_mfa,
             deployer_user=settings.sagemaker_user_name,
         )
@@ -154,4 +153,10 @@ def plan_lines(spec: SecuritySpec, facts: SecurityFacts) -> list[str]:
         lines.append("  isolation      on: the container makes no network call (weights from S3)")
     if facts.key is not None:
         lines.append(f"  storage key    {facts.key.arn} (KMS_KEY_ID={spec.kms_key_id})")
+        lines.append(
+            "                 encrypts the ML storage volume of each instance; its local NVMe storage is encrypted by "
+            "the instance's hardware, not by this key"
+            if spec.local_nvme
+            else "                 encrypts the ML storage volume of each instance"
+        )
     return lines

@@ -8,7 +8,13 @@ in the configured subnets with the configured groups; the Describe calls support
 
 With KMS_KEY_ID, the role reads weights staged with SSE-KMS (kms:Decrypt) and SageMaker encrypts the storage
 volume with the key on its behalf (kms:CreateGrant for AWS resources, kms:GenerateDataKey*, kms:Encrypt); all
-on that one key's ARN only.
+on that one key's ARN only. The deployer, who calls CreateEndpoint and UpdateEndpoint with a config naming the
+key, needs the key too: CreateEndpointConfig's `KmsKeyId` says "the KMS key policy must grant permission to the
+IAM role that you specify in your CreateEndpoint, UpdateEndpoint requests", and SageMaker's Inference
+Recommender reference says the role "must have kms:CreateGrant permission in order to encrypt data on the
+storage volume of the endpoints". Which KMS calls SageMaker makes as the caller is not listed anywhere AWS
+says (not verifiable here): the deployer gets DescribeKey and CreateGrant for AWS resources through
+SageMaker only (`kms:GrantIsForAWSResource`, `kms:ViaService`), as EBS-backed services document their grants.
 """
 
 from __future__ import annotations
@@ -91,6 +97,15 @@ def deployer_security_statements(partition: str, account_id: str, *, vpc: bool, 
         statements.append(_allow("ReadVpcNetwork", list(DEPLOYER_VPC_READ_ACTIONS), "*"))
     if kms_key:
         statements.append(_allow("DescribeStorageKey", "kms:DescribeKey", keys))
+        statements.append(
+            _allow(
+                "GrantStorageKeyToSageMaker",
+                "kms:CreateGrant",
+                keys,
+                Bool={"kms:GrantIsForAWSResource": "true"},
+                StringLike={"kms:ViaService": "sagemaker.*.amazonaws.com"},
+            )
+        )
         statements.append(
             _allow(
                 "StageWithStorageKeyThroughS3",

@@ -90,16 +90,33 @@ def test_kms_key_goes_on_the_endpoint_config_of_an_ebs_backed_type():
     assert config.params["KmsKeyId"] == "alias/models"
     _valid(config)
     assert f"storage key    {KEY_ARN} (KMS_KEY_ID=alias/models)" in render(plan)
+    assert "encrypts the ML storage volume of each instance\n" in render(plan) + "\n"
 
 
 @pytest.mark.parametrize("instance_type", sorted(GPU_INSTANCES))
-def test_a_kms_key_on_an_nvme_type_stops_before_any_call(instance_type):
+def test_a_kms_key_on_an_nvme_type_is_sent_and_the_plan_says_what_it_does_not_encrypt(instance_type):
+    """botocore 1.43.27 dropped "the call to CreateEndpointConfig fails" from KmsKeyId: the key encrypts the ML
+    storage volume, and the instance's hardware encrypts its local NVMe storage."""
     assert has_local_nvme(instance_type)  # every GPU type the tool knows stores on local NVMe
-    with pytest.raises(ConfigurationError) as refused:
-        settings(kms_key_id="alias/models", gpu_instance_type=instance_type)
-    message = str(refused.value)
-    assert f"KMS_KEY_ID cannot be used with GPU_INSTANCE_TYPE={instance_type}" in message
-    assert "local NVMe" in message and "hardware already encrypts" in message
+    spec = settings(kms_key_id="alias/models", gpu_instance_type=instance_type)
+    facts = SecurityFacts(key=Key(KEY_ARN, "1234abcd-12ab-34cd-56ef-1234567890ab", "Enabled"))
+    seen = observed(instance_type, spec=spec, security=facts)
+    plan = build_plan(spec, seen)
+    (config,) = _calls(plan, "CreateEndpointConfig")
+    assert config.params["KmsKeyId"] == "alias/models"
+    _valid(config)
+    assert (
+        f"  storage key    {KEY_ARN} (KMS_KEY_ID=alias/models)\n                 encrypts the ML storage volume of "
+        "each instance; its local NVMe storage is encrypted by the instance's hardware, not by this key"
+    ) in render(plan)
+
+
+def test_the_api_reference_no_longer_says_a_key_fails_on_local_storage():
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    text = model.shape_for("CreateEndpointConfigInput").members["KmsKeyId"].documentation
+    assert "does not encrypt instance local storage" in text and "fails" not in text
 
 
 def test_nvme_families_are_known_by_family_only():

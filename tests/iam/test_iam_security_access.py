@@ -91,3 +91,22 @@ def test_the_deployer_reads_the_vpc_and_key_only_when_configured(iam, run_main, 
     monkeypatch.setenv("KMS_KEY_ID", "alias/models")
     assert run_main(create_deployer)[0] == 0
     assert {"ReadVpcNetwork", "DescribeStorageKey", "StageWithStorageKeyThroughS3"} <= sids()
+    assert "GrantStorageKeyToSageMaker" in sids()  # CreateEndpoint with a keyed config: the caller's grant
+
+
+def test_the_deployers_grant_on_the_key_is_for_sagemaker_and_aws_resources_only():
+    from llm_engineering.iam.network_encryption import deployer_security_statements
+
+    statements = {
+        item["Sid"]: item for item in deployer_security_statements("aws", ACCOUNT, vpc=False, kms_key=True)
+    }
+    assert statements["GrantStorageKeyToSageMaker"] == {
+        "Sid": "GrantStorageKeyToSageMaker",
+        "Effect": "Allow",
+        "Action": "kms:CreateGrant",
+        "Resource": f"arn:aws:kms:*:{ACCOUNT}:key/*",
+        "Condition": {
+            "Bool": {"kms:GrantIsForAWSResource": "true"},
+            "StringLike": {"kms:ViaService": "sagemaker.*.amazonaws.com"},
+        },
+    }

@@ -59,7 +59,7 @@ CASES = [
         "VPC_SUBNET_IDS name subnets of 2 VPCs",
     ),
     ({"KMS_KEY_ID": "not-a-key"}, "KMS_KEY_ID='not-a-key' is invalid: must be a KMS key id"),
-    ({"KMS_KEY_ID": "alias/models"}, "KMS_KEY_ID cannot be used with GPU_INSTANCE_TYPE=ml.g5.2xlarge: its storage"),
+    ({"KMS_KEY_ID": "alias/no-such-key"}, "KMS_KEY_ID=alias/no-such-key is not a KMS key in us-east-1"),
     ({"ENABLE_NETWORK_ISOLATION": "true"}, "ENABLE_NETWORK_ISOLATION=true cuts the container off every network"),
 ]
 
@@ -75,9 +75,8 @@ def test_bad_security_input_is_one_line_exit_2_and_nothing_created(world, monkey
     assert nothing_in_sagemaker()
 
 
-def test_a_disabled_or_unknown_key_stops_before_anything_on_an_ebs_type(world, monkeypatch, capsys):
-    """The key is read before any create; the NVMe rule is bypassed by pretending ml.g5 had EBS storage."""
-    monkeypatch.setattr("llm_engineering.hosting.network_encryption.has_local_nvme", lambda _type: False)
+def test_a_disabled_or_unknown_key_stops_before_anything(world, monkeypatch, capsys):
+    """The key is read before any create."""
     for key, message in ((world["disabled-key"], "is Disabled, not Enabled"), ("alias/none", "is not a KMS key")):
         monkeypatch.setenv("KMS_KEY_ID", key)
         code, _out, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
