@@ -79,6 +79,15 @@ def region_partition(region: str) -> str | None:
     return None
 
 
+def arn_partition(arn: str) -> str:
+    """The partition an ARN names (`aws`, `aws-cn`, `aws-us-gov`, ...): every ARN this tool builds from another
+    one (a role's, the caller's) takes its partition from there, never a literal `aws`."""
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or not parts[1]:
+        raise ValueError(f"{arn!r} is not an ARN")
+    return parts[1]
+
+
 def check_region(region: str, source: str) -> str:
     """`region` when it has the shape of an AWS region, else one line naming where it came from.
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from llm_engineering import TOOL_NAME
-from llm_engineering.aws import Aws, delete_if_exists, get_or_none
+from llm_engineering.aws import Aws, arn_partition, delete_if_exists, get_or_none
 from llm_engineering.catalogue.prices import Cost
 from llm_engineering.durations import check_duration, describe
 from llm_engineering.errors import ConfigurationError
@@ -28,8 +28,16 @@ from llm_engineering.iam.names import SCHEDULE_GROUP as GROUP
 from llm_engineering.iam.names import scheduler_role_name
 from llm_engineering.tags import tool_tags
 
-DELETE_ENDPOINT = "arn:aws:scheduler:::aws-sdk:sagemaker:deleteEndpoint"
-DELETE_COMPONENT = "arn:aws:scheduler:::aws-sdk:sagemaker:deleteInferenceComponent"
+DELETE_ENDPOINT = "deleteEndpoint"
+DELETE_COMPONENT = "deleteInferenceComponent"
+"""The SageMaker operations the schedules call, as EventBridge Scheduler's universal targets name them."""
+
+
+def target_arn(partition: str, operation: str) -> str:
+    """`arn:<partition>:scheduler:::aws-sdk:sagemaker:<operation>`: a universal target in the partition of the
+    time-limit role (`aws-cn` in China, `aws-us-gov` in GovCloud)."""
+    return f"arn:{partition}:scheduler:::aws-sdk:sagemaker:{operation}"
+
 MINIMUM = timedelta(minutes=15)
 """A deploy of a 7-8B model takes 5-10 minutes: a shorter time limit would delete it before anyone used it."""
 COMPONENT_GRACE = timedelta(minutes=5)
@@ -146,17 +154,26 @@ def plan_time_limit(
 ) -> TimeLimit:
     """The schedules that delete the endpoint `ttl` after `now` (its component first, when it hosts one)."""
     expires = (now + ttl).astimezone(UTC).replace(microsecond=0)
+    partition = arn_partition(role_arn)
     schedules: list[Scheduled] = []
     endpoint_at = expires
     if component_name:
         schedules.append(
             Scheduled(
-                component_schedule(endpoint_name), DELETE_COMPONENT, {"InferenceComponentName": component_name}, expires
+                component_schedule(endpoint_name),
+                target_arn(partition, DELETE_COMPONENT),
+                {"InferenceComponentName": component_name},
+                expires,
             )
         )
         endpoint_at = expires + COMPONENT_GRACE
     schedules.append(
-        Scheduled(endpoint_schedule(endpoint_name), DELETE_ENDPOINT, {"EndpointName": endpoint_name}, endpoint_at)
+        Scheduled(
+            endpoint_schedule(endpoint_name),
+            target_arn(partition, DELETE_ENDPOINT),
+            {"EndpointName": endpoint_name},
+            endpoint_at,
+        )
     )
     return TimeLimit(endpoint_name, expires, ttl, role_arn, tuple(schedules), cost)
 

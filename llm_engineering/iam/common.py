@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_engineering import TOOL_NAME
-from llm_engineering.aws import Aws, get_or_none
+from llm_engineering.aws import Aws, arn_partition, get_or_none
 from llm_engineering.errors import UserFacingError
 from llm_engineering.iam.policies import PolicyDocument, same_policy, to_json
 from llm_engineering.tags import MANAGED_BY, is_managed, tool_tags
@@ -37,7 +37,7 @@ def caller_identity(aws: Aws) -> Identity:
     """Who the credentials are (sts:GetCallerIdentity needs no permission)."""
     answer = aws.client("sts").get_caller_identity()
     arn = answer["Arn"]
-    return Identity(account_id=answer["Account"], partition=arn.split(":")[1], arn=arn)
+    return Identity(account_id=answer["Account"], partition=arn_partition(arn), arn=arn)
 
 
 def check_ownership(kind: str, name: str, tags: list[Mapping[str, str]], *, force: bool, action: str) -> bool:
