@@ -30,6 +30,9 @@ POINTS = 60
 RETENTION = ((60, timedelta(days=15)), (300, timedelta(days=63)), (3600, timedelta(days=455)))
 """CloudWatch keeps 1-minute points for 15 days, 5-minute points for 63 days, 1-hour points for 455 days."""
 PERCENTILES = ("p50", "p90", "p99")
+OVERHEAD_STATISTICS = ("Average", "Maximum")
+"""The SageMaker guide's invocation metrics list percentiles among ModelLatency's valid statistics, not among
+OverheadLatency's (Average, Sum, Min, Max, Sample Count): only those are asked of it."""
 NORMALIZED = (
     "GPUUtilizationNormalized",
     "GPUMemoryUtilizationNormalized",
@@ -84,8 +87,9 @@ def _invocation_metrics(dimensions: tuple[tuple[str, str], ...], per_copy: bool)
         Metric("errors", INVOCATIONS, "Invocation4XXErrors", "Sum", dimensions, "count"),
         Metric("errors", INVOCATIONS, "Invocation5XXErrors", "Sum", dimensions, "count"),
     ]
-    for name in ("ModelLatency", "OverheadLatency"):
-        metrics += [Metric("latency", INVOCATIONS, name, stat, dimensions, "ms", 0.001) for stat in PERCENTILES]
+    latencies = {"ModelLatency": PERCENTILES, "OverheadLatency": OVERHEAD_STATISTICS}
+    for name, statistics in latencies.items():
+        metrics += [Metric("latency", INVOCATIONS, name, stat, dimensions, "ms", 0.001) for stat in statistics]
     concurrency = "ConcurrentRequestsPerCopy" if per_copy else "ConcurrentRequestsPerModel"
     return [*metrics, Metric("concurrency", INVOCATIONS, concurrency, "Maximum", dimensions, "count")]
 

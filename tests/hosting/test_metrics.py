@@ -27,11 +27,13 @@ def test_model_based_endpoint_queries_sagemakers_own_dimensions():
     variant = (("EndpointName", "ep"), ("VariantName", "AllTraffic"))
     for stat in ("p50", "p90", "p99"):
         assert by_name[("AWS/SageMaker", "ModelLatency", stat)].dimensions == variant
+        assert ("AWS/SageMaker", "OverheadLatency", stat) not in by_name  # not a valid statistic of it (the guide)
+    for stat in ("Average", "Maximum"):
         assert by_name[("AWS/SageMaker", "OverheadLatency", stat)].scale == 0.001
     assert by_name[("AWS/SageMaker", "Invocations", "Sum")].dimensions == variant
     assert ("AWS/SageMaker", "ConcurrentRequestsPerModel", "Maximum") in by_name
     assert by_name[("/aws/sagemaker/Endpoints", "GPUUtilization", "Average")].dimensions == variant
-    assert len(metrics) == 14
+    assert len(metrics) == 13  # 3 invocation counts, 3 + 2 latencies, concurrency, 4 host utilizations
 
 
 def test_component_endpoint_queries_per_component_and_per_variant_hosts():
