@@ -11,6 +11,7 @@ zero would claim a measurement).
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,24 @@ class Metric:
         owner = dict(self.dimensions).get("InferenceComponentName") or dict(self.dimensions).get("VariantName", "")
         stat = "" if self.stat in {"Sum", "Average"} else f" {self.stat}"
         return f"{self.name}{stat} ({owner})" if owner else f"{self.name}{stat}"
+
+    def cli_command(self, region: str, start: datetime, end: datetime, period: int) -> str:
+        """The AWS CLI command that returns this series' figures (CloudWatch's own units: latencies in
+        microseconds): every dimension it was published with, the period, the statistic and the UTC window."""
+        statistic = "--extended-statistics" if self.stat.startswith("p") else "--statistics"
+        dimensions = " ".join(shlex.quote(f"Name={name},Value={value}") for name, value in self.dimensions)
+        words = [
+            "aws cloudwatch get-metric-statistics",
+            f"--region {shlex.quote(region)}",
+            f"--namespace {shlex.quote(self.namespace)}",
+            f"--metric-name {shlex.quote(self.name)}",
+            f"--dimensions {dimensions}",
+            f"--start-time {start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+            f"--end-time {end.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+            f"--period {period}",
+            f"{statistic} {self.stat}",
+        ]
+        return " ".join(words)
 
     def query(self, query_id: str, period: int) -> dict[str, Any]:
         """The GetMetricData query of this series."""

@@ -45,6 +45,9 @@ def _parser() -> ArgumentParser:
     parser.add_argument("--period", help="seconds per point as a duration (default: about 60 points over --since)")
     parser.add_argument("--json", action="store_true", help="print the series as JSON instead")
     parser.add_argument("--png", type=Path, help="also write a chart to this PNG file")
+    parser.add_argument(
+        "--cli", action="store_true", help="also print, per metric, the AWS CLI command that returns its figures"
+    )
     return parser
 
 
@@ -116,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         echo(json.dumps(report.as_json(), indent=2))
     else:
         _show(report, span)
+    if args.cli and not args.json:
+        echo("The same figures with the AWS CLI (CloudWatch's units: latencies in microseconds):")
+        for item in report.series:
+            echo(f"  {item.metric.cli_command(aws.region, report.start, report.end, report.period)}")
     if report.empty and not args.json:
         created = endpoint.raw.get("CreationTime")
         if created is not None and datetime.now(UTC) - created < FRESH:
