@@ -1,11 +1,11 @@
 """The emulated Hub's own `.safetensors` reader and writer, written from the format's specification.
 
 The format, as the safetensors project documents it (README, "Format"): the first 8 bytes are N, an unsigned
-little-endian 64-bit integer; the next N bytes are a UTF-8 JSON object, the header, which maps each tensor's
-name to its `dtype`, `shape` and `data_offsets` ([begin, end) relative to the byte buffer that follows the
-header) and may hold a `__metadata__` map of strings to strings; the header may be padded with spaces
-(0x20), and the reference writer pads it to a multiple of 8 bytes; the rest of the file is the tensor data.
-The reference implementation refuses headers larger than 100 MB.
+little-endian 64-bit integer; the next N bytes are the header, a UTF-8 JSON object that must begin with `{`
+and maps each tensor's name to its `dtype`, `shape` and `data_offsets` ([begin, end) relative to the byte
+buffer that follows the header), with an optional `__metadata__` map of strings to strings; the header may
+be padded with spaces (0x20), and the reference writer pads it to a multiple of 8 bytes; the rest of the file
+is the tensor data. The reference implementation refuses headers larger than 100 MB.
 
 Element sizes are those of the safetensors `Dtype` enumeration (BOOL takes one byte; F4 and the F6 types are
 packed below a byte). The emulator keeps this apart from the tool's own reader (`weights.safetensors`) on
@@ -109,8 +109,11 @@ def read_header(content: bytes) -> dict[str, Any]:
     (length,) = struct.unpack("<Q", content[:LENGTH_BYTES])
     if not 0 < length <= MAX_HEADER_BYTES or len(content) < LENGTH_BYTES + length:
         raise SafetensorsError(f"a header of {length} bytes does not fit the file")
+    raw = content[LENGTH_BYTES : LENGTH_BYTES + length]
+    if not raw.startswith(b"{"):
+        raise SafetensorsError("the header does not begin with '{'")
     try:
-        header = json.loads(content[LENGTH_BYTES : LENGTH_BYTES + length].decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SafetensorsError(f"the header is not JSON ({error})") from None
     if not isinstance(header, dict):

@@ -33,8 +33,9 @@ computations:
   the model's 16-bit dtype (vLLM's `--kv-cache-dtype auto`: the model's dtype);
 - the memory the KV cache gets: the engine's share of each GPU's memory as CUDA reports it
   (`local.instances`), less the weights and, for TGI and vLLM, a reserve for the CUDA context, graphs and
-  activations. TGI's `--cuda-memory-fraction` defaults to 1.0 and without MAX_BATCH_TOTAL_TOKENS TGI "infers
-  this number automatically" from the memory left after loading (launcher arguments); vLLM's
+  activations. TGI's `--cuda-memory-fraction` defaults to 1.0, and MAX_BATCH_TOTAL_TOKENS "should be the
+  largest possible amount that fits the remaining memory (after the model is loaded)" (launcher arguments;
+  unset, TGI's warm-up sets it so, "Setting max batch total tokens to ..." in its log); vLLM's
   `--gpu-memory-utilization` defaults to 0.9 of the GPU for weights, activations and KV cache (engine
   arguments); SGLang's `--mem-fraction-static` covers weights and the KV pool, activations outside it (its
   default is computed from the GPU at start: the 0.88 here is not verifiable). The reserve, 1 GiB per GPU, is

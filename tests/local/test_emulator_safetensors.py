@@ -48,7 +48,13 @@ def test_sizes_come_from_the_dtype_table_or_the_bit_width_of_the_name():
 
 @pytest.mark.parametrize(
     "content",
-    [b"\x01", struct.pack("<Q", 0), struct.pack("<Q", 64) + b"{}", struct.pack("<Q", 2) + b"[]"],
+    [
+        b"\x01",
+        struct.pack("<Q", 0),
+        struct.pack("<Q", 64) + b"{}",
+        struct.pack("<Q", 2) + b"[]",
+        struct.pack("<Q", 3) + b" {}",
+    ],
 )
 def test_what_is_not_a_header_is_refused(content):
     with pytest.raises(SafetensorsError):
