@@ -227,7 +227,12 @@ def install() -> None:
 
 # --- the emulator's start ------------------------------------------------------------------------------
 
-_hosted: Callable[[], list[Target]] = list
+
+def _nothing_hosted() -> list[Target]:
+    return []
+
+
+_hosted: Callable[[], list[Target]] = _nothing_hosted
 """What the sampler measures: given at start-up by the module that knows the hosted endpoints
 (`sagemaker.hosted_targets`), so that this one, which they publish through, needs not know them."""
 
