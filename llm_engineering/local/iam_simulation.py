@@ -339,7 +339,10 @@ def principal_sources(arn: str, exclusions: list[Mapping[str, Any]]) -> tuple[li
         raise AwsError("InvalidInput", f"ARN {arn} is not valid.")
     kind, _, path = parts[5].partition("/")
     name = path.rsplit("/", 1)[-1]
-    backend = iam_backends[parts[4]][parts[1]]
+    try:
+        backend = iam_backends[parts[4]][parts[1]]
+    except KeyError:  # a partition moto does not know
+        raise AwsError("InvalidInput", f"ARN {arn} is not valid.") from None
     excluded = _Exclusions.of(exclusions)
     if kind == "user":
         user = backend.users.get(name)

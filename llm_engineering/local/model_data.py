@@ -18,10 +18,10 @@ policy simulator answers with), never by the tool's: SageMaker downloads an S3Pr
 `s3:ListBucket` on the bucket with the prefix as `s3:prefix` and `s3:GetObject` on every object under it
 (Service Authorization Reference, Amazon S3: the `s3:prefix` condition key of ListBucket). The role's inline
 and attached policies and its permissions boundary take part; the request context carries the global keys IAM
-documents as always present (IAM User Guide, "AWS global condition context keys": aws:PrincipalArn,
-aws:PrincipalAccount, aws:PrincipalType, aws:RequestedRegion, aws:ResourceAccount, aws:SecureTransport), so a
-condition on any other key does not hold, as on AWS when the request lacks the key. Bucket policies are not
-evaluated (the emulator's buckets have none the tool writes).
+documents as always in the request (IAM User Guide, "AWS global condition context keys": aws:PrincipalArn,
+aws:PrincipalAccount, aws:PrincipalType, aws:RequestedRegion, aws:SecureTransport; aws:ResourceAccount "for
+most service actions"), so a condition on any other key does not hold, as on AWS when the request lacks the
+key. Bucket policies are not evaluated (the emulator's buckets have none the tool writes).
 """
 
 from __future__ import annotations
