@@ -17,9 +17,8 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from llm_engineering.errors import ConfigurationError, UserFacingError
+from llm_engineering.errors import ConfigurationError, SettingsWarning, UserFacingError
 from llm_engineering.redaction import mask_secrets
-from llm_engineering.setting_sources import SettingsWarning
 from llm_engineering.terminal import clean
 
 INTERRUPTED = 130

@@ -1,4 +1,4 @@
-"""Exceptions the library raises instead of printing.
+"""Exceptions the library raises instead of printing, and the one warning it gives.
 
 Scripts turn every `UserFacingError` into one line on stderr and its `exit_code`; anything else is a bug
 and keeps its traceback.
@@ -19,3 +19,8 @@ class ConfigurationError(UserFacingError):
 
 class AwsRequestError(UserFacingError):
     """AWS refused a request in a way the user can act on (permissions, quota, missing resource)."""
+
+
+class SettingsWarning(UserWarning):
+    """A setting that is probably misspelt: it is ignored, and the warning names the setting meant (scripts show
+    it as one line)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dotenv.parser import parse_stream
 
-from llm_engineering.errors import ConfigurationError
+from llm_engineering.errors import ConfigurationError, SettingsWarning
 from llm_engineering.redaction import looks_like_secret
 
 ENV_CUTOFF = 0.85
@@ -42,10 +42,6 @@ FOREIGN_NAMES = frozenset(
     }
 )
 """Variables of AWS and Hugging Face tools that are never reported, however close they are to a setting."""
-
-
-class SettingsWarning(UserWarning):
-    """A setting that is probably misspelt: it is ignored, and the warning names the setting meant."""
 
 
 def env_file_names(path: Path) -> list[tuple[str, int]]:

@@ -13,9 +13,9 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from llm_engineering.hub.safetensors import Tensor
 from llm_engineering.local.hub import EmulatedHub
 from llm_engineering.local.hub_catalogue import CatalogueModel, HubFile, builtin_catalogue, safetensors_file
+from llm_engineering.local.safetensors_files import Tensor
 
 MiB = 1024 * 1024
 TINY_CONFIG = {

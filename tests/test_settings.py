@@ -211,7 +211,7 @@ def test_an_unreadable_env_line_stops_with_the_file_and_line(tmp_path, monkeypat
 
 
 def test_names_close_to_a_setting_are_reported_with_the_setting_meant(tmp_path, monkeypatch):
-    from llm_engineering.setting_sources import SettingsWarning
+    from llm_engineering.errors import SettingsWarning
 
     env_file = tmp_path / "settings.env"
     env_file.write_text("GPU_INSTANCE_TYPES=ml.g5.xlarge\nhf_modle_id=x/y\nOTHER_TOOL_URL=http://x\nHF_TOKEN=\n")

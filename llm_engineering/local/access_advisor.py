@@ -27,6 +27,7 @@ from moto.iam.models import iam_backends
 from werkzeug.wrappers import Request
 
 from llm_engineering.local import clock
+from llm_engineering.local.iam_simulation import principal_sources
 from llm_engineering.local.protocol import AwsError, signing_scope
 from llm_engineering.local.request_log import identify
 
@@ -124,8 +125,6 @@ def _note_execution_role(request: Request, region: str) -> None:
 
 def _allowed(arn: str) -> dict[str, set[str]]:
     """Namespace -> the actions the principal's policies name (patterns included)."""
-    from llm_engineering.local.iam_simulation import principal_sources
-
     sources, _ = principal_sources(arn, [])
     allowed: dict[str, set[str]] = {}
     for source in sources:

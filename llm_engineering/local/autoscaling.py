@@ -12,14 +12,13 @@ copies and a refused invocation brings one back after the start-up time, the emu
 SageMaker's error and counts it in `NoCapacityInvocationFailures` (moto's CloudWatch). Only that metric is
 published here. A component's target-tracking policy is evaluated by `local/tracking.py` on the invocation
 metrics `local/metrics.py` publishes. A model-based variant's instances stay where the registration put them
-(its target tracking is not evaluated).
+(its target tracking is not evaluated); what a target means for the endpoints' own answers (instance counts,
+the refused instance-type change) is `local/scaling_targets.py`, which the endpoints read without this module.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -30,15 +29,13 @@ from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, ap
 from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends
 from moto.core.exceptions import JsonRESTError
 
-from llm_engineering.local import clock, metrics, tracking
+from llm_engineering.local import clock, metrics, sagemaker, tracking
 from llm_engineering.local.base import InferenceComponent
 from llm_engineering.local.faults import CURRENT
-from llm_engineering.local.instances import spec as instance_spec
 from llm_engineering.local.protocol import AwsError
 from llm_engineering.local.records import Pending
+from llm_engineering.local.scaling_targets import COMPONENT_DIMENSION, clamp
 
-COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
 NO_CAPACITY_MESSAGE = (
     "Inference Component {name} has no capacity to process this request. ApplicationAutoScaling may be in the "
@@ -158,15 +155,13 @@ def refuse_without_capacity(account: str, region: str, component: InferenceCompo
 
 def tick() -> None:
     """For every inference component's scalable target: keep its copies in range, run breached alarms' policies."""
-    from llm_engineering.local import sagemaker  # deferred: sagemaker.py asks this module for instance counts
-
     for account, regions in list(applicationautoscaling_backends.items()):
         for region, scaling in list(regions.items()):
             for resource_id, target in list(scaling.targets.get(COMPONENT_DIMENSION, {}).items()):
                 component = sagemaker.backend(account, region).components.get(resource_id.split("/", 1)[1])
                 if component is None or component.status != "InService" or component.pending is not None:
                     continue
-                desired = _clamp(target, component.copy_count)
+                desired = clamp(target, component.copy_count)
                 for policy in _policies(scaling, resource_id, "TargetTrackingScaling"):
                     tracked = tracking.track(
                         account, region, component, policy, target.min_capacity or 0, target.max_capacity or 1
@@ -175,10 +170,6 @@ def tick() -> None:
                 for policy in _policies(scaling, resource_id, "StepScaling"):
                     desired = _run_alarms(account, region, component, policy, target, desired)
                 _scale(component, desired)
-
-
-def _clamp(target: Any, copies: int) -> int:
-    return max(target.min_capacity or 0, min(target.max_capacity or copies, copies))
 
 
 def _policies(scaling: ApplicationAutoscalingBackend, resource_id: str, kind: str) -> list[Any]:
@@ -206,9 +197,9 @@ def _run_alarms(account: str, region: str, component: InferenceComponent, policy
         if last is not None and clock.time() - last < float(configuration.get("Cooldown") or 0):
             continue
         changed = _adjusted(configuration, copies)
-        if _clamp(target, changed) != copies:
+        if clamp(target, changed) != copies:
             _fired[account, alarm.name] = clock.time()
-            copies = _clamp(target, changed)
+            copies = clamp(target, changed)
     return copies
 
 
@@ -263,69 +254,6 @@ def _scale(component: InferenceComponent, copies: int) -> None:
         component.current_copy_count, component.modified = component.copy_count, clock.now()
 
     component.pending = Pending(clock.monotonic() + CURRENT.config.transition_seconds, started)
-
-
-# --- an update under a registered target ---------------------------------------------------------------------
-
-
-def refuse_instance_type_change(account: str, region: str, endpoint: str, old: list[Any], new: list[Any]) -> None:
-    """UpdateEndpoint fails when it would change the instance type of a variant that is a scalable target
-    ("If the update would change the instance type for any model that is a target for auto scaling, the update
-    fails", SageMaker Developer Guide, "Update endpoints that use auto scaling"). The message is the
-    emulator's: AWS's wording could not be verified."""
-    targets = applicationautoscaling_backends[account][region].targets.get(VARIANT_DIMENSION, {})
-    types = {variant["VariantName"]: variant.get("InstanceType") for variant in old}
-    for variant in new:
-        name = variant["VariantName"]
-        if f"endpoint/{endpoint}/variant/{name}" in targets and types.get(name, variant.get("InstanceType")) != (
-            variant.get("InstanceType")
-        ):
-            raise AwsError(
-                "ValidationException",
-                f"The variant {name} of endpoint {endpoint} is a target for auto scaling, and this update changes "
-                f"its instance type from {types[name]} to {variant.get('InstanceType')}: deregister the scalable "
-                "target first (DeregisterScalableTarget), then register it again after the update.",
-            )
-
-
-# --- instances that follow -----------------------------------------------------------------------------------
-
-
-def variant_instances(backend: Any, endpoint: str, variant: dict[str, Any]) -> tuple[int, int]:
-    """(current, desired) instances of a variant: with ManagedInstanceScaling, as many as its components' copies
-    need (within its range: none for none); with a registered variant target, the initial count in its range."""
-    initial = int(variant.get("InitialInstanceCount") or 1)
-    managed = variant.get("ManagedInstanceScaling") or {}
-    if managed.get("Status") == "ENABLED":
-        gpus = max(1, (instance_spec(variant.get("InstanceType", "")) or _ONE_GPU).accelerators)
-        counts = []
-        for copies in ("current_copy_count", "copy_count"):
-            needed = sum(
-                getattr(component, copies)
-                * float(
-                    (component.specification.get("ComputeResourceRequirements") or {}).get(
-                        "NumberOfAcceleratorDevicesRequired"
-                    )
-                    or gpus
-                )
-                for component in backend.components.values()
-                if component.endpoint_name == endpoint and component.status not in {"Failed", "Deleting"}
-            )
-            low, high = int(managed.get("MinInstanceCount", 0)), int(managed.get("MaxInstanceCount", initial))
-            counts.append(max(low, min(high, math.ceil(needed / gpus))))
-        return counts[0], counts[1]
-    scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
-    target = scaling.targets.get(VARIANT_DIMENSION, {}).get(f"endpoint/{endpoint}/variant/{variant['VariantName']}")
-    count = _clamp(target, initial) if target is not None else initial
-    return count, count
-
-
-@dataclass(frozen=True)
-class _OneGpu:
-    accelerators: int = 1
-
-
-_ONE_GPU = _OneGpu()
 
 
 def reset() -> None:

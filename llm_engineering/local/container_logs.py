@@ -249,6 +249,7 @@ def _option(value: str | None, quoted: bool = True) -> str:
 
 def write(account_id: str, region: str, group: str, stream: str, lines: list[str]) -> None:
     """Append `lines` to the log stream (creating group and stream as SageMaker would), one event per line."""
+    # deferred: moto's CloudWatch Logs is heavy, and the emulated containers' log lines are built without it
     from moto.logs.exceptions import ResourceAlreadyExistsException
     from moto.logs.models import logs_backends
 

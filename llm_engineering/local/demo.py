@@ -24,9 +24,17 @@ from llm_engineering.cli import echo, fail, run
 from llm_engineering.local.hub import PREFIX as HUB_PREFIX
 from llm_engineering.local.make_environment import nested_make_environment
 from llm_engineering.local.server import Emulator, advance_clock
-from llm_engineering.settings import ENV_FILE_VARIABLE, Settings, setting_names
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+SETTINGS_EXAMPLE = REPOSITORY / ".env.example"
+"""Every setting the tool reads, one `NAME=` line each (a test of the tool keeps it complete): the demo learns
+the names there, as a user would, rather than from the tool's code."""
+ENV_FILE_VARIABLE = "LLM_ENGINEERING_ENV_FILE"
+"""The file the tool reads instead of `./.env` (README, "the file LLM_ENGINEERING_ENV_FILE names")."""
+ENVIRONMENT_VARIABLES = {"ENV", "LLM_ENGINEERING_ENV", ENV_FILE_VARIABLE}
+"""What picks another settings file (README: `ENV=prod` or `LLM_ENGINEERING_ENV=prod` reads `.env.prod`)."""
+DEPLOYER = "sagemaker-deployer"
+"""The deployer user the demo creates, and the AWS profile its access key is stored under."""
 ENDPOINT = "llm-engineering-demo"
 STAGING_BUCKET = "llm-engineering-demo-models"
 """Where the demo stages the default model from the emulator's Hub; the component pass deploys from it."""
@@ -37,7 +45,7 @@ SCALE_TO_ZERO = {"AUTOSCALING_MIN_CAPACITY": "0", "AUTOSCALING_MAX_CAPACITY": "1
 """The component pass scales to zero after a minute idle, and back on the next request (`hosting.autoscaling`)."""
 IDLE = "<idle>"
 IDLE_SECONDS = 120
-AS_DEPLOYER = {"AWS_PROFILE": Settings.model_fields["sagemaker_user_name"].default}
+AS_DEPLOYER = {"AWS_PROFILE": DEPLOYER}
 """Deploy, test and delete run as the deployer user (the profile make create-sagemaker-role stored, as it
 advises), so preflight simulates iam:PassRole for the least-privilege policy, as on AWS."""
 
@@ -49,10 +57,20 @@ class StepResult:
     seconds: float
 
 
+def documented_settings(example: Path = SETTINGS_EXAMPLE) -> set[str]:
+    """The names `.env.example` assigns (`NAME=value` lines), upper-case."""
+    names = set()
+    for line in example.read_text(encoding="utf-8").splitlines():
+        name, equals, _ = line.partition("=")
+        if equals and name.strip().isidentifier() and not line.startswith("#"):
+            names.add(name.strip().upper())
+    return names
+
+
 def demo_environment(url: str, home: Path) -> dict[str, str]:
     """The caller's environment minus AWS, Hugging Face and tool settings and make's own state (`make demo
     ARGS=...` must not reach the steps), pointed at the emulator."""
-    settings_names = {*setting_names(), "ENV", "LLM_ENGINEERING_ENV"}  # ENV=prod would pick .env.prod
+    settings_names = documented_settings() | ENVIRONMENT_VARIABLES
     env = {
         key: value
         for key, value in nested_make_environment(os.environ).items()
@@ -74,6 +92,8 @@ def demo_environment(url: str, home: Path) -> dict[str, str]:
             "SAGEMAKER_ENDPOINT_INFERENCE": ENDPOINT,
             "WAIT_POLL_INTERVAL": "0.5",
             "MODEL_S3_BUCKET": STAGING_BUCKET,  # the role may read the model's stages there; the Hub pass ignores it
+            "SAGEMAKER_USER_NAME": DEPLOYER,
+            "SAGEMAKER_USER_PROFILE": DEPLOYER,
         }
     )
     return env

@@ -22,14 +22,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
-import struct
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_engineering.hosting.memory import dtype_bytes
-from llm_engineering.hub.safetensors import METADATA_KEY, HeaderError, Tensor, parameter_counts, parse_header
+from llm_engineering.local.safetensors_files import SafetensorsError, Tensor, encode, parameters_per_dtype, read_header
 
 APPROVED_TOKEN = "hf_emulated_approved_reader"
 """The one token the emulated Hub treats as approved for gated models. Any other `hf_...` token is a valid
@@ -102,38 +99,20 @@ def _parameters(files: Iterable[HubFile]) -> dict[str, int] | None:
         if not item.name.endswith(".safetensors") or "/" in item.name:
             continue
         try:
-            (length,) = struct.unpack("<Q", item.content[:8])
-            headers.append(parse_header(item.content[8 : 8 + length]))
-        except (struct.error, HeaderError):
-            continue
-    return parameter_counts(headers) or None
+            headers.append(read_header(item.content))
+        except SafetensorsError:
+            continue  # not a file the Hub can read a header from: it counts no parameters
+    return parameters_per_dtype(headers) or None
 
 
 # --- Building files ---------------------------------------------------------------------------------------
-
-
-def nbytes(tensor: Tensor) -> int:
-    return math.ceil(tensor.elements * dtype_bytes(tensor.dtype))
 
 
 def safetensors_file(
     table: Iterable[Tensor], *, data: bytes | None = None, metadata: Mapping[str, str] | None = None
 ) -> bytes:
     """A `.safetensors` file: header, then `data` (None: headers only, no tensor bytes)."""
-    header: dict[str, Any] = {METADATA_KEY: dict(metadata)} if metadata else {}
-    offset = 0
-    for tensor in table:
-        header[tensor.name] = {
-            "dtype": tensor.dtype,
-            "shape": list(tensor.shape),
-            "data_offsets": [offset, offset + nbytes(tensor)],
-        }
-        offset += nbytes(tensor)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes
-    if data is not None and len(data) != offset:
-        raise ValueError(f"the tensors take {offset} bytes, the data has {len(data)}")
-    return struct.pack("<Q", len(text)) + text + (data or b"")
+    return encode(table, data=data, metadata=metadata)
 
 
 def decoder_tensors(config: Mapping[str, Any], *, qkv_bias: bool, dtype: str = "BF16") -> Iterator[Tensor]:
@@ -162,12 +141,12 @@ def decoder_tensors(config: Mapping[str, Any], *, qkv_bias: bool, dtype: str = "
 
 def sharded_weights(table: list[Tensor], shards: int) -> list[HubFile]:
     """Headers-only shards `model-0000i-of-0000N.safetensors` of about equal size, and their index."""
-    total = sum(nbytes(tensor) for tensor in table)
+    total = sum(tensor.nbytes for tensor in table)
     groups: list[list[Tensor]] = [[] for _ in range(shards)]
     done = 0
     for tensor in table:
         groups[min(shards - 1, done * shards // total)].append(tensor)
-        done += nbytes(tensor)
+        done += tensor.nbytes
     names = [f"model-{index:05d}-of-{shards:05d}.safetensors" for index in range(1, shards + 1)]
     files = [
         HubFile(name, safetensors_file(group, metadata={"format": "pt", "emulated": HEADERS_ONLY}), lfs=True)

@@ -256,6 +256,24 @@ def evaluate(sources: Iterable[Source], action: str, resource: str, context: Con
     return Decision("allowed" if allows else "implicitDeny", allows, missing)
 
 
+def decide(
+    sources: Iterable[Source], boundary: list[Source] | None, action: str, resource: str, context: Context
+) -> tuple[Decision, bool | None]:
+    """IAM's decision under identity policies and a permissions boundary (None: the principal has none), and
+    whether the boundary allows the request (None without one): an explicit Deny in either wins, and an Allow
+    counts only when the boundary allows too."""
+    found = evaluate(sources, action, resource, context)
+    if boundary is None:
+        return found, None
+    limit = evaluate(boundary, action, resource, context)
+    found.missing |= limit.missing
+    if limit.decision == "explicitDeny":
+        found = Decision("explicitDeny", limit.matched, found.missing)
+    elif limit.decision != "allowed" and found.decision == "allowed":
+        found = Decision("implicitDeny", [], found.missing)
+    return found, limit.decision == "allowed"
+
+
 def context_of(entries: Iterable[Mapping[str, Any]]) -> Context:
     return {str(entry["ContextKeyName"]).lower(): _as_list(entry.get("ContextKeyValues")) for entry in entries}
 
@@ -321,7 +339,10 @@ def principal_sources(arn: str, exclusions: list[Mapping[str, Any]]) -> tuple[li
         raise AwsError("InvalidInput", f"ARN {arn} is not valid.")
     kind, _, path = parts[5].partition("/")
     name = path.rsplit("/", 1)[-1]
-    backend = iam_backends[parts[4]][parts[1]]
+    try:
+        backend = iam_backends[parts[4]][parts[1]]
+    except KeyError:  # a partition moto does not know
+        raise AwsError("InvalidInput", f"ARN {arn} is not valid.") from None
     excluded = _Exclusions.of(exclusions)
     if kind == "user":
         user = backend.users.get(name)
@@ -353,16 +374,10 @@ def _given(documents: Iterable[str], label: str) -> list[Source]:
 def _result(
     action: str, resource: str, sources: list[Source], boundary: list[Source] | None, context: Context, listed: bool
 ) -> dict[str, Any]:
-    found = evaluate(sources, action, resource, context)
+    found, bounded = decide(sources, boundary, action, resource, context)
     detail: dict[str, Any] = {}
-    if boundary is not None:
-        limit = evaluate(boundary, action, resource, context)
-        detail["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": limit.decision == "allowed"}
-        found.missing |= limit.missing
-        if limit.decision == "explicitDeny":
-            found = Decision("explicitDeny", limit.matched, found.missing)
-        elif limit.decision != "allowed" and found.decision == "allowed":
-            found = Decision("implicitDeny", [], found.missing)
+    if bounded is not None:
+        detail["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": bounded}
     missing = sorted(found.missing)
     result: dict[str, Any] = {
         "EvalActionName": action,

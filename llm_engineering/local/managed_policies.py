@@ -20,6 +20,7 @@ _lock = threading.Lock()
 def install() -> None:
     """Patch moto's IAM backend to copy managed policies from a per-partition template (idempotent)."""
     global _installed
+    # deferred: moto's IAM models are heavy, imported only when the emulator starts
     from moto.iam.models import IAMBackend
     from moto.settings import load_iam_aws_managed_policies
 

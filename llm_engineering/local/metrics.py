@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.models import Statistics, cloudwatch_backends
 
 from llm_engineering.local import clock
 
@@ -214,8 +214,6 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from moto.cloudwatch.models import Statistics
-
     plain = Statistics.get_statistics_for_type
 
     def get_statistics_for_type(self: Statistics, stat: str) -> Any:
@@ -227,41 +225,29 @@ def install() -> None:
     _installed = True
 
 
-# --- what the sampler measures ----------------------------------------------------------------------------
+# --- the emulator's start ------------------------------------------------------------------------------
 
 
-def hosted_targets() -> list[Target]:
-    """Every variant of an endpoint holding instances, and every component in service, in every backend."""
-    from llm_engineering.local.sagemaker import RUNNING_STATES, sagemaker_extension_backends
-
-    found: list[Target] = []
-    for regions in list(sagemaker_extension_backends.values()):
-        for backend in list(regions.values()):
-            account, region = backend.account_id, backend.region_name
-            components = [c for c in backend.components.values() if c.status in {"InService", "Updating"}]
-            for component in components:
-                dimensions = (("InferenceComponentName", component.name),)
-                found.append((account, region, COMPONENT_HOSTS, dimensions, [dimensions]))
-            for name in list(backend.moto.endpoints):
-                state = backend.endpoint_state(name)
-                config = backend.moto.endpoint_configs.get(state.config_name)
-                if state.status not in RUNNING_STATES or config is None:
-                    continue
-                for variant in config.production_variants:
-                    dimensions = (("EndpointName", name), ("VariantName", variant["VariantName"]))
-                    hosted = [
-                        (("InferenceComponentName", c.name),)
-                        for c in components
-                        if c.endpoint_name == name and c.variant_name == variant["VariantName"]
-                    ]
-                    found.append((account, region, ENDPOINT_HOSTS, dimensions, hosted or [dimensions]))
-    return found
+def _nothing_hosted() -> list[Target]:
+    return []
 
 
-def register() -> None:
-    """Publish percentiles and utilization from now on (the emulator's start; idempotent)."""
+_hosted: Callable[[], list[Target]] = _nothing_hosted
+"""What the sampler measures: given at start-up by the module that knows the hosted endpoints
+(`sagemaker.hosted_targets`), so that this one, which they publish through, needs not know them."""
+
+
+def _targets() -> list[Target]:
+    return _hosted()
+
+
+_SAMPLE = sampler(_targets)
+
+
+def register(hosted: Callable[[], list[Target]]) -> None:
+    """Publish percentiles, and the utilization of the variants and components `hosted()` lists, from now on
+    (the emulator's start; idempotent)."""
+    global _hosted
     install()
+    _hosted = hosted
     clock.register(_SAMPLE)
-
-
-_SAMPLE = sampler(hosted_targets)

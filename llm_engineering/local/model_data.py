@@ -12,6 +12,16 @@ A model whose `PrimaryContainer.ModelDataSource.S3DataSource` names a prefix:
   safetensors, fails the container with TGI's own errors in its log (`No local weights found in ...`,
   from TGI's `weight_files`; the surrounding traceback lines are representative, not verbatim).
 The emulator reads moto's S3 and IAM state directly: it is the same process.
+
+Who may read the data is decided by the emulator's own IAM evaluation (`local/iam_simulation.py`, the one its
+policy simulator answers with), never by the tool's: SageMaker downloads an S3Prefix as the execution role,
+`s3:ListBucket` on the bucket with the prefix as `s3:prefix` and `s3:GetObject` on every object under it
+(Service Authorization Reference, Amazon S3: the `s3:prefix` condition key of ListBucket). The role's inline
+and attached policies and its permissions boundary take part; the request context carries the global keys IAM
+documents as always in the request (IAM User Guide, "AWS global condition context keys": aws:PrincipalArn,
+aws:PrincipalAccount, aws:PrincipalType, aws:RequestedRegion, aws:SecureTransport; aws:ResourceAccount "for
+most service actions"), so a condition on any other key does not hold, as on AWS when the request lacks the
+key. Bucket policies are not evaluated (the emulator's buckets have none the tool writes).
 """
 
 from __future__ import annotations
@@ -21,11 +31,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from llm_engineering.catalogue.s3 import S3Location
-from llm_engineering.iam.policies import parse_document
-from llm_engineering.local.protocol import validation_exception
+from moto.s3.models import s3_backends
+
+from llm_engineering.local.iam_simulation import Context, decide, principal_sources
+from llm_engineering.local.protocol import AwsError, validation_exception
 from llm_engineering.local.security import note_isolation
-from llm_engineering.weights.access import read_access
 
 MODEL_DIR = "/opt/ml/model"
 CANNOT_ACCESS = (
@@ -56,43 +66,56 @@ def s3_source(container: dict[str, Any] | None) -> dict[str, Any] | None:
     return ((container or {}).get("ModelDataSource") or {}).get("S3DataSource")
 
 
-def _bucket(account: str, name: str) -> Any:
-    from moto.s3.models import s3_backends
-
-    return s3_backends[account]["aws"].buckets.get(name)
-
-
-def _role_documents(account: str, role_arn: str) -> list[dict[str, Any]] | None:
-    """The role's inline and attached policy documents; None when there is no such role."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[account]["global"]
-    name = role_arn.rsplit("/", 1)[-1]
-    role = next((role for role in backend.roles.values() if role.name == name), None)
-    if role is None:
+def s3_location(uri: str) -> tuple[str, str] | None:
+    """(bucket, key prefix) of `s3://<bucket>/<prefix>`; None for any other form. botocore's model gives S3Uri
+    the pattern `(https|s3)://([^/]+)/?(.*)`: the https:// form is not emulated, so such data reads as
+    inaccessible."""
+    if not uri.startswith("s3://"):
         return None
-    documents = [parse_document(document) for document in role.policies.values()]
-    for policy in role.managed_policies.values():
-        version = next(item for item in policy.versions if item.version_id == policy.default_version_id)
-        documents.append(parse_document(version.document))
-    return documents
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return (bucket, prefix) if bucket else None
+
+
+def _bucket(account: str, name: str) -> Any:
+    return s3_backends[account]["aws"].buckets.get(name)
 
 
 def _objects(bucket: Any, prefix: str) -> dict[str, Any]:
     return {name.removeprefix(prefix): key for name, key in bucket.keys.items() if name.startswith(prefix)}
 
 
+def _context(role_arn: str, region: str, account: str) -> Context:
+    """What IAM knows of every request the role's session makes to S3 (keys lower case, as `Context` keeps)."""
+    return {
+        "aws:principalarn": [role_arn],
+        "aws:principalaccount": [role_arn.split(":")[4]],
+        "aws:principaltype": ["AssumedRole"],
+        "aws:requestedregion": [region],
+        "aws:resourceaccount": [account],
+        "aws:securetransport": ["true"],
+    }
+
+
 def may_download(account: str, region: str, role_arn: str, uri: str) -> bool:
     """Whether the role may list and read every object under `uri`, from a bucket in `region`."""
-    location = S3Location.parse(uri)
-    bucket = _bucket(account, location.bucket)
-    if bucket is None or bucket.region_name != region:
+    location = s3_location(uri)
+    bucket = _bucket(account, location[0]) if location else None
+    if location is None or bucket is None or bucket.region_name != region:
         return False
-    documents = _role_documents(account, role_arn)
-    if documents is None:
+    try:
+        sources, boundary = principal_sources(role_arn, [])
+    except AwsError:  # not a role ARN, or no such role
         return False
-    names = list(_objects(bucket, location.prefix)) or ["config.json"]
-    return read_access(documents, location, names, role_arn.split(":")[1]).decision != "denied"
+    name, prefix = location
+    partition = role_arn.split(":")[1]
+    context = _context(role_arn, region, account)
+    requests = [("s3:ListBucket", f"arn:{partition}:s3:::{name}", {**context, "s3:prefix": [prefix]})]
+    for key in list(_objects(bucket, prefix)) or ["config.json"]:  # an empty prefix: what SageMaker reads first
+        requests.append(("s3:GetObject", f"arn:{partition}:s3:::{name}/{prefix}{key}", context))
+    return all(
+        decide(sources, boundary, action, resource, request_context)[0].decision == "allowed"
+        for action, resource, request_context in requests
+    )
 
 
 def check_create_model(account: str, region: str, params: dict[str, Any]) -> None:
@@ -103,11 +126,7 @@ def check_create_model(account: str, region: str, params: dict[str, Any]) -> Non
     uri = source["S3Uri"]
     if source.get("S3DataType") == "S3Prefix" and not uri.endswith("/"):
         raise validation_exception(f"S3Uri {uri} must end with a forward slash (/) when S3DataType is S3Prefix.")
-    try:
-        readable = may_download(account, region, params.get("ExecutionRoleArn", ""), uri)
-    except ValueError:
-        readable = False
-    if not readable:
+    if not may_download(account, region, params.get("ExecutionRoleArn", ""), uri):
         message = CANNOT_ACCESS.format(uri=uri, role=params.get("ExecutionRoleArn", ""), region=region)
         raise validation_exception(message)
 
@@ -129,8 +148,8 @@ def load(account: str, region: str, model: Any) -> ModelData | None:
     uri = source["S3Uri"]
     if not may_download(account, region, model.execution_role_arn, uri):
         return ModelData(uri, (), None, "denied")
-    location = S3Location.parse(uri)
-    objects = _objects(_bucket(account, location.bucket), location.prefix)
+    bucket, prefix = s3_location(uri) or ("", "")
+    objects = _objects(_bucket(account, bucket), prefix)
     files = tuple(sorted(objects))
     config = None
     if "config.json" in objects:

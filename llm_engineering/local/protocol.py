@@ -298,6 +298,6 @@ def account_for(access_key: str, headers: Mapping[str, str]) -> str:
         return os.environ["MOTO_ACCOUNT_ID"]
     if headers.get("x-moto-account-id"):
         return headers["x-moto-account-id"]
-    from moto.iam.models import get_account_id_from
+    from moto.iam.models import get_account_id_from  # deferred: moto's IAM models are heavy, needed only here
 
     return get_account_id_from(access_key)

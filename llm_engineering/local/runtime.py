@@ -147,7 +147,8 @@ def _pacing(
     model_id = engines.model_id_of(image, environment, model.model_name)
     if model_id.startswith("/"):
         model_id = environment.get("HF_MODEL_ID", model_id)
-    return timing.pacing_for(key, model_id, environment, instance_type, gpus, copies, CURRENT.config.time_scale)
+    scale = CURRENT.config.time_scale
+    return timing.pacing_for(key, model_id, environment, instance_type, gpus, copies, scale, engines.kind_of(image))
 
 
 def _target(backend: SageMakerExtensionBackend, endpoint_name: str, component_name: str | None) -> tuple[str, Any, str]:

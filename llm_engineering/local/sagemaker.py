@@ -18,7 +18,7 @@ from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.base_backend import BackendDict
 from moto.sagemaker.models import FakeEndpoint
 
-from llm_engineering.local import autoscaling, container_logs, engines, model_data
+from llm_engineering.local import container_logs, engines, metrics, model_data, scaling_targets
 from llm_engineering.local.base import EndpointConfig, EndpointState
 from llm_engineering.local.components import InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
@@ -259,7 +259,7 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
         return answer
 
     def _variant_summary(self, variant: dict[str, Any], state: EndpointState) -> dict[str, Any]:
-        count, desired = autoscaling.variant_instances(self, state.name, variant)  # instances follow the scaling
+        count, desired = scaling_targets.variant_instances(self, state.name, variant)  # instances follow the scaling
         running = state.status in RUNNING_STATES
         summary: dict[str, Any] = {
             "VariantName": variant["VariantName"],
@@ -308,8 +308,8 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
             raise validation_exception(
                 "An endpoint cannot switch between models and inference components: create a new endpoint instead."
             )
-        if old is not None:  # a variant under autoscaling keeps its instance type (local/autoscaling.py)
-            autoscaling.refuse_instance_type_change(
+        if old is not None:  # a variant under autoscaling keeps its instance type (local/scaling_targets.py)
+            scaling_targets.refuse_instance_type_change(
                 self.account_id, self.region_name, name, old.production_variants, config.production_variants
             )
         self._check_quota(config)
@@ -441,3 +441,30 @@ OPERATIONS: dict[str, Callable[[SageMakerExtensionBackend, dict[str, Any]], dict
 
 def backend(account_id: str, region: str) -> SageMakerExtensionBackend:
     return sagemaker_extension_backends[account_id][region]
+
+
+def hosted_targets() -> list[metrics.Target]:
+    """What CloudWatch's host metrics measure: every variant of an endpoint holding instances, and every
+    component in service, in every backend (the sampler's targets, `metrics.register`)."""
+    found: list[metrics.Target] = []
+    for regions in list(sagemaker_extension_backends.values()):
+        for extension in list(regions.values()):
+            account, region = extension.account_id, extension.region_name
+            components = [c for c in extension.components.values() if c.status in {"InService", "Updating"}]
+            for component in components:
+                dimensions = (("InferenceComponentName", component.name),)
+                found.append((account, region, metrics.COMPONENT_HOSTS, dimensions, [dimensions]))
+            for name in list(extension.moto.endpoints):
+                state = extension.endpoint_state(name)
+                config = extension.moto.endpoint_configs.get(state.config_name)
+                if state.status not in RUNNING_STATES or config is None:
+                    continue
+                for variant in config.production_variants:
+                    dimensions = (("EndpointName", name), ("VariantName", variant["VariantName"]))
+                    hosted = [
+                        (("InferenceComponentName", c.name),)
+                        for c in components
+                        if c.endpoint_name == name and c.variant_name == variant["VariantName"]
+                    ]
+                    found.append((account, region, metrics.ENDPOINT_HOSTS, dimensions, hosted or [dimensions]))
+    return found

@@ -21,7 +21,8 @@ from typing import Any
 
 from moto.scheduler.models import scheduler_backends
 
-from llm_engineering.local import clock
+from llm_engineering.local import clock, sagemaker
+from llm_engineering.local.protocol import AwsError, check_input, operation
 
 UNIVERSAL_TARGET = re.compile(r"^arn:aws[\w-]*:scheduler:::aws-sdk:(?P<service>[a-z0-9-]+):(?P<action>[A-Za-z0-9]+)$")
 AT = re.compile(r"^at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)$")
@@ -51,9 +52,6 @@ def due_time(schedule: Any) -> datetime | None:
 
 def _invoke(account: str, region: str, target: dict[str, Any]) -> None:
     """Call the universal target; an AwsError (or an unsupported target) means the attempt failed."""
-    from llm_engineering.local import sagemaker
-    from llm_engineering.local.protocol import AwsError, check_input, operation
-
     found = UNIVERSAL_TARGET.match(target.get("Arn", ""))
     if found is None or found["service"] != "sagemaker":
         raise AwsError(
@@ -72,8 +70,6 @@ def _invoke(account: str, region: str, target: dict[str, Any]) -> None:
 
 def run_due() -> None:
     """Run every schedule that has come due (the ticker)."""
-    from llm_engineering.local.protocol import AwsError
-
     now = clock.now()
     for regions in list(scheduler_backends.values()):
         for backend in list(regions.values()):

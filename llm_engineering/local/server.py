@@ -415,8 +415,10 @@ class Emulator:
         self._saved_variable = os.environ.get(MANAGED_POLICIES_VARIABLE)
         os.environ[MANAGED_POLICIES_VARIABLE] = "true"  # moto loads AWS managed IAM policies only then
         managed_policies.install()
-        emulated_metrics.register()  # metrics and time limits: CloudWatch percentiles, the utilization sampler,
-        emulated_scheduler.register()  # and schedules that come due
+        # metrics and time limits: CloudWatch percentiles, the utilization sampler (of what SageMaker hosts),
+        # and schedules that come due
+        emulated_metrics.register(sagemaker.hosted_targets)
+        emulated_scheduler.register()
         autoscaling.install()  # autoscaling of inference components: moto's gaps, and the copies following it
         CURRENT.start(self.start_config)
         try:

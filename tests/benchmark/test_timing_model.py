@@ -1,4 +1,7 @@
-"""The emulator's timing model in closed form, and the batch it paces streams with (no real sleeps)."""
+"""The emulator's timing model in closed form, and the batch it paces streams with (no real sleeps).
+
+The emulator computes its roofline on its own (`local.timing`); where these tests compare it with preflight's
+(`preflight.memory`), they compare two computations written apart from the same first principles."""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ import threading
 
 import pytest
 
+from llm_engineering.catalogue.engines import SGLANG, TGI, VLLM
 from llm_engineering.catalogue.instances import GPU_INSTANCES
-from llm_engineering.hosting.memory import decoding_ceiling, weights
+from llm_engineering.hosting.memory import ModelShape, decoding_ceiling, weights
 from llm_engineering.local.container import EmulatedTgi
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 from llm_engineering.local.timing import Batch, TimingModel, model_for, pacing_for
@@ -22,7 +26,7 @@ def qwen_model(instance: str = "ml.g5.2xlarge", gpus: int = 1, **environment: st
     return model
 
 
-def test_decode_pass_is_preflights_roofline_of_the_catalogue_weights():
+def test_decode_pass_agrees_with_preflights_roofline_of_the_catalogue_weights():
     known = builtin_catalogue()[QWEN]
     served = weights(known.parameters, None)
     model = qwen_model()
@@ -30,6 +34,40 @@ def test_decode_pass_is_preflights_roofline_of_the_catalogue_weights():
     assert 35 < model.roofline_tokens_per_second < 45  # 15.2 GB of bf16 over 600 GB/s
     h100 = qwen_model("ml.p5.48xlarge", gpus=8)
     assert h100.roofline_tokens_per_second == pytest.approx(model.roofline_tokens_per_second * 3350 * 8 / 600)
+
+
+@pytest.mark.parametrize(
+    ("engine", "rule", "variable", "quantize"),
+    [
+        ("tgi", TGI, "HF_MODEL_QUANTIZE", "bitsandbytes"),
+        ("tgi", TGI, "HF_MODEL_QUANTIZE", "bitsandbytes-nf4"),
+        ("tgi", TGI, "HF_MODEL_QUANTIZE", "eetq"),
+        ("vllm", VLLM, "SM_VLLM_QUANTIZATION", "bitsandbytes"),
+        ("vllm", VLLM, "SM_VLLM_QUANTIZATION", "fp8"),
+        ("sglang", SGLANG, "SM_SGLANG_QUANTIZATION", "fp8"),
+    ],
+)
+def test_quantized_weights_agree_with_preflights(engine, rule, variable, quantize):
+    known = builtin_catalogue()[QWEN]
+    model = model_for(known.parameters, known.config, "ml.g5.2xlarge", 1, {variable: quantize}, engine)
+    served = weights(known.parameters, quantize, ModelShape.from_config(known.config), rule.memory)
+    assert model.roofline_tokens_per_second == pytest.approx(decoding_ceiling(served.bytes, 600, 1), rel=1e-6)
+    assert model.roofline_tokens_per_second > qwen_model().roofline_tokens_per_second * 1.5
+
+
+def test_the_kv_cache_is_what_the_engines_memory_share_leaves():
+    known = builtin_catalogue()[QWEN]
+
+    def tokens(engine: str, **environment: str) -> int:
+        found = model_for(known.parameters, known.config, "ml.g5.2xlarge", 1, environment, engine)
+        assert found is not None and found.max_batch_tokens is not None
+        return found.max_batch_tokens
+
+    tgi, vllm, sglang = tokens("tgi"), tokens("vllm"), tokens("sglang")
+    assert tgi > sglang > vllm > 0  # TGI takes the whole GPU, vLLM 0.9 of it with activations inside
+    assert tokens("vllm", SM_VLLM_GPU_MEMORY_UTILIZATION="0.95") > vllm
+    assert tokens("tgi", CUDA_MEMORY_FRACTION="0.5") == 1  # not even the weights fit: one sequence at a time
+    assert tokens("vllm", SM_VLLM_MAX_NUM_SEQS="4") == vllm  # a sequence cap leaves the KV cache as it is
 
 
 def test_steps_grow_with_the_batch_and_prefill_with_the_prompt():

@@ -12,6 +12,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from llm_engineering.iam.policies import SAGEMAKER_SERVICE, deployer_policy_document
+from llm_engineering.local.iam_simulation import principal_sources
+from llm_engineering.local.protocol import AwsError
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecutionRoleLLM"
@@ -275,3 +277,8 @@ def test_other_iam_calls_still_reach_moto(iam: Any) -> None:
     user_with(iam, policy(allow("iam:PassRole")))
     assert iam.get_user(UserName="deployer")["User"]["UserName"] == "deployer"
     assert iam.list_user_policies(UserName="deployer")["PolicyNames"] == ["inline-0"]
+
+
+def test_an_arn_in_an_unknown_partition_is_invalid_input():
+    with pytest.raises(AwsError, match="is not valid"):
+        principal_sources("arn:nowhere:iam::123456789012:role/r", [])

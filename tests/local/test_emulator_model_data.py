@@ -189,3 +189,53 @@ def test_inference_components_load_the_stage_too(aws, s3):
     assert aws.component_status("component") == "InService"
     lines = log_lines(aws, "/aws/sagemaker/InferenceComponents/component")
     assert any("Files are already present on the host" in line for line in lines)
+
+
+def put_role_policy(aws: Aws, *statements: dict) -> None:
+    aws.client("iam").put_role_policy(
+        RoleName="SageMakerExecutionRoleLLM",
+        PolicyName="extra",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+    )
+
+
+def test_an_explicit_deny_on_one_object_refuses_the_model(aws, s3):
+    put_stage(s3)
+    grant(aws, STAGE)
+    put_role_policy(
+        aws, {"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/{STAGE.prefix}*.json"}
+    )
+    with pytest.raises(ClientError, match="Could not access model data"):
+        create_model(aws)
+
+
+def test_a_permissions_boundary_without_s3_refuses_the_model(aws, s3):
+    put_stage(s3)
+    grant(aws, STAGE)
+    iam = aws.client("iam")
+    boundary = iam.create_policy(
+        PolicyName="logs-only",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]
+    iam.put_role_permissions_boundary(RoleName="SageMakerExecutionRoleLLM", PermissionsBoundary=boundary)
+    with pytest.raises(ClientError, match="Could not access model data"):
+        create_model(aws)
+
+
+def test_conditions_hold_on_the_keys_the_download_carries_and_fail_on_others(aws, s3):
+    put_stage(s3)
+    grant(aws)  # no stage of its own: the extra policy below decides
+    objects = {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/{STAGE.prefix}*"}
+    listing = {"Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"}
+    in_region = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}, "Bool": {"aws:SecureTransport": "true"}}
+    put_role_policy(aws, {"Effect": "Allow", **listing}, {"Effect": "Allow", **objects, "Condition": in_region})
+    create_model(aws, name="in-region")
+    put_role_policy(
+        aws,
+        {"Effect": "Allow", **listing},
+        {"Effect": "Allow", **objects, "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}}},
+    )
+    with pytest.raises(ClientError, match="Could not access model data"):
+        create_model(aws, name="through-an-endpoint")  # the download does not come through that VPC endpoint

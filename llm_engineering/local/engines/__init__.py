@@ -27,6 +27,7 @@ from llm_engineering.local.engines.sglang import EmulatedSglang
 from llm_engineering.local.engines.vllm import EmulatedVllm
 from llm_engineering.local.faults import FailureKind
 from llm_engineering.local.model_data import ModelData
+from llm_engineering.local.protocol import service_model
 
 EngineKind = Literal["tgi", "vllm", "sglang"]
 REPOSITORIES: dict[str, EngineKind] = {
@@ -108,8 +109,6 @@ def image_cuda_major(image: str | None) -> int | None:
 @functools.cache
 def ami_cuda_majors() -> dict[str, int | None]:
     """InferenceAmiVersion -> the CUDA major version botocore's documentation gives it (None: no CUDA)."""
-    from llm_engineering.local.protocol import service_model
-
     shape = service_model("sagemaker").shape_for("ProductionVariant").members["InferenceAmiVersion"]
     found: dict[str, int | None] = dict.fromkeys(shape.enum)
     for name, body in re.findall(r"<dt>([\w.-]+)</dt>\s*<dd>(.*?)</dd>", shape.documentation, re.DOTALL):
