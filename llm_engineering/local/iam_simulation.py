@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.iam.models import iam_backends
+from moto.utilities.utils import PARTITION_NAMES
 
 from llm_engineering.local.protocol import AwsError
 
@@ -339,10 +340,9 @@ def principal_sources(arn: str, exclusions: list[Mapping[str, Any]]) -> tuple[li
         raise AwsError("InvalidInput", f"ARN {arn} is not valid.")
     kind, _, path = parts[5].partition("/")
     name = path.rsplit("/", 1)[-1]
-    try:
-        backend = iam_backends[parts[4]][parts[1]]
-    except KeyError:  # a partition moto does not know
-        raise AwsError("InvalidInput", f"ARN {arn} is not valid.") from None
+    if parts[1] not in PARTITION_NAMES:  # checked first: looking up an account creates moto state
+        raise AwsError("InvalidInput", f"ARN {arn} is not valid.")
+    backend = iam_backends[parts[4]][parts[1]]
     excluded = _Exclusions.of(exclusions)
     if kind == "user":
         user = backend.users.get(name)
