@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from moto.s3.models import s3_backends
 
+from llm_engineering.local import image_pull
 from llm_engineering.local.iam_simulation import Context, decide, principal_sources
 from llm_engineering.local.protocol import AwsError, validation_exception
 from llm_engineering.local.security import note_isolation
@@ -133,6 +134,7 @@ def check_create_model(account: str, region: str, params: dict[str, Any]) -> Non
 
 def _create_model(account: str, region: str, params: dict[str, Any]) -> None:
     check_create_model(account, region, params)
+    image_pull.check_create_model(params, region)  # the role must be allowed to pull the image (local/image_pull.py)
     note_isolation(account, region, params)  # EnableNetworkIsolation, which moto drops (local/security.py)
 
 

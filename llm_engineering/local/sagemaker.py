@@ -24,7 +24,7 @@ from llm_engineering.local.components import InferenceComponentOperations
 from llm_engineering.local.faults import CURRENT
 from llm_engineering.local.protocol import AwsError, validation_exception
 from llm_engineering.local.records import filter_rows, model_environment, now, page
-from llm_engineering.local.security import isolated_from_the_hub, refuse_kms_on_local_storage
+from llm_engineering.local.security import isolated_from_the_hub
 from llm_engineering.statuses import HOLDING_INSTANCES
 
 ENDPOINT_HEALTH_CHECK_FAILURE = (
@@ -98,7 +98,6 @@ class SageMakerExtensionBackend(InferenceComponentOperations):
                 f'Cannot create already existing endpoint configuration "{self.arn("endpoint-config", name)}".'
             )
         variants = params["ProductionVariants"]
-        refuse_kms_on_local_storage(params)  # KmsKeyId on local NVMe storage (local/security.py)
         names = [variant["VariantName"] for variant in variants]
         if len(set(names)) != len(names):
             raise validation_exception("Production variant names must be unique within an endpoint configuration.")

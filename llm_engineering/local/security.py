@@ -4,32 +4,15 @@ An isolated model (EnableNetworkIsolation) whose container should download HF_MO
 reach it: the container fails to start, as any container without network fails a download. The log line is
 the emulator's (huggingface_hub's own wording for an unreachable host was not verified).
 
-CreateEndpointConfig fails when KmsKeyId is given and a production variant runs on an instance type with local
-NVMe storage (SageMaker API reference, CreateEndpointConfig `KmsKeyId`). The families are the tool's own table
-(`hosting.instances.NVME_STORAGE_FAMILIES`). AWS's exact message could not be verified: the wording below is
-the emulator's.
+CreateEndpointConfig takes a KmsKeyId on every instance type: on those with local NVMe storage the key "does not
+encrypt instance local storage" (SageMaker API reference, CreateEndpointConfig `KmsKeyId`, as botocore 1.43.27
+and later word it; the older text, that the call fails for such types, is gone), so the emulator keeps the key
+and refuses nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from llm_engineering.catalogue.instances import has_local_nvme
-from llm_engineering.local.protocol import validation_exception
-
-
-def refuse_kms_on_local_storage(params: dict[str, Any]) -> None:
-    """Raise SageMaker's ValidationException for a KmsKeyId on a variant whose storage is local NVMe."""
-    if not params.get("KmsKeyId"):
-        return
-    for variant in params.get("ProductionVariants", []):
-        instance_type = variant.get("InstanceType", "")
-        if has_local_nvme(instance_type):
-            raise validation_exception(
-                f"The KmsKeyId parameter is not supported for instance type {instance_type} of production variant "
-                f"{variant.get('VariantName')}: its instance storage is local NVMe, encrypted by the instance."
-            )
-
 
 ISOLATED: set[tuple[str, str, str]] = set()
 """(account, region, model name) of the models created with EnableNetworkIsolation: moto drops the flag."""

@@ -39,6 +39,7 @@ from llm_engineering.local import (
     model_data,
     quotas,
     runtime,
+    s3_rules,
     sagemaker,
     security,
 )
@@ -144,6 +145,8 @@ class EmulatorApp:
             return self._runtime(request, account, region)
         if service == "iam" and request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             return self._iam(request)
+        if service == "s3":  # what S3 refuses and moto does not (local/s3_rules.py)
+            return s3_rules.check(request, account_for(access_key, request.headers), region)
         if service == "servicequotas" and target.removeprefix("ServiceQuotasV20190624.") in quotas.OPERATIONS:
             return self._quotas(request, target.removeprefix("ServiceQuotasV20190624."), access_key, region)
         return None

@@ -122,10 +122,18 @@ def test_the_image_repository_chooses_the_container():
         (VLLM_IMAGE, "al2-ami-sagemaker-inference-gpu-2", True),
         (VLLM_IMAGE, CUDA_13_AMI, False),
         (VLLM_IMAGE, "al2-ami-sagemaker-inference-gpu-3-1", False),  # AWS's vLLM guide: the image's compat layer
-        (SGLANG_IMAGE, None, False),
+        (SGLANG_IMAGE, None, True),  # CUDA 12.9: AWS records a CUDA 12.8 image failing on the default AMI
+        (SGLANG_IMAGE, "al2-ami-sagemaker-inference-gpu-3-1", False),  # what AWS's DLCs pin for CUDA 12.x
+        (SGLANG_IMAGE, "al2-ami-sagemaker-inference-gpu-2", False),  # a CUDA 12 driver: minor-version compatible
+        (
+            "r/huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04",
+            None,
+            False,
+        ),  # no failure recorded for TGI's cu124 on the default AMI
+        ("r/custom:latest", None, False),  # no CUDA in the tag: nothing to judge
     ],
 )
-def test_cuda_13_images_need_a_host_that_can_run_them(image, ami, silent):
+def test_a_host_without_a_driver_for_the_images_cuda_fails_it_before_any_log(image, ami, silent):
     assert engines.fails_before_logging(image, ami) is silent
 
 
@@ -196,7 +204,7 @@ def test_a_kv_cache_too_small_fails_with_the_engines_own_line(aws: Aws, image, e
 
 
 def test_an_sglang_endpoint_logs_its_entrypoint_and_serves_chat(aws: Aws) -> None:
-    assert deploy(aws, SGLANG_IMAGE, SGLANG_ENV, ami=None) == "InService"
+    assert deploy(aws, SGLANG_IMAGE, SGLANG_ENV, ami="al2-ami-sagemaker-inference-gpu-3-1") == "InService"
     text = log_text(aws, "/aws/sagemaker/Endpoints/endpoint")
     assert "Running command: exec python3 -m sglang.launch_server --model-path Qwen/Qwen2.5-7B-Instruct" in text
     assert text.rstrip().endswith("The server is fired up and ready to roll!")
@@ -208,3 +216,4 @@ def test_tgi_without_the_models_architecture_dies_naming_its_type(aws: Aws) -> N
     assert aws.endpoint_status("endpoint") == "Failed"
     text = log_text(aws, "/aws/sagemaker/Endpoints/endpoint")
     assert "ValueError: Unsupported model type qwen2.5" in text and "Shard 0 failed to start" in text
+

@@ -6,8 +6,13 @@ refuses the others' request shapes as the real server does, and writes its engin
 
 A CUDA 13 image (tag `cu130`) needs a host whose NVIDIA driver runs it: the default SageMaker AMI's does
 not, and such a container dies before writing a single log line (the DLCs' SageMaker guides: "the default
-SageMaker host AMI has incompatible NVIDIA drivers for CUDA 13.0 images"). A variant's InferenceAmiVersion is
-suitable when botocore documents a CUDA of the image's major version for it, or when it is
+SageMaker host AMI has incompatible NVIDIA drivers for CUDA 13.0 images"). So does a CUDA 12 image: AWS's Deep
+Learning Containers repository pins `al2-ami-sagemaker-inference-gpu-3-1` for its CUDA 12.x images and records a
+CUDA 12.8 image failing on the default AMI with a `CannotStartContainerError` and no log. Which driver the
+default AMI has is not documented: the emulator fails CUDA 12 images newer than 12.4 there (12.8 as recorded,
+12.5-12.7 taken alike, not verified), and runs TGI's cu124 images, for which no failure is recorded.
+A variant's InferenceAmiVersion is suitable when botocore documents a CUDA of the image's major version for it,
+or when it is
 `al2-ami-sagemaker-inference-gpu-3-1`, on which AWS's own vLLM DLC guide runs the CUDA 13 image through the
 image's forward-compatibility libraries. This module reads botocore itself rather than sharing the tool's
 code, so the emulator cannot inherit the tool's mistakes.
@@ -99,11 +104,15 @@ def startup_lines(
     return _LOGS[kind](model_id, environment, instance_type, failure)
 
 
-def image_cuda_major(image: str | None) -> int | None:
-    """The CUDA major version in a DLC tag (`...-cu130-...` -> 13), None when the tag does not say."""
+def image_cuda(image: str | None) -> tuple[int, int] | None:
+    """The CUDA version in a DLC tag (`...-cu129-...` -> (12, 9)), None when the tag does not say."""
     tag = (image or "").split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
     match = _CUDA.search(tag)
-    return int(match.group(1)[:-1]) if match else None
+    return (int(match.group(1)[:-1]), int(match.group(1)[-1])) if match else None
+
+
+DEFAULT_AMI_RUNS = (12, 4)
+"""The newest CUDA the emulator lets an image have on SageMaker's default AMI (see the module's docstring)."""
 
 
 @functools.cache
@@ -120,10 +129,12 @@ def ami_cuda_majors() -> dict[str, int | None]:
 
 def fails_before_logging(image: str | None, ami: str | None) -> bool:
     """True when the host (its InferenceAmiVersion, None: SageMaker's default) cannot run the image's CUDA."""
-    major = image_cuda_major(image)
-    if major is None or major < 13:
+    cuda = image_cuda(image)
+    if cuda is None or cuda < (12, 0):
         return False
+    if ami is None:
+        return cuda > DEFAULT_AMI_RUNS
     if ami in COMPATIBILITY_AMIS:
         return False
-    host = ami_cuda_majors().get(ami) if ami else None
-    return host is None or host < major
+    host = ami_cuda_majors().get(ami)
+    return host is None or host < cuda[0]
