@@ -36,7 +36,6 @@ SAGEMAKER_CONFIG_ACTIONS: tuple[str, ...] = ("sagemaker:CreateEndpointConfig",)
 """Endpoint configs: tagged as above, and only on the allowed instance types (`sagemaker:InstanceTypes`)."""
 
 SAGEMAKER_MANAGED_ACTIONS: tuple[str, ...] = (
-    "sagemaker:DescribeModel",  # a model's environment holds its Hugging Face token: read only the tool's
     "sagemaker:DeleteModel",
     "sagemaker:DeleteEndpointConfig",
     "sagemaker:UpdateEndpoint",
@@ -44,10 +43,16 @@ SAGEMAKER_MANAGED_ACTIONS: tuple[str, ...] = (
     "sagemaker:UpdateInferenceComponent",
     "sagemaker:UpdateInferenceComponentRuntimeConfig",
     "sagemaker:DeleteInferenceComponent",
+)
+"""Changes: only on resources carrying the managed-by tag (`aws:ResourceTag`)."""
+
+SAGEMAKER_USE_ACTIONS: tuple[str, ...] = (
+    "sagemaker:DescribeModel",  # a model's environment holds its Hugging Face token: read only the tool's
     "sagemaker:InvokeEndpoint",
     "sagemaker:InvokeEndpointWithResponseStream",
 )
-"""Changes, invocations and the model read: only on resources carrying the managed-by tag (`aws:ResourceTag`)."""
+"""Invocations and the model read: only on resources carrying the managed-by tag, and only on the types they
+apply to (models, endpoints, inference components; no endpoint config)."""
 
 SAGEMAKER_READ_ACTIONS: tuple[str, ...] = (
     "sagemaker:DescribeEndpointConfig",
@@ -62,6 +67,7 @@ SAGEMAKER_RESOURCE_ACTIONS: tuple[str, ...] = (
     *SAGEMAKER_CREATE_ACTIONS,
     *SAGEMAKER_CONFIG_ACTIONS,
     *SAGEMAKER_MANAGED_ACTIONS,
+    *SAGEMAKER_USE_ACTIONS,
     *SAGEMAKER_READ_ACTIONS,
 )
 """SageMaker actions that accept resource ARNs: scoped to the account's models, configs, endpoints, components."""
@@ -274,6 +280,7 @@ def _sagemaker_statements(partition: str, account_id: str, instance_types: Seque
         f"{sagemaker}:inference-component/*",
     ]
     requested = {f"aws:RequestTag/{MANAGED_BY}": TOOL_NAME}
+    tagged = {f"aws:ResourceTag/{MANAGED_BY}": TOOL_NAME}
     return [
         _statement("CreateTaggedSageMakerHosting", list(SAGEMAKER_CREATE_ACTIONS), resources, StringEquals=requested),
         _statement(
@@ -286,11 +293,14 @@ def _sagemaker_statements(partition: str, account_id: str, instance_types: Seque
                 "Null": {"sagemaker:InstanceTypes": "false"},  # ForAllValues alone would pass a request without any
             },
         ),
+        _statement("ManageTaggedSageMakerHosting", list(SAGEMAKER_MANAGED_ACTIONS), resources, StringEquals=tagged),
+        # A statement of their own: none of them takes an endpoint config, which REQUIRE_MFA's split of a shared
+        # statement (iam/mfa.py) would leave to them alone.
         _statement(
-            "ManageTaggedSageMakerHosting",
-            list(SAGEMAKER_MANAGED_ACTIONS),
-            resources,
-            StringEquals={f"aws:ResourceTag/{MANAGED_BY}": TOOL_NAME},
+            "UseTaggedSageMakerHosting",
+            list(SAGEMAKER_USE_ACTIONS),
+            [f"{sagemaker}:model/*", f"{sagemaker}:endpoint/*", f"{sagemaker}:inference-component/*"],
+            StringEquals=tagged,
         ),
         _statement("ReadSageMakerHosting", list(SAGEMAKER_READ_ACTIONS), resources),
         _statement("SageMakerList", list(SAGEMAKER_LIST_ACTIONS), "*"),

@@ -65,4 +65,4 @@ def test_create_sagemaker_role_puts_the_mfa_policy_when_required(iam, run_main, 
     document = json.loads(document) if isinstance(document, str) else document
     sids = {statement["Sid"] for statement in document["Statement"]}
     assert {"CreateTaggedSageMakerHostingWithMfa", "ManageTaggedSageMakerHostingWithMfa"} <= sids
-    assert "ManageTaggedSageMakerHosting" in sids  # its invokes and DescribeModel, without MFA
+    assert "UseTaggedSageMakerHosting" in sids  # invokes and DescribeModel, without MFA

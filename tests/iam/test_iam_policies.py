@@ -34,7 +34,6 @@ NO_CONDITION: dict = {}
 
 SAGEMAKER_CREATES = ["CreateModel", "CreateEndpoint", "CreateInferenceComponent", "AddTags"]
 SAGEMAKER_MANAGED = [
-    "DescribeModel",
     "DeleteModel",
     "DeleteEndpointConfig",
     "UpdateEndpoint",
@@ -42,9 +41,8 @@ SAGEMAKER_MANAGED = [
     "UpdateInferenceComponent",
     "UpdateInferenceComponentRuntimeConfig",
     "DeleteInferenceComponent",
-    "InvokeEndpoint",
-    "InvokeEndpointWithResponseStream",
 ]
+SAGEMAKER_USES = ["DescribeModel", "InvokeEndpoint", "InvokeEndpointWithResponseStream"]  # no endpoint config
 SAGEMAKER_READS = ["DescribeEndpointConfig", "DescribeEndpoint", "DescribeInferenceComponent", "ListTags"]
 SAGEMAKER_LISTS = ["ListModels", "ListEndpointConfigs", "ListEndpoints", "ListInferenceComponents"]
 SCALING = {
@@ -69,6 +67,10 @@ EXPECTED_DEPLOYER_GRANTS: dict[str, tuple[set[str], dict]] = {
         },
     ),
     **{f"sagemaker:{action}": (SAGEMAKER_RESOURCES, RESOURCE_TAG) for action in SAGEMAKER_MANAGED},
+    **{
+        f"sagemaker:{action}": (SAGEMAKER_RESOURCES - {f"{SM}:endpoint-config/*"}, RESOURCE_TAG)
+        for action in SAGEMAKER_USES
+    },
     **{f"sagemaker:{action}": (SAGEMAKER_RESOURCES, NO_CONDITION) for action in SAGEMAKER_READS},
     **{f"sagemaker:{action}": ({"*"}, NO_CONDITION) for action in SAGEMAKER_LISTS},
     "iam:PassRole": (
