@@ -26,6 +26,7 @@ from botocore.parsers import ResponseParserError
 
 from llm_engineering import TOOL_NAME, __version__
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.refusals import error_message, is_not_found, shown_code
 
 if TYPE_CHECKING:
     from llm_engineering.settings import Settings
@@ -157,31 +158,9 @@ AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
 def describe_failure(error: Exception) -> str:
     """`<Operation> refused: <Code>: <message>` for AWS refusals, the error's type and text otherwise."""
     if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{error.operation_name} refused: {details.get('Code', 'Unknown')}: {details.get('Message', '')}"
+        return f"{error.operation_name} refused: {shown_code(error)}: {error_message(error)}"
     first = str(error).strip().splitlines()
     return f"{type(error).__name__}: {first[0] if first else ''}".rstrip(": ")
-
-
-_NOT_FOUND_CODES = frozenset(
-    {"NoSuchEntity", "ResourceNotFoundException", "ResourceNotFound", "NoSuchBucket", "NotFoundException"}  # KMS: last
-)
-_NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")
-
-
-def is_not_found(error: ClientError) -> bool:
-    """True when AWS says the resource does not exist.
-
-    IAM answers `NoSuchEntity` and most services `ResourceNotFoundException`; SageMaker's control plane
-    answers a `ValidationException` whose message says "Could not find ..." (its runtime a
-    `ValidationError`), so for those two codes the wording decides.
-    """
-    details = error.response.get("Error", {})
-    code = details.get("Code", "")
-    if code in _NOT_FOUND_CODES:
-        return True
-    message = (details.get("Message") or "").lower()
-    return code in {"ValidationException", "ValidationError"} and any(word in message for word in _NOT_FOUND_WORDS)
 
 
 def get_or_none(call: Callable[..., Any], **params: Any) -> Any | None:

@@ -30,6 +30,7 @@ from llm_engineering.hosting.plan import Call, Plan, Wait
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.steps import ArnOf, SecondsUntilReady
 from llm_engineering.redaction import reveal
+from llm_engineering.refusals import error_code, error_message
 from llm_engineering.resources.endpoints import Endpoint, InferenceComponent, Remote, Resource, ResourceFailed
 from llm_engineering.resources.waiting import Poller, Reporter, WaitTimeout
 from llm_engineering.statuses import Status
@@ -74,10 +75,7 @@ ROLE_PROPAGATION_DELAY = 3.0
 
 
 def _role_not_yet_assumable(error: ClientError) -> bool:
-    details = error.response.get("Error", {})
-    return (
-        details.get("Code") == "ValidationException" and "could not assume role" in details.get("Message", "").lower()
-    )
+    return error_code(error) == "ValidationException" and "could not assume role" in error_message(error).lower()
 
 
 def _snake(operation: str) -> str:

@@ -14,8 +14,9 @@ from typing import Any, ClassVar, Literal, Self
 from botocore.exceptions import ClientError
 
 from llm_engineering import tags as tool_tags
-from llm_engineering.aws import get_or_none, is_not_found, paginate
+from llm_engineering.aws import get_or_none, paginate
 from llm_engineering.errors import UserFacingError
+from llm_engineering.refusals import is_not_found
 from llm_engineering.resources.waiting import Poller, ProgressCallback
 from llm_engineering.statuses import COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, HOLDING_INSTANCES, Status
 
