@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_engineering import tags as tool_tags
-from llm_engineering.aws import Aws, delete_if_exists, get_or_none, paginate
+from llm_engineering.aws import Aws, delete_if_exists, paginate
 from llm_engineering.hosting.autoscaling import NAMESPACE, ExistingScaling, ScaledResource
 from llm_engineering.resources.endpoints import Resource
 
@@ -46,9 +46,8 @@ def tool_alarms(aws: Aws, target: ScaledResource) -> tuple[str, ...]:
     for alarm in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmNamePrefix=target.label):
         if alarm["AlarmName"] not in (target.wake_alarm, target.sleep_alarm):
             continue
-        answer = get_or_none(cloudwatch.list_tags_for_resource, ResourceARN=alarm["AlarmArn"]) or {}
-        values = tool_tags.as_dict(answer.get("Tags", []))
-        if tool_tags.is_managed(answer.get("Tags", [])) and values.get(tool_tags.ENDPOINT) == target.endpoint_name:
+        values = tool_tags.read_if_exists(cloudwatch, ResourceARN=alarm["AlarmArn"])
+        if tool_tags.is_managed(values) and values.get(tool_tags.ENDPOINT) == target.endpoint_name:
             found.append(alarm["AlarmName"])
     return tuple(found)
 

@@ -308,7 +308,7 @@ class InferenceClient:
                 arn = arn["InferenceComponentArn"]
             else:
                 arn = control.describe_endpoint(EndpointName=self.endpoint_name)["EndpointArn"]
-            engine = tool_tags.read_values(control, arn).get(tool_tags.ENGINE)
+            engine = tool_tags.read(control, ResourceArn=arn).get(tool_tags.ENGINE)
         except (ClientError, KeyError):
             return None
         return engine if engine in PROTOCOLS else None

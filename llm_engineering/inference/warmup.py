@@ -80,7 +80,7 @@ def measured_startup(control: Callable[[], Any] | None, described: dict[str, Any
     if control is None or not arn:
         return None
     try:
-        value = tool_tags.read_values(control(), arn).get(tool_tags.STARTUP_SECONDS, "")
+        value = tool_tags.read(control(), ResourceArn=arn).get(tool_tags.STARTUP_SECONDS, "")
     except ClientError:
         return None
     return int(value) if value.isdigit() else None

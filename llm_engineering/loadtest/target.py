@@ -140,10 +140,9 @@ def _environment(sagemaker: Any, model_name: str | None) -> Mapping[str, str]:
 def _engine(sagemaker: Any, arn: str) -> str | None:
     """The engine tag the tool put on the endpoint (or component); None when untagged or unreadable."""
     try:
-        found = sagemaker.list_tags(ResourceArn=arn, MaxResults=100).get("Tags", [])
+        engine = tool_tags.read(sagemaker, ResourceArn=arn).get(tool_tags.ENGINE)
     except ClientError:
         return None
-    engine = tool_tags.as_dict(found).get(tool_tags.ENGINE)
     return engine if engine in ENGINES else None
 
 

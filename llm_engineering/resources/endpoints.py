@@ -182,12 +182,9 @@ class Remote:
         )
         return self
 
-    def tags(self) -> list[dict[str, str]]:
+    def tags(self) -> dict[str, str]:
         """The resource's tags (empty when it has no ARN yet, or is gone)."""
-        if not self.arn:
-            return []
-        found = get_or_none(lambda: list(paginate(self.client, "list_tags", "Tags", ResourceArn=self.arn)))
-        return found or []
+        return tool_tags.read_if_exists(self.client, ResourceArn=self.arn) if self.arn else {}
 
 
 @dataclass
