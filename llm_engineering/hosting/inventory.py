@@ -18,7 +18,7 @@ from llm_engineering.aws import get_or_none, paginate
 from llm_engineering.catalogue.prices import Cost, fleet_cost
 from llm_engineering.names import NAME_PREFIX_LENGTH
 from llm_engineering.resources.endpoints import Endpoint, InferenceComponent, components_on
-from llm_engineering.statuses import HOLDING_INSTANCES, Status
+from llm_engineering.statuses import BILLING
 
 
 @dataclass
@@ -245,7 +245,7 @@ def region_endpoints(client: Any, now: datetime | None = None) -> RegionEndpoint
         tags = endpoint.tags()
         if tool_tags.is_managed(tags):
             ours.append(_summary(client, endpoint, tags, now))
-        elif endpoint.status in HOLDING_INSTANCES and endpoint.status != Status.DELETING:
+        elif endpoint.status in BILLING:
             others.append(endpoint.name)
     return RegionEndpoints(ours, others)
 

@@ -32,7 +32,7 @@ from llm_engineering.inference.protocols import Protocol, checked_messages, erro
 from llm_engineering.inference.streaming import GenerationStats, TokenStream, one_line
 from llm_engineering.inference.warmup import describe_component, is_no_capacity, measured_startup, scaled_to_zero
 from llm_engineering.refusals import error_code, error_message, http_status, is_not_found, shown_code
-from llm_engineering.statuses import Status
+from llm_engineering.statuses import Status, advice
 
 if TYPE_CHECKING:
     from llm_engineering.settings import Settings
@@ -501,18 +501,9 @@ class InferenceClient:
             return AwsRequestError(f"SageMaker refused to invoke {self.target}: {one_line(message)}.")
         reason = description.get("FailureReason")
         why = f" ({one_line(reason)})" if reason else ""
-        advice = {
-            Status.CREATING: "wait until it is InService (`make deploy-inference-endpoint` waits and shows progress)",
-            Status.UPDATING: "wait until the update finishes and retry",
-            Status.SYSTEM_UPDATING: "wait until SageMaker's maintenance finishes and retry",
-            Status.ROLLING_BACK: "wait until the rollback finishes and retry",
-            Status.DELETING: "it is going away: deploy it again with `make deploy-inference-endpoint`",
-            Status.FAILED: "fix the cause, then redeploy with `make deploy-inference-endpoint` "
-            "(or remove it with `make delete-inference-endpoint`)",
-            Status.OUT_OF_SERVICE: "it takes no requests: remove it with `make delete-inference-endpoint`, then "
-            "deploy again",
-        }.get(status, "check it in the SageMaker console")
-        return EndpointNotReadyError(f"Endpoint '{self.endpoint_name}' is {status}, not InService{why}: {advice}.")
+        return EndpointNotReadyError(
+            f"Endpoint '{self.endpoint_name}' is {status}, not InService{why}: {advice(status).use}."
+        )
 
     def _model_error(self, response: Mapping[str, Any], message: str) -> str:
         original = response.get("OriginalMessage") or message

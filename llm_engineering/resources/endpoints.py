@@ -18,7 +18,7 @@ from llm_engineering.aws import get_or_none, paginate
 from llm_engineering.errors import UserFacingError
 from llm_engineering.refusals import is_not_found
 from llm_engineering.resources.waiting import Poller, ProgressCallback
-from llm_engineering.statuses import COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, HOLDING_INSTANCES, Status
+from llm_engineering.statuses import BILLING, COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, Status
 
 ResourceKind = Literal[
     "model",
@@ -283,7 +283,7 @@ def endpoints_using_role(client: Any, role_arn: str) -> list[str]:
     using: list[str] = []
     for listed in paginate(client, "list_endpoints", "Endpoints"):
         endpoint = Endpoint.get(client, listed["EndpointName"])
-        if endpoint is None or endpoint.status not in HOLDING_INSTANCES or endpoint.status == Status.DELETING:
+        if endpoint is None or endpoint.status not in BILLING:
             continue
         if not tool_tags.is_managed(endpoint.tags()):
             continue
