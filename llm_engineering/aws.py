@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import botocore.loaders
 import botocore.session
@@ -27,9 +27,6 @@ from botocore.parsers import ResponseParserError
 from llm_engineering import TOOL_NAME, __version__
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.refusals import error_message, is_not_found, shown_code
-
-if TYPE_CHECKING:
-    from llm_engineering.settings import Settings
 
 MAX_ATTEMPTS = 8
 """Attempts per call, the first included (standard retry mode: backoff with jitter on throttling and 5xx)."""
@@ -111,7 +108,10 @@ def _region_source(session: botocore.session.Session) -> str:
 
 
 def connect(region: str | None = None, profile: str | None = None) -> Aws:
-    """Open a session, failing with one actionable line when region or credentials are missing."""
+    """Open a session, failing with one actionable line when region or credentials are missing.
+
+    Scripts pass AWS_REGION and AWS_PROFILE from their settings (None: botocore's own chain decides); the
+    library below them only ever receives the `Aws` this returns, never the settings."""
     session = botocore.session.Session(profile=profile)
     try:
         session.get_scoped_config()  # reads the profile, so that an unknown one fails here and not at a call
@@ -141,11 +141,6 @@ def connect(region: str | None = None, profile: str | None = None) -> Aws:
     for observer in SESSION_OBSERVERS:
         observer(session)
     return Aws(session=session, region=region_name)
-
-
-def from_settings(settings: Settings) -> Aws:
-    """`connect()` with the region and profile from the tool's settings."""
-    return connect(settings.aws_region, settings.aws_profile)
 
 
 # --- Answers every caller reads the same way ---------------------------------------------------------------

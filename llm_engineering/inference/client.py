@@ -23,8 +23,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from llm_engineering import tags as tool_tags
-from llm_engineering.aws import from_settings as connect_aws
-from llm_engineering.aws import paginate
+from llm_engineering.aws import connect, paginate
 from llm_engineering.errors import AwsRequestError, ConfigurationError
 from llm_engineering.inference import protocols
 from llm_engineering.inference.parameters import GenerationParameters, InvalidParameterError
@@ -193,7 +192,7 @@ class InferenceClient:
         The component comes from `component_name`, else SAGEMAKER_INFERENCE_COMPONENT_NAME, else it is
         discovered when ENDPOINT_TYPE=inference-component (or when SageMaker asks for one).
         """
-        aws = connect_aws(settings)
+        aws = connect(settings.aws_region, settings.aws_profile)
         runtime = aws.client("sagemaker-runtime", read_timeout=settings.inference_request_timeout)
         fail_fast_on_read_timeouts(runtime)
         component = component_name or settings.sagemaker_inference_component_name
