@@ -103,8 +103,8 @@ def read(client: Any, **resource: str) -> dict[str, str]:
     `PolicyArn=` (IAM), `Bucket=` (S3), `KeyId=` (KMS). A refusal propagates as the ClientError it is."""
     service = client.meta.service_model.service_name
     if len(resource) != 1 or (service, *resource) not in _LISTINGS:
-        known = ", ".join(f"{name}(..., {param}=)" for name, param in _LISTINGS if name == service)
-        raise TypeError(f"tags.read cannot read {service} tags by {', '.join(resource)}: {known or 'no listing'}")
+        known = " or ".join(f"{param}=" for name, param in _LISTINGS if name == service) or "nothing: no listing"
+        raise TypeError(f"tags.read cannot read {service} tags by {', '.join(resource)}: it reads them by {known}")
     listing = _LISTINGS[(service, *resource)]
     if client.can_paginate(listing.operation):
         config = {"PageSize": listing.page_size} if listing.page_size else {}
