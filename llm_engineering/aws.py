@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import botocore.loaders
 import botocore.session
@@ -26,9 +26,7 @@ from botocore.parsers import ResponseParserError
 
 from llm_engineering import TOOL_NAME, __version__
 from llm_engineering.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from llm_engineering.settings import Settings
+from llm_engineering.refusals import error_message, is_not_found, shown_code
 
 MAX_ATTEMPTS = 8
 """Attempts per call, the first included (standard retry mode: backoff with jitter on throttling and 5xx)."""
@@ -110,7 +108,10 @@ def _region_source(session: botocore.session.Session) -> str:
 
 
 def connect(region: str | None = None, profile: str | None = None) -> Aws:
-    """Open a session, failing with one actionable line when region or credentials are missing."""
+    """Open a session, failing with one actionable line when region or credentials are missing.
+
+    Scripts pass AWS_REGION and AWS_PROFILE from their settings (None: botocore's own chain decides); the
+    library below them only ever receives the `Aws` this returns, never the settings."""
     session = botocore.session.Session(profile=profile)
     try:
         session.get_scoped_config()  # reads the profile, so that an unknown one fails here and not at a call
@@ -142,11 +143,6 @@ def connect(region: str | None = None, profile: str | None = None) -> Aws:
     return Aws(session=session, region=region_name)
 
 
-def from_settings(settings: Settings) -> Aws:
-    """`connect()` with the region and profile from the tool's settings."""
-    return connect(settings.aws_region, settings.aws_profile)
-
-
 # --- Answers every caller reads the same way ---------------------------------------------------------------
 
 AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
@@ -157,31 +153,9 @@ AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
 def describe_failure(error: Exception) -> str:
     """`<Operation> refused: <Code>: <message>` for AWS refusals, the error's type and text otherwise."""
     if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{error.operation_name} refused: {details.get('Code', 'Unknown')}: {details.get('Message', '')}"
+        return f"{error.operation_name} refused: {shown_code(error)}: {error_message(error)}"
     first = str(error).strip().splitlines()
     return f"{type(error).__name__}: {first[0] if first else ''}".rstrip(": ")
-
-
-_NOT_FOUND_CODES = frozenset(
-    {"NoSuchEntity", "ResourceNotFoundException", "ResourceNotFound", "NoSuchBucket", "NotFoundException"}  # KMS: last
-)
-_NOT_FOUND_WORDS = ("could not find", "not found", "does not exist")
-
-
-def is_not_found(error: ClientError) -> bool:
-    """True when AWS says the resource does not exist.
-
-    IAM answers `NoSuchEntity` and most services `ResourceNotFoundException`; SageMaker's control plane
-    answers a `ValidationException` whose message says "Could not find ..." (its runtime a
-    `ValidationError`), so for those two codes the wording decides.
-    """
-    details = error.response.get("Error", {})
-    code = details.get("Code", "")
-    if code in _NOT_FOUND_CODES:
-        return True
-    message = (details.get("Message") or "").lower()
-    return code in {"ValidationException", "ValidationError"} and any(word in message for word in _NOT_FOUND_WORDS)
 
 
 def get_or_none(call: Callable[..., Any], **params: Any) -> Any | None:

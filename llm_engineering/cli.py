@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 
 from llm_engineering.errors import ConfigurationError, SettingsWarning, UserFacingError
 from llm_engineering.redaction import mask_secrets
+from llm_engineering.refusals import error_message, is_access_denied, shown_code
 from llm_engineering.terminal import clean
 
 INTERRUPTED = 130
@@ -103,10 +104,8 @@ _default_show_warning = warnings.showwarning
 
 def describe_client_error(error: ClientError) -> str:
     """`AWS refused <Operation>: <Code>: <message>` plus a hint for permission problems."""
-    details = error.response.get("Error", {})
-    code = details.get("Code", "Unknown")
-    text = f"AWS refused {error.operation_name}: {code}: {details.get('Message', '')}".rstrip(": ")
-    if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
+    text = f"AWS refused {error.operation_name}: {shown_code(error)}: {error_message(error)}".rstrip(": ")
+    if is_access_denied(error):
         text += " (the credentials in use lack this permission: check AWS_PROFILE)"
     return text
 

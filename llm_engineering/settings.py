@@ -213,8 +213,7 @@ class Settings(BaseSettings):
     def _bucket_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
             bucket, _, prefix = entry.partition("/")
-            if not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", bucket):
-                raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 lower-case letters, digits, '.', '-')")
+            check_bucket(bucket)
             if prefix:
                 S3Location.parse(f"s3://{entry}")
         return value

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from llm_engineering import __version__
-from llm_engineering.aws import MAX_ATTEMPTS, connect, from_settings
+from llm_engineering.aws import MAX_ATTEMPTS, Aws, connect
 from llm_engineering.errors import ConfigurationError
-from llm_engineering.settings import load_settings
+from llm_engineering.settings import Settings, load_settings
+
+
+def from_settings(settings: Settings) -> Aws:
+    """What every script does: connect with the settings' AWS_REGION and AWS_PROFILE."""
+    return connect(settings.aws_region, settings.aws_profile)
 
 
 def test_client_carries_region_retries_and_user_agent():

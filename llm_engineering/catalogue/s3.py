@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 
 SCHEME = "s3://"
-BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-BUCKET_RULE = "3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit"
+BUCKET_CHARACTERS = re.compile(r"^[a-z0-9.-]{3,63}$")
+BUCKET_RULE = "3-63 lower-case letters, digits, '.', '-'"
+_IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 # Key characters AWS lists as safe, which need no encoding anywhere (URLs, IAM ARNs, shells).
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9!_.*'()=+-]+(?:/[A-Za-z0-9!_.*'()=+-]+)*/$")
 MAX_KEY_BYTES = 1024
@@ -20,10 +21,27 @@ MODELS_ROOT = "models/"
 COMMIT_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 
 
+def bucket_problem(name: str) -> str | None:
+    """What keeps `name` from being an S3 bucket name (AWS's general-purpose naming rules), None if nothing.
+
+    The one bucket-name rule: settings (MODEL_S3_BUCKET, MODEL_S3_URI, EXECUTION_ROLE_S3_BUCKETS) and every
+    S3 location read it here, so a name one of them accepts is never refused by another (or by S3)."""
+    if not BUCKET_CHARACTERS.match(name):
+        return f"({BUCKET_RULE})"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return f"({BUCKET_RULE}): it must start and end with a letter or digit"
+    if ".." in name:
+        return f"({BUCKET_RULE}): no two '.' in a row"
+    if _IP_ADDRESS.match(name):
+        return f"({BUCKET_RULE}): not shaped like an IP address"
+    return None
+
+
 def check_bucket(name: str) -> str:
-    """`name` if it is a valid S3 bucket name, else ValueError with the rule."""
-    if not BUCKET_PATTERN.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
-        raise ValueError(f"{name!r} is not an S3 bucket name ({BUCKET_RULE})")
+    """`name` if it is a valid S3 bucket name, else ValueError saying which part of the rule it breaks."""
+    problem = bucket_problem(name)
+    if problem:
+        raise ValueError(f"{name!r} is not an S3 bucket name {problem}")
     return name
 
 

@@ -13,8 +13,8 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NoReturn
 
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
@@ -30,8 +30,10 @@ from llm_engineering.hosting.plan import Call, Plan, Wait
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.hosting.steps import ArnOf, SecondsUntilReady
 from llm_engineering.redaction import reveal
+from llm_engineering.refusals import error_code, error_message
 from llm_engineering.resources.endpoints import Endpoint, InferenceComponent, Remote, Resource, ResourceFailed
 from llm_engineering.resources.waiting import Poller, Reporter, WaitTimeout
+from llm_engineering.retrying import Retry
 from llm_engineering.statuses import Status
 
 
@@ -68,16 +70,13 @@ class Outcome:
     retire_errors: list[str] = field(default_factory=list)
 
 
-ROLE_PROPAGATION_ATTEMPTS = 5
-ROLE_PROPAGATION_DELAY = 3.0
-"""IAM is eventually consistent: a role created seconds ago may not be assumable by SageMaker yet."""
+def _role_not_yet_assumable(error: Exception) -> bool:
+    return error_code(error) == "ValidationException" and "could not assume role" in error_message(error).lower()
 
 
-def _role_not_yet_assumable(error: ClientError) -> bool:
-    details = error.response.get("Error", {})
-    return (
-        details.get("Code") == "ValidationException" and "could not assume role" in details.get("Message", "").lower()
-    )
+ROLE_PROPAGATION = Retry(waits=(3.0, 6.0, 9.0, 12.0), retry_on=_role_not_yet_assumable)
+"""IAM is eventually consistent: a role created seconds ago may not be assumable by SageMaker yet, so a request
+SageMaker refuses for that is sent again, up to five times in half a minute."""
 
 
 def _snake(operation: str) -> str:
@@ -172,21 +171,17 @@ class Applier:
         target = step.creates.name if step.creates else next(iter(params.values()))
         self.reporter.step(f"{step.operation} {target}")
         self._sent[str(target)] = self.clock()
-        for attempt in range(ROLE_PROPAGATION_ATTEMPTS):
-            try:
-                answer = getattr(self.aws.client(step.service), _snake(step.operation))(**params)
-                if "PolicyARN" in answer:  # PutScalingPolicy: an alarm later in the plan names it
-                    self._policy_arns[step.params["PolicyName"]] = answer["PolicyARN"]
-                if step.creates is not None:  # e.g. CreateInferenceComponent's InferenceComponentArn
-                    arns = [value for key, value in answer.items() if key.endswith("Arn") and isinstance(value, str)]
-                    self._arns.update({step.creates: arns[0]} if arns else {})
-                break
-            except ClientError as error:
-                if _role_not_yet_assumable(error) and attempt + 1 < ROLE_PROPAGATION_ATTEMPTS:
-                    self.poller.sleep(ROLE_PROPAGATION_DELAY * (attempt + 1))
-                    continue
-                diagnosis = diagnose_refusal(self.aws, error, diagnosis_context(plan, self.spec))
-                self._fail(diagnosis, keep_failed)
+        send = getattr(self.aws.client(step.service), _snake(step.operation))
+        try:
+            answer = replace(ROLE_PROPAGATION, sleep=self.poller.sleep).until(lambda: send(**params))
+        except ClientError as error:
+            diagnosis = diagnose_refusal(self.aws, error, diagnosis_context(plan, self.spec))
+            self._fail(diagnosis, keep_failed)
+        if "PolicyARN" in answer:  # PutScalingPolicy: an alarm later in the plan names it
+            self._policy_arns[step.params["PolicyName"]] = answer["PolicyARN"]
+        if step.creates is not None:  # e.g. CreateInferenceComponent's InferenceComponentArn
+            arns = [value for key, value in answer.items() if key.endswith("Arn") and isinstance(value, str)]
+            self._arns.update({step.creates: arns[0]} if arns else {})
         if step.creates:
             self.created.append(step.creates)
 
@@ -233,7 +228,7 @@ class Applier:
             )
             self._fail(diagnosis, keep_failed)
 
-    def _fail(self, diagnosis: Diagnosis, keep_failed: bool) -> None:
+    def _fail(self, diagnosis: Diagnosis, keep_failed: bool) -> NoReturn:
         if keep_failed:
             raise DeploymentFailed(diagnosis, [], list(self.created))
         rolled_back, remaining = self.rollback()

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from llm_engineering import tags as tool_tags
-from llm_engineering.aws import Aws, get_or_none, paginate
+from llm_engineering.aws import Aws, delete_if_exists, paginate
 from llm_engineering.hosting.autoscaling import NAMESPACE, ExistingScaling, ScaledResource
 from llm_engineering.resources.endpoints import Resource
 
@@ -48,9 +46,8 @@ def tool_alarms(aws: Aws, target: ScaledResource) -> tuple[str, ...]:
     for alarm in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmNamePrefix=target.label):
         if alarm["AlarmName"] not in (target.wake_alarm, target.sleep_alarm):
             continue
-        answer = get_or_none(cloudwatch.list_tags_for_resource, ResourceARN=alarm["AlarmArn"]) or {}
-        values = tool_tags.as_dict(answer.get("Tags", []))
-        if tool_tags.is_managed(answer.get("Tags", [])) and values.get(tool_tags.ENDPOINT) == target.endpoint_name:
+        values = tool_tags.read_if_exists(cloudwatch, ResourceARN=alarm["AlarmArn"])
+        if tool_tags.is_managed(values) and values.get(tool_tags.ENDPOINT) == target.endpoint_name:
             found.append(alarm["AlarmName"])
     return tuple(found)
 
@@ -87,26 +84,15 @@ def remove_scaling(aws: Aws, target: ScaledResource, *, registered: bool | None 
         registered = _target(aws, target) is not None
     if registered:
         for policy in _policies(aws, target):
-            if _ignore_missing(scaling.delete_scaling_policy, PolicyName=policy["PolicyName"], **target.key):
+            if delete_if_exists(scaling.delete_scaling_policy, PolicyName=policy["PolicyName"], **target.key):
                 gone.append(f"scaling policy {policy['PolicyName']}")
-        if _ignore_missing(scaling.deregister_scalable_target, **target.key):
+        if delete_if_exists(scaling.deregister_scalable_target, **target.key):
             gone.append(f"autoscaling target {target.resource_id}")
     alarms = tool_alarms(aws, target)
     if alarms:
         aws.client("cloudwatch").delete_alarms(AlarmNames=list(alarms))
         gone += [f"alarm {name}" for name in alarms]
     return gone
-
-
-def _ignore_missing(call: Any, **params: Any) -> bool:
-    """Application Auto Scaling answers ObjectNotFoundException for what is already gone."""
-    try:
-        call(**params)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ObjectNotFoundException":
-            return False
-        raise
-    return True
 
 
 def remove_created_scaling(aws: Aws, resource: Resource) -> None:
@@ -119,5 +105,5 @@ def remove_created_scaling(aws: Aws, resource: Resource) -> None:
     target = ScaledResource(endpoint, component)
     scaling = aws.client("application-autoscaling")
     for policy in _policies(aws, target):
-        _ignore_missing(scaling.delete_scaling_policy, PolicyName=policy["PolicyName"], **target.key)
-    _ignore_missing(scaling.deregister_scalable_target, **target.key)
+        delete_if_exists(scaling.delete_scaling_policy, PolicyName=policy["PolicyName"], **target.key)
+    delete_if_exists(scaling.deregister_scalable_target, **target.key)

@@ -83,7 +83,7 @@ def _live(client: Any) -> tuple[set[str], set[str], set[str], set[str]]:
 
 
 def _managed(client: Any, arn: str) -> bool:
-    return tool_tags.is_managed(get_or_none(lambda: list(paginate(client, "list_tags", "Tags", ResourceArn=arn))) or [])
+    return tool_tags.is_managed(tool_tags.read_if_exists(client, ResourceArn=arn))
 
 
 def _endpoints(aws: Aws, orphans: Orphans, now: datetime, cutoff: datetime | None) -> set[str]:
@@ -161,8 +161,7 @@ def _alarms(aws: Aws, orphans: Orphans, endpoints: set[str], components: set[str
         reason = _belongs_to_gone(dimensions, endpoints, components)
         if reason is None:
             continue
-        tags = get_or_none(cloudwatch.list_tags_for_resource, ResourceARN=alarm["AlarmArn"]) or {}
-        if tool_tags.is_managed(tags.get("Tags", [])):
+        if tool_tags.is_managed(tool_tags.read_if_exists(cloudwatch, ResourceARN=alarm["AlarmArn"])):
             orphans.found.append(Orphan("alarm", alarm["AlarmName"], reason))
 
 
@@ -176,10 +175,10 @@ def _scalable_targets(aws: Aws, orphans: Orphans, endpoints: set[str], component
         if not gone or "ScalableTargetARN" not in target:
             continue
         try:
-            tags = scaling.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"]).get("Tags", {})
+            tags = tool_tags.read(scaling, ResourceARN=target["ScalableTargetARN"])
         except ClientError:
             continue  # tags unreadable: not provably this tool's
-        if tags.get(tool_tags.MANAGED_BY) == tool_tags.TOOL_NAME:
+        if tool_tags.is_managed(tags):
             key = {"ScalableDimension": target["ScalableDimension"]}
             orphans.found.append(Orphan("scalable target", target["ResourceId"], f"its {parts[0]} is gone", key=key))
 

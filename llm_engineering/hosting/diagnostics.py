@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from llm_engineering.aws import AWS_FAILURES, Aws, paginate
 from llm_engineering.catalogue.engines import advice_from_logs, engine
 from llm_engineering.redaction import scrub
+from llm_engineering.refusals import error_code, error_message, is_not_found, shown_code
 
 LOG_LINES = 20
 
@@ -89,10 +90,9 @@ def log_tail(aws: Aws, group: str, secrets: Iterable[str] = (), limit: int = LOG
             logGroupName=group, logStreamName=streams[0]["logStreamName"], limit=limit, startFromHead=False
         ).get("events", [])
     except AWS_FAILURES as error:  # refused, or the connection is gone: the diagnosis goes on without the lines
-        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
-        if code == "ResourceNotFoundException":
+        if is_not_found(error):
             return [], f"No log group {group}: the container never started (nothing was written)."
-        why = code or type(error).__name__
+        why = error_code(error) or type(error).__name__
         return [], f"Could not read {group} ({why}): check the logs in the CloudWatch console."
     secrets = tuple(secrets)
     return [scrub(event["message"].rstrip(), secrets) for event in events], None
@@ -206,9 +206,8 @@ def quota_request_hint(aws: Aws, instance_type: str, wanted: int) -> str | None:
 
 def diagnose_refusal(aws: Aws, error: ClientError, context: Context) -> Diagnosis:
     """A create or update call that SageMaker refused outright."""
-    details = error.response.get("Error", {})
-    code = details.get("Code", "Unknown")
-    message = scrub(details.get("Message", ""), context.secrets)
+    code = shown_code(error)
+    message = scrub(error_message(error), context.secrets)
     hint = None
     if code == "ResourceLimitExceeded":
         hint = quota_request_hint(aws, context.instance_type, context.instance_count)

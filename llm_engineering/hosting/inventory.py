@@ -18,7 +18,7 @@ from llm_engineering.aws import get_or_none, paginate
 from llm_engineering.catalogue.prices import Cost, fleet_cost
 from llm_engineering.names import NAME_PREFIX_LENGTH
 from llm_engineering.resources.endpoints import Endpoint, InferenceComponent, components_on
-from llm_engineering.statuses import HOLDING_INSTANCES, Status
+from llm_engineering.statuses import BILLING
 
 
 @dataclass
@@ -61,13 +61,12 @@ class Inventory:
         return found
 
 
-def _tags(client: Any, arn: str) -> list[dict[str, str]]:
-    return get_or_none(lambda: list(paginate(client, "list_tags", "Tags", ResourceArn=arn))) or []
+def _tags(client: Any, arn: str) -> dict[str, str]:
+    return tool_tags.read_if_exists(client, ResourceArn=arn)
 
 
-def _belongs(tag_list: list[dict[str, str]], endpoint_name: str) -> bool:
-    values = tool_tags.as_dict(tag_list)
-    return tool_tags.is_managed(tag_list) and values.get(tool_tags.ENDPOINT) == endpoint_name
+def _belongs(tags: dict[str, str], endpoint_name: str) -> bool:
+    return tool_tags.is_managed(tags) and tags.get(tool_tags.ENDPOINT) == endpoint_name
 
 
 def _listed(client: Any, operation: str, key: str, endpoint_name: str) -> dict[str, str]:
@@ -192,7 +191,7 @@ class EndpointSummary:
         return None if self.cost is None else self.cost.after(self.hours)
 
 
-def _summary(client: Any, endpoint: Endpoint, tags: list[dict[str, str]], now: datetime) -> EndpointSummary:
+def _summary(client: Any, endpoint: Endpoint, tags: dict[str, str], now: datetime) -> EndpointSummary:
     running = {v["VariantName"]: v.get("CurrentInstanceCount") for v in endpoint.raw.get("ProductionVariants", [])}
     fleet: list[tuple[str, int]] = []
     for variant in endpoint.variants:
@@ -206,7 +205,7 @@ def _summary(client: Any, endpoint: Endpoint, tags: list[dict[str, str]], now: d
         name=endpoint.name,
         status=endpoint.status,
         kind="inference-component" if endpoint.hosts_components else "model-based",
-        model_id=tool_tags.as_dict(tags).get(tool_tags.MODEL_ID, "?"),
+        model_id=tags.get(tool_tags.MODEL_ID, "?"),
         instances=", ".join(f"{count} x {instance_type}" for instance_type, count in fleet) or "?",
         components=components,
         hours=max((now - created).total_seconds() / 3600, 0.0),
@@ -217,11 +216,11 @@ def _summary(client: Any, endpoint: Endpoint, tags: list[dict[str, str]], now: d
     )
 
 
-def _engine(tags: list[dict[str, str]], hosted: list[InferenceComponent]) -> str | None:
+def _engine(tags: dict[str, str], hosted: list[InferenceComponent]) -> str | None:
     """The engine tag of the endpoint, or of the components it hosts (they may have been updated since)."""
     if not hosted:
-        return tool_tags.as_dict(tags).get(tool_tags.ENGINE)
-    engines = sorted({tool_tags.as_dict(component.tags()).get(tool_tags.ENGINE) or "?" for component in hosted})
+        return tags.get(tool_tags.ENGINE)
+    engines = sorted({component.tags().get(tool_tags.ENGINE) or "?" for component in hosted})
     return ", ".join(engines)
 
 
@@ -246,7 +245,7 @@ def region_endpoints(client: Any, now: datetime | None = None) -> RegionEndpoint
         tags = endpoint.tags()
         if tool_tags.is_managed(tags):
             ours.append(_summary(client, endpoint, tags, now))
-        elif endpoint.status in HOLDING_INSTANCES and endpoint.status != Status.DELETING:
+        elif endpoint.status in BILLING:
             others.append(endpoint.name)
     return RegionEndpoints(ours, others)
 

@@ -28,7 +28,7 @@ from llm_engineering.hosting.steps import ArnOf, Call, SecondsUntilReady, Step, 
 from llm_engineering.names import stamped_name
 from llm_engineering.redaction import hide
 from llm_engineering.resources.endpoints import Resource
-from llm_engineering.statuses import ENDPOINT_TRANSITIONAL, Status, described
+from llm_engineering.statuses import Status, advice, described
 from llm_engineering.tags import RUNS, STARTUP_SECONDS, Tag, tool_tags
 from llm_engineering.weights.deploy import MODEL_DIR, model_data_source
 from llm_engineering.weights.manifest import size_label
@@ -118,12 +118,7 @@ def _check_endpoint(spec: DeploymentSpec, endpoint: ExistingEndpoint) -> None:
             "SAGEMAKER_ENDPOINT_INFERENCE, or delete it yourself."
         )
     if endpoint.status != Status.IN_SERVICE:
-        advice = (
-            "wait for it to settle, or remove it with make delete-inference-endpoint"
-            if endpoint.status in ENDPOINT_TRANSITIONAL
-            else "remove it with make delete-inference-endpoint, then deploy again"
-        )
-        raise ConfigurationError(f"Endpoint {name} is {described(endpoint.status)}: {advice}.")
+        raise ConfigurationError(f"Endpoint {name} is {described(endpoint.status)}: {advice(endpoint.status).deploy}.")
     if endpoint.hosts_components != spec.components:
         current = "inference-component" if endpoint.hosts_components else "model-based"
         raise ConfigurationError(

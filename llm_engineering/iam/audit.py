@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -19,11 +19,13 @@ from llm_engineering.errors import AwsRequestError
 from llm_engineering.iam.common import caller_identity
 from llm_engineering.iam.names import EXECUTION_POLICY_NAME, deployer_policy_name
 from llm_engineering.iam.policies import policy_arn
+from llm_engineering.retrying import Exhausted, Retry
 
 KEY_MAX_AGE_DAYS = 90
 UNUSED_AFTER_DAYS = 90
-JOB_WAITS: tuple[float, ...] = (0, 1, 1, 2, 2, 3, 3, 5, 5, 5, 5, 5)
-"""Seconds between reads of an access-advisor job (about 40 s in all; AWS's usually completes in seconds)."""
+JOB_READS = Retry(waits=(1, 1, 2, 2, 3, 3, 5, 5, 5, 5, 5), first_wait=0)
+"""Reads of an access-advisor job and the seconds between them (about 40 s in all; AWS's usually completes in
+seconds)."""
 
 Verdict = Literal["ok", "warning"]
 
@@ -55,12 +57,13 @@ class AccessAdvisorFailed(AwsRequestError):
 def _advisor(iam: Any, arn: str, now: datetime, sleep: Callable[[float], None]) -> tuple[list[dict], list[str]]:
     """(services used within UNUSED_AFTER_DAYS with when and where, services allowed but not used)."""
     job = iam.generate_service_last_accessed_details(Arn=arn, Granularity="ACTION_LEVEL")["JobId"]
-    answer: dict[str, Any] = {}
-    for wait in JOB_WAITS:
-        sleep(wait)
-        answer = iam.get_service_last_accessed_details(JobId=job)
-        if answer["JobStatus"] != "IN_PROGRESS":
-            break
+    try:
+        answer = replace(JOB_READS, sleep=sleep).until(
+            lambda: iam.get_service_last_accessed_details(JobId=job),
+            done=lambda read: read["JobStatus"] != "IN_PROGRESS",
+        )
+    except Exhausted as gave_up:
+        answer = gave_up.last
     if answer.get("JobStatus") != "COMPLETED":
         why = answer.get("Error", {}).get("Message") or f"still {answer.get('JobStatus')}"
         raise AccessAdvisorFailed(f"IAM's access advisor job {job} for {arn} did not complete ({why}): run again.")

@@ -14,7 +14,8 @@ from llm_engineering import TOOL_NAME
 from llm_engineering.aws import Aws, arn_partition, get_or_none
 from llm_engineering.errors import UserFacingError
 from llm_engineering.iam.policies import PolicyDocument, same_policy, to_json
-from llm_engineering.tags import MANAGED_BY, is_managed, tool_tags
+from llm_engineering.tags import MANAGED_BY, TagShape, is_managed, tool_tags
+from llm_engineering.tags import read as read_tags
 
 MAX_POLICY_VERSIONS = 5
 """IAM keeps at most five versions of a customer-managed policy."""
@@ -40,7 +41,7 @@ def caller_identity(aws: Aws) -> Identity:
     return Identity(account_id=answer["Account"], partition=arn_partition(arn), arn=arn)
 
 
-def check_ownership(kind: str, name: str, tags: list[Mapping[str, str]], *, force: bool, action: str) -> bool:
+def check_ownership(kind: str, name: str, tags: TagShape, *, force: bool, action: str) -> bool:
     """Refuse to touch a resource the tool did not create, unless forced; True when it must be tagged now.
 
     `action` completes the sentence "refusing to ...", e.g. "delete it" or "change it".
@@ -73,8 +74,7 @@ def ensure_customer_policy(
         iam.create_policy(PolicyName=name, PolicyDocument=to_json(document), Description=description, Tags=tool_tags())
         return [f"Created policy {name}."]
     changes: list[str] = []
-    tags = iam.list_policy_tags(PolicyArn=arn).get("Tags", [])
-    if check_ownership("policy", name, tags, force=force, action="change it"):
+    if check_ownership("policy", name, read_tags(iam, PolicyArn=arn), force=force, action="change it"):
         iam.tag_policy(PolicyArn=arn, Tags=tool_tags())
         changes.append(f"Tagged existing policy {name} as managed by {TOOL_NAME} (--force).")
     current = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
@@ -99,8 +99,7 @@ def _get_policy(iam: Any, arn: str) -> dict[str, Any] | None:
 def check_policy_deletable(iam: Any, *, arn: str, name: str, force: bool) -> None:
     """Refuse early, before anything else changes, when the policy exists and is not the tool's."""
     if _get_policy(iam, arn) is not None:
-        tags = iam.list_policy_tags(PolicyArn=arn).get("Tags", [])
-        check_ownership("policy", name, tags, force=force, action="delete it")
+        check_ownership("policy", name, read_tags(iam, PolicyArn=arn), force=force, action="delete it")
 
 
 def delete_customer_policy(iam: Any, *, arn: str, name: str, force: bool) -> list[str]:
@@ -108,8 +107,7 @@ def delete_customer_policy(iam: Any, *, arn: str, name: str, force: bool) -> lis
     policy = _get_policy(iam, arn)
     if policy is None:
         return []
-    tags = iam.list_policy_tags(PolicyArn=arn).get("Tags", [])
-    check_ownership("policy", name, tags, force=force, action="delete it")
+    check_ownership("policy", name, read_tags(iam, PolicyArn=arn), force=force, action="delete it")
     if policy.get("AttachmentCount", 0):
         raise ForeignResourceError(
             f"Policy {name} is still attached to {policy['AttachmentCount']} other user(s), group(s) or role(s): "

@@ -30,6 +30,7 @@ from llm_engineering.iam.policies import (
 from llm_engineering.resources.endpoints import endpoints_using_role
 from llm_engineering.resources.kms import resolve_key
 from llm_engineering.settings import Settings
+from llm_engineering.tags import read as read_tags
 from llm_engineering.tags import tool_tags
 
 ROLE_DESCRIPTION = f"Assumed by SageMaker to run models deployed by {TOOL_NAME}: image pull, logs, metrics."
@@ -132,8 +133,7 @@ def ensure_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
             ],
         )
     outcome = RoleOutcome(arn=role["Arn"])
-    tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
-    if check_ownership("role", spec.name, tags, force=force, action="change it"):
+    if check_ownership("role", spec.name, read_tags(iam, RoleName=spec.name), force=force, action="change it"):
         iam.tag_role(RoleName=spec.name, Tags=tool_tags())
         outcome.changes.append(f"Tagged existing role {spec.name} as managed by {TOOL_NAME} (--force).")
     if not same_policy(role["AssumeRolePolicyDocument"], trust):
@@ -198,8 +198,7 @@ def delete_execution_role(aws: Aws, spec: ExecutionRoleSpec, *, force: bool = Fa
     role = get_role(iam, spec.name)
     if role is None:
         return []
-    tags = iam.list_role_tags(RoleName=spec.name).get("Tags", [])
-    check_ownership("role", spec.name, tags, force=force, action="delete it")
+    check_ownership("role", spec.name, read_tags(iam, RoleName=spec.name), force=force, action="delete it")
     if not force:
         _check_unused(aws, spec.name, role["Arn"])
     changes: list[str] = []

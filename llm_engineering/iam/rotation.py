@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import botocore.session
@@ -19,9 +19,11 @@ from pydantic import SecretStr
 from llm_engineering.aws import AWS_FAILURES, Aws, describe_failure, get_or_none, paginate
 from llm_engineering.errors import ConfigurationError, UserFacingError
 from llm_engineering.iam.credentials import AccessKey, CredentialsFile, CredentialsStoreError
+from llm_engineering.retrying import Exhausted, Retry, of_type
 
-PROOF_WAITS: tuple[float, ...] = (1, 2, 3, 4, 5, 5, 5, 5)
-"""Seconds between proofs of the new key (about 30 s in all): IAM takes a few seconds to accept a new key."""
+PROOF = Retry(waits=(1, 2, 3, 4, 5, 5, 5, 5), first_wait=0, retry_on=of_type(*AWS_FAILURES))
+"""Proofs of the new key, the seconds between them (about 30 s in all: IAM takes a few seconds to accept a new
+key), and what is worth another proof: any refusal (InvalidClientTokenId while the key propagates)."""
 
 
 class RotationRefused(ConfigurationError):
@@ -61,20 +63,11 @@ def _key_ids(iam: Any, user_name: str) -> list[str]:
 
 
 def _prove(prove: Prover, key: AccessKey, user_arn: str, sleep: Callable[[float], None]) -> None:
-    """Retry until the key signs as the user; the last refusal is raised."""
-    last: Exception | None = None
-    for wait in (0, *PROOF_WAITS):
-        sleep(wait)
-        try:
-            arn = prove(key)
-        except AWS_FAILURES as error:  # InvalidClientTokenId while the key propagates
-            last = error
-            continue
-        if arn == user_arn:
-            return
-        last = RuntimeError(f"it signs as {arn}, not {user_arn}")
-    assert last is not None
-    raise last
+    """Retry until the key signs as the user; the last refusal (or the last other signer) is raised."""
+    try:
+        replace(PROOF, sleep=sleep).until(lambda: prove(key), done=lambda arn: arn == user_arn)
+    except Exhausted as gave_up:
+        raise RuntimeError(f"it signs as {gave_up.last}, not {user_arn}") from None
 
 
 def rotate_deployer_key(

@@ -16,6 +16,7 @@ from llm_engineering.iam.common import caller_identity, check_ownership
 from llm_engineering.iam.names import scheduler_role_name
 from llm_engineering.iam.policies import PolicyDocument, same_policy, to_json
 from llm_engineering.tags import MANAGED_BY, tool_tags
+from llm_engineering.tags import read as read_tags
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 POLICY_NAME = "DeleteExpiredEndpoints"
@@ -74,9 +75,7 @@ def ensure_scheduler_role(aws: Aws, execution_role_name: str, *, force: bool = F
             "tool's endpoints and inference components."
         ]
     changes: list[str] = []
-    if check_ownership(
-        "role", name, iam.list_role_tags(RoleName=name).get("Tags", []), force=force, action="change it"
-    ):
+    if check_ownership("role", name, read_tags(iam, RoleName=name), force=force, action="change it"):
         iam.tag_role(RoleName=name, Tags=tool_tags())
         changes.append(f"Tagged existing role {name} as managed by {TOOL_NAME} (--force).")
     if not same_policy(found["Role"]["AssumeRolePolicyDocument"], trust):
@@ -99,7 +98,7 @@ def delete_scheduler_role(aws: Aws, execution_role_name: str, *, force: bool = F
     name = scheduler_role_name(execution_role_name)
     if get_or_none(iam.get_role, RoleName=name) is None:
         return []
-    check_ownership("role", name, iam.list_role_tags(RoleName=name).get("Tags", []), force=force, action="delete it")
+    check_ownership("role", name, read_tags(iam, RoleName=name), force=force, action="delete it")
     changes = []
     for policy in list(paginate(iam, "list_role_policies", "PolicyNames", RoleName=name)):
         iam.delete_role_policy(RoleName=name, PolicyName=policy)

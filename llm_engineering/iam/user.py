@@ -45,6 +45,7 @@ from llm_engineering.iam.policies import (
 )
 from llm_engineering.iam.s3_access import deployer_s3_statements
 from llm_engineering.settings import Settings
+from llm_engineering.tags import read as read_tags
 from llm_engineering.tags import tool_tags
 
 MAX_ACCESS_KEYS = 2
@@ -184,7 +185,7 @@ def ensure_deployer(
         user = iam.create_user(UserName=spec.user_name, Tags=tool_tags())["User"]
         changes.append(f"Created IAM user {spec.user_name}.")
     else:
-        tags = iam.list_user_tags(UserName=spec.user_name).get("Tags", [])
+        tags = read_tags(iam, UserName=spec.user_name)
         must_tag = check_ownership("user", spec.user_name, tags, force=force, action="change it")
         key_ids = _key_ids(iam, spec.user_name)
         if rotate_key:
@@ -303,8 +304,7 @@ def delete_deployer(
     if _get_user(iam, spec.user_name) is None:
         # A run interrupted after the user went may have left the policy behind: finish the job.
         return delete_customer_policy(iam, arn=own_policy, name=spec.policy_name, force=force)
-    tags = iam.list_user_tags(UserName=spec.user_name).get("Tags", [])
-    check_ownership("user", spec.user_name, tags, force=force, action="delete it")
+    check_ownership("user", spec.user_name, read_tags(iam, UserName=spec.user_name), force=force, action="delete it")
     check_policy_deletable(iam, arn=own_policy, name=spec.policy_name, force=force)
     changes: list[str] = []
     key_ids = _key_ids(iam, spec.user_name)

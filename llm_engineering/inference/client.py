@@ -23,15 +23,15 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from llm_engineering import tags as tool_tags
-from llm_engineering.aws import from_settings as connect_aws
-from llm_engineering.aws import is_not_found, paginate
+from llm_engineering.aws import connect, paginate
 from llm_engineering.errors import AwsRequestError, ConfigurationError
 from llm_engineering.inference import protocols
 from llm_engineering.inference.parameters import GenerationParameters, InvalidParameterError
 from llm_engineering.inference.protocols import Protocol, checked_messages, error_text, valid_text
 from llm_engineering.inference.streaming import GenerationStats, TokenStream, one_line
 from llm_engineering.inference.warmup import describe_component, is_no_capacity, measured_startup, scaled_to_zero
-from llm_engineering.statuses import Status
+from llm_engineering.refusals import error_code, error_message, http_status, is_not_found, shown_code
+from llm_engineering.statuses import Status, advice
 
 if TYPE_CHECKING:
     from llm_engineering.settings import Settings
@@ -192,7 +192,7 @@ class InferenceClient:
         The component comes from `component_name`, else SAGEMAKER_INFERENCE_COMPONENT_NAME, else it is
         discovered when ENDPOINT_TYPE=inference-component (or when SageMaker asks for one).
         """
-        aws = connect_aws(settings)
+        aws = connect(settings.aws_region, settings.aws_profile)
         runtime = aws.client("sagemaker-runtime", read_timeout=settings.inference_request_timeout)
         fail_fast_on_read_timeouts(runtime)
         component = component_name or settings.sagemaker_inference_component_name
@@ -307,7 +307,7 @@ class InferenceClient:
                 arn = arn["InferenceComponentArn"]
             else:
                 arn = control.describe_endpoint(EndpointName=self.endpoint_name)["EndpointArn"]
-            engine = tool_tags.read_values(control, arn).get(tool_tags.ENGINE)
+            engine = tool_tags.read(control, ResourceArn=arn).get(tool_tags.ENGINE)
         except (ClientError, KeyError):
             return None
         return engine if engine in PROTOCOLS else None
@@ -373,9 +373,8 @@ class InferenceClient:
             )
             components = list(listed)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
             raise InferenceComponentError(
-                f"Cannot list the inference components of endpoint '{self.endpoint_name}' ({code}): "
+                f"Cannot list the inference components of endpoint '{self.endpoint_name}' ({shown_code(error)}): "
                 "set SAGEMAKER_INFERENCE_COMPONENT_NAME or pass --component."
             ) from None
         in_service = [c for c in components if c.get("InferenceComponentStatus") == Status.IN_SERVICE]
@@ -397,10 +396,7 @@ class InferenceClient:
 
     def _translate(self, error: ClientError, body: Mapping[str, Any] | None = None) -> Exception:
         """One precise, actionable exception for what SageMaker answered; other errors pass through."""
-        details = error.response.get("Error", {})
-        code = details.get("Code", "")
-        message = details.get("Message", "") or ""
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code, message, status = error_code(error), error_message(error), http_status(error)
         if code == "ModelError":
             budget = _TOKEN_BUDGET.search(_container_message(error.response.get("OriginalMessage") or message))
             if budget and body is not None:
@@ -492,31 +488,21 @@ class InferenceClient:
         try:
             description = self._control().describe_endpoint(EndpointName=self.endpoint_name)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Unknown")
             if is_not_found(error):  # "Could not find endpoint ..."
                 return not_found
             return EndpointNotFoundError(
                 f"SageMaker cannot invoke endpoint '{self.endpoint_name}' in {self.runtime.meta.region_name} "
-                f"(not found or not InService; DescribeEndpoint was refused: {code}): check it in the SageMaker "
-                "console, or deploy it with `make deploy-inference-endpoint`."
+                f"(not found or not InService; DescribeEndpoint was refused: {shown_code(error)}): "
+                "check it in the SageMaker console, or deploy it with `make deploy-inference-endpoint`."
             )
         status = Status(description.get("EndpointStatus"))
         if status == Status.IN_SERVICE:
             return AwsRequestError(f"SageMaker refused to invoke {self.target}: {one_line(message)}.")
         reason = description.get("FailureReason")
         why = f" ({one_line(reason)})" if reason else ""
-        advice = {
-            Status.CREATING: "wait until it is InService (`make deploy-inference-endpoint` waits and shows progress)",
-            Status.UPDATING: "wait until the update finishes and retry",
-            Status.SYSTEM_UPDATING: "wait until SageMaker's maintenance finishes and retry",
-            Status.ROLLING_BACK: "wait until the rollback finishes and retry",
-            Status.DELETING: "it is going away: deploy it again with `make deploy-inference-endpoint`",
-            Status.FAILED: "fix the cause, then redeploy with `make deploy-inference-endpoint` "
-            "(or remove it with `make delete-inference-endpoint`)",
-            Status.OUT_OF_SERVICE: "it takes no requests: remove it with `make delete-inference-endpoint`, then "
-            "deploy again",
-        }.get(status, "check it in the SageMaker console")
-        return EndpointNotReadyError(f"Endpoint '{self.endpoint_name}' is {status}, not InService{why}: {advice}.")
+        return EndpointNotReadyError(
+            f"Endpoint '{self.endpoint_name}' is {status}, not InService{why}: {advice(status).use}."
+        )
 
     def _model_error(self, response: Mapping[str, Any], message: str) -> str:
         original = response.get("OriginalMessage") or message
@@ -561,8 +547,7 @@ def _raise_read_timeout(caught_exception: Exception | None = None, **_: Any) -> 
 
 
 def _is_component_required(error: ClientError) -> bool:
-    details = error.response.get("Error", {})
-    return details.get("Code") == "ValidationError" and COMPONENT_HEADER_REQUIRED in (details.get("Message") or "")
+    return error_code(error) == "ValidationError" and COMPONENT_HEADER_REQUIRED in error_message(error)
 
 
 def _container_message(original: str) -> str:

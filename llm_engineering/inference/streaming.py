@@ -25,6 +25,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from llm_engineering.errors import UserFacingError
+from llm_engineering.refusals import error_code, error_field, error_message
 
 DONE = "[DONE]"
 """The data of the event that ends an OpenAI-style (chat) stream."""
@@ -321,12 +322,11 @@ class TokenStream:
         return content
 
     def _stream_error(self, error: ClientError) -> StreamFailedError:
-        fields = error.response.get("Error", {})
-        code = fields.get("Code", "")
-        detail = one_line(fields.get("Message") or "no message")
+        code = error_code(error)
+        detail = one_line(error_message(error) or "no message")
         if code == "ModelStreamError":
-            error_code = fields.get("ErrorCode") or error.response.get("ErrorCode")
-            suffix = f" ({error_code})" if error_code else ""
+            model_code = error_field(error, "ErrorCode") or error.response.get("ErrorCode")
+            suffix = f" ({model_code})" if model_code else ""
             return ModelStreamFailure(
                 f"The model on {self._source} failed mid-answer{suffix}: {detail}. "
                 "Retry; if it persists, check the container logs in CloudWatch.",

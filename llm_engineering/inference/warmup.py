@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from llm_engineering import tags as tool_tags
 from llm_engineering.errors import AwsRequestError
+from llm_engineering.retrying import Attempt, Backoff, Retry, of_type
 
 _NO_CAPACITY = re.compile(r"no capacity", re.IGNORECASE)
 """SageMaker's wording for an invocation of a component without a copy (unverified against AWS: see
@@ -80,7 +81,7 @@ def measured_startup(control: Callable[[], Any] | None, described: dict[str, Any
     if control is None or not arn:
         return None
     try:
-        value = tool_tags.read_values(control(), arn).get(tool_tags.STARTUP_SECONDS, "")
+        value = tool_tags.read(control(), ResourceArn=arn).get(tool_tags.STARTUP_SECONDS, "")
     except ClientError:
         return None
     return int(value) if value.isdigit() else None
@@ -96,13 +97,10 @@ def retry_while_warming(
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """`attempt()` again while the component is scaled to zero, up to `timeout` seconds; then its last refusal."""
-    start = clock()
-    while True:
-        try:
-            return attempt()
-        except ScaledToZeroError as error:
-            waited = clock() - start
-            if waited >= timeout:
-                raise
-            progress(f"waiting for a copy of {error.component} (scaled to zero): {waited:.0f} s")
-            sleep(interval)
+    retry = Retry(Backoff(interval), deadline=timeout, retry_on=of_type(ScaledToZeroError), sleep=sleep, clock=clock)
+
+    def report(tried: Attempt[T]) -> None:
+        if isinstance(tried.error, ScaledToZeroError) and not tried.last:
+            progress(f"waiting for a copy of {tried.error.component} (scaled to zero): {tried.elapsed:.0f} s")
+
+    return retry.until(attempt, on_attempt=report)

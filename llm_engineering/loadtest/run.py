@@ -12,20 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.config import Config
+from pydantic import SecretStr
 
-from llm_engineering.aws import from_settings as connect_aws
+from llm_engineering.aws import Aws
 from llm_engineering.inference.client import InferenceClient, fail_fast_on_read_timeouts
 from llm_engineering.inference.parameters import GenerationParameters
 from llm_engineering.loadtest.load import LevelRun, Progress, run_level
-from llm_engineering.loadtest.spec import BenchmarkSpec
+from llm_engineering.loadtest.spec import BenchmarkSpec, TargetSpec
 from llm_engineering.loadtest.stats import Emulation, summarize
 from llm_engineering.loadtest.target import Target, describe_target, with_roofline
-
-if TYPE_CHECKING:
-    from llm_engineering.settings import Settings
 
 SCHEMA = "llm-engineering-benchmark/1"
 EMULATED_NOTES = {
@@ -44,18 +42,12 @@ class Bench:
     params: GenerationParameters
 
 
-def prepare(
-    settings: Settings, spec: BenchmarkSpec, endpoint_name: str | None = None, component_name: str | None = None
-) -> Bench:
+def prepare(aws: Aws, target_spec: TargetSpec, spec: BenchmarkSpec) -> Bench:
     """Check the endpoint (and component) is InService, read its fleet, model and roofline; no request sent."""
-    aws = connect_aws(settings)
     sagemaker = aws.client("sagemaker")
-    component = component_name or settings.sagemaker_inference_component_name
-    if component is None and settings.endpoint_type == "inference-component":
-        component = settings.inference_component_name
-    target = describe_target(sagemaker, endpoint_name or settings.sagemaker_endpoint_inference, component)
-    target = _with_hub_roofline(target, settings)
-    base = aws.client("sagemaker-runtime", read_timeout=settings.inference_request_timeout)
+    target = describe_target(sagemaker, target_spec.endpoint_name, target_spec.component_name)
+    target = _with_hub_roofline(target, target_spec.hub_token)
+    base = aws.client("sagemaker-runtime", read_timeout=target_spec.read_timeout)
     pool = Config(max_pool_connections=max(10, spec.levels[-1] + 2))
     runtime = aws.session.create_client("sagemaker-runtime", config=base.meta.config.merge(pool))
     fail_fast_on_read_timeouts(runtime)
@@ -64,15 +56,15 @@ def prepare(
         endpoint_name=target.endpoint_name,
         component_name=target.component_name,
         control=lambda: sagemaker,
-        read_timeout=settings.inference_request_timeout,
-        engine=target.engine or settings.engine,
+        read_timeout=target_spec.read_timeout,
+        engine=target.engine or target_spec.engine,
         engine_confirmed=target.engine is not None,
     )
-    params = GenerationParameters.from_settings(settings).updated({"max_new_tokens": spec.max_new_tokens})
+    params = target_spec.params.updated({"max_new_tokens": spec.max_new_tokens})
     return Bench(spec, target, client, params)
 
 
-def _with_hub_roofline(target: Target, settings: Settings) -> Target:
+def _with_hub_roofline(target: Target, token: SecretStr | None) -> Target:
     """The roofline from the Hub's parameter counts of the served model (as preflight reads them)."""
     if not target.model_id:
         return with_roofline(target, None, None)
@@ -82,7 +74,7 @@ def _with_hub_roofline(target: Target, settings: Settings) -> Target:
     from llm_engineering.hub.models import look_up
     from llm_engineering.hub.tokens import hub_token
 
-    lookup = look_up(HfApi(), target.model_id, None, hub_token(settings.huggingface_access_token))
+    lookup = look_up(HfApi(), target.model_id, None, hub_token(token))
     model = lookup.model
     return with_roofline(target, model.parameters if model else None, model.config if model else None)
 

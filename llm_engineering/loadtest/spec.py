@@ -12,8 +12,16 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
+from llm_engineering.catalogue.engines import EngineName
 from llm_engineering.errors import ConfigurationError
+from llm_engineering.inference.parameters import GenerationParameters
+
+if TYPE_CHECKING:
+    from llm_engineering.settings import Settings
 
 DEFAULT_LEVELS = (1, 2, 4, 8, 16)
 MAX_CONCURRENCY = 256
@@ -45,6 +53,38 @@ _WORDS = _WORD_TEXT.split()
 
 class BenchmarkInputError(ConfigurationError):
     """An argument of `make benchmark` or `make benchmark-compare` that cannot work; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What the settings say about the endpoint a benchmark measures: its name and component, how long a silence
+    may last, the engine to speak first, the generation parameters, and the Hub token that finds the model's
+    size. Read once at the edge, so that the run itself never sees the settings."""
+
+    endpoint_name: str
+    component_name: str | None
+    read_timeout: float
+    engine: EngineName
+    params: GenerationParameters
+    hub_token: SecretStr | None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, endpoint_name: str | None = None, component_name: str | None = None
+    ) -> TargetSpec:
+        """The endpoint (and component) given, else the settings' (an inference-component endpoint's default
+        component when ENDPOINT_TYPE=inference-component names none)."""
+        component = component_name or settings.sagemaker_inference_component_name
+        if component is None and settings.endpoint_type == "inference-component":
+            component = settings.inference_component_name
+        return cls(
+            endpoint_name=endpoint_name or settings.sagemaker_endpoint_inference,
+            component_name=component,
+            read_timeout=settings.inference_request_timeout,
+            engine=settings.engine,
+            params=GenerationParameters.from_settings(settings),
+            hub_token=settings.huggingface_access_token,
+        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from llm_engineering.catalogue.instances import GPU_INSTANCES
 from llm_engineering.catalogue.prices import Cost, fleet_cost
 from llm_engineering.errors import AwsRequestError
 from llm_engineering.hosting import memory
-from llm_engineering.statuses import Status
+from llm_engineering.statuses import Status, advice
 
 ENGINES = ("tgi", "vllm", "sglang")
 _MODEL_VARIABLES = ("HF_MODEL_ID", "SM_VLLM_MODEL")
@@ -84,8 +84,8 @@ def describe_target(sagemaker: Any, endpoint_name: str, component_name: str | No
     status = Status(endpoint.get("EndpointStatus"))
     if status != Status.IN_SERVICE:
         raise BenchmarkTargetError(
-            f"Endpoint '{endpoint_name}' is {status}, not InService: a benchmark would measure nothing; wait for "
-            "it (`make status`) or redeploy. Nothing was sent."
+            f"Endpoint '{endpoint_name}' is {status}, not InService: a benchmark would measure nothing; "
+            f"{advice(status).use}. Nothing was sent."
         )
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     variants = config.get("ProductionVariants") or []
@@ -140,10 +140,9 @@ def _environment(sagemaker: Any, model_name: str | None) -> Mapping[str, str]:
 def _engine(sagemaker: Any, arn: str) -> str | None:
     """The engine tag the tool put on the endpoint (or component); None when untagged or unreadable."""
     try:
-        found = sagemaker.list_tags(ResourceArn=arn, MaxResults=100).get("Tags", [])
+        engine = tool_tags.read(sagemaker, ResourceArn=arn).get(tool_tags.ENGINE)
     except ClientError:
         return None
-    engine = tool_tags.as_dict(found).get(tool_tags.ENGINE)
     return engine if engine in ENGINES else None
 
 

@@ -14,10 +14,11 @@ from typing import Any, ClassVar, Literal, Self
 from botocore.exceptions import ClientError
 
 from llm_engineering import tags as tool_tags
-from llm_engineering.aws import get_or_none, is_not_found, paginate
+from llm_engineering.aws import get_or_none, paginate
 from llm_engineering.errors import UserFacingError
+from llm_engineering.refusals import is_not_found
 from llm_engineering.resources.waiting import Poller, ProgressCallback
-from llm_engineering.statuses import COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, HOLDING_INSTANCES, Status
+from llm_engineering.statuses import BILLING, COMPONENT_TRANSITIONAL, ENDPOINT_TRANSITIONAL, Status
 
 ResourceKind = Literal[
     "model",
@@ -181,12 +182,9 @@ class Remote:
         )
         return self
 
-    def tags(self) -> list[dict[str, str]]:
+    def tags(self) -> dict[str, str]:
         """The resource's tags (empty when it has no ARN yet, or is gone)."""
-        if not self.arn:
-            return []
-        found = get_or_none(lambda: list(paginate(self.client, "list_tags", "Tags", ResourceArn=self.arn)))
-        return found or []
+        return tool_tags.read_if_exists(self.client, ResourceArn=self.arn) if self.arn else {}
 
 
 @dataclass
@@ -285,7 +283,7 @@ def endpoints_using_role(client: Any, role_arn: str) -> list[str]:
     using: list[str] = []
     for listed in paginate(client, "list_endpoints", "Endpoints"):
         endpoint = Endpoint.get(client, listed["EndpointName"])
-        if endpoint is None or endpoint.status not in HOLDING_INSTANCES or endpoint.status == Status.DELETING:
+        if endpoint is None or endpoint.status not in BILLING:
             continue
         if not tool_tags.is_managed(endpoint.tags()):
             continue

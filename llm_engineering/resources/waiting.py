@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from llm_engineering.errors import UserFacingError
+from llm_engineering.retrying import Attempt, Backoff, Exhausted, Retry
 
 State = TypeVar("State")
 
@@ -69,7 +70,8 @@ class WaitTimeout(UserFacingError):
 
 @dataclass(frozen=True)
 class Poller:
-    """How to wait: first interval, growth factor and ceiling (seconds); clock and sleep for tests."""
+    """How to wait for a resource: first interval, growth factor and ceiling (seconds), as a `retrying.Backoff`
+    that starts over whenever the status changes; clock and sleep for tests."""
 
     first: float = 2.0
     factor: float = 1.5
@@ -88,20 +90,15 @@ class Poller:
         on_progress: ProgressCallback | None = None,
     ) -> State:
         """Observe until `settled(state)`; raise `WaitTimeout` after `timeout` seconds."""
-        start = self.clock()
-        interval = self.first
-        last_status: str | None = None
-        while True:
-            state = observe()
-            status = status_of(state)
-            elapsed = self.clock() - start
-            done = settled(state)
+        retry = Retry(
+            Backoff(self.first, self.factor, self.ceiling), deadline=timeout, sleep=self.sleep, clock=self.clock
+        )
+
+        def report(attempt: Attempt[State]) -> None:
             if on_progress:
-                on_progress(Progress(subject, status, elapsed, done))
-            if done:
-                return state
-            if elapsed >= timeout:
-                raise WaitTimeout(subject, status, elapsed)
-            interval = self.first if status != last_status else min(interval * self.factor, self.ceiling)
-            last_status = status
-            self.sleep(min(interval, max(timeout - elapsed, 0.0)))
+                on_progress(Progress(subject, status_of(attempt.value), attempt.elapsed, attempt.done))
+
+        try:
+            return retry.until(observe, done=settled, restart_on=status_of, on_attempt=report)
+        except Exhausted as gave_up:
+            raise WaitTimeout(subject, status_of(gave_up.last), gave_up.elapsed) from None

@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from llm_engineering.errors import ConfigurationError, UserFacingError
+from llm_engineering.refusals import error_code, is_access_denied, is_not_found
 from llm_engineering.tags import tool_tags
 
 ABORT_AFTER_DAYS = 1
@@ -56,18 +57,14 @@ class BucketState:
         return self.region is not None
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def find_bucket(s3: Any, name: str, setting: str) -> BucketState:
     """Where the bucket is, None if it does not exist; `BucketError` when this account cannot use it."""
     try:
         answer = s3.head_bucket(Bucket=name)
     except ClientError as error:
-        if _code(error) in {"404", "NoSuchBucket", "NotFound"}:
+        if is_not_found(error):
             return BucketState(name, None)
-        if _code(error) in {"403", "AccessDenied", "Forbidden"}:
+        if is_access_denied(error):
             raise BucketError(
                 f"{setting}: bucket {name} exists but this account may not use it (HTTP 403: another account's "
                 "bucket, or missing s3:ListBucket): choose another bucket name."
@@ -113,7 +110,7 @@ def create_bucket(s3: Any, name: str, region: str) -> list[str]:
     try:
         s3.create_bucket(Bucket=name, **extra)
     except ClientError as error:
-        if _code(error) == "BucketAlreadyExists":
+        if error_code(error) == "BucketAlreadyExists":
             raise BucketError(
                 f"S3 bucket {name} already exists in another account (bucket names are global): choose another name."
             ) from None
@@ -139,7 +136,7 @@ def create_bucket(s3: Any, name: str, region: str) -> list[str]:
             step()
         except ClientError as error:
             raise BucketSetupFailed(
-                f"S3 bucket {name} was created but could not be set up ({label}: {_code(error)}): it exists, "
+                f"S3 bucket {name} was created but could not be set up ({label}: {error_code(error)}): it exists, "
                 f"empty; fix the permission and run make stage-model again, or remove it with aws s3 rb s3://{name}"
             ) from None
         changes.append(f"  {label}")

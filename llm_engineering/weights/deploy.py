@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from llm_engineering.aws import Aws
 from llm_engineering.catalogue.s3 import S3Location
 from llm_engineering.iam.role import role_documents
+from llm_engineering.refusals import error_code
 from llm_engineering.weights.access import ReadAccess, read_access
 from llm_engineering.weights.manifest import MANIFEST_NAME
 from llm_engineering.weights.spec import WeightsSource
@@ -48,9 +49,7 @@ def role_read_check(aws: Aws, role_arn: str, staged: StagedModel) -> RoleCheck:
     try:
         documents, _, _ = role_documents(aws.client("iam"), name)
     except (ClientError, BotoCoreError) as error:
-        code = (
-            error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
-        )
+        code = error_code(error) or type(error).__name__
         return RoleCheck(None, f"the role's policies could not be read ({code})")
     names = [item.name for item in staged.manifest.files] + [MANIFEST_NAME]
     return RoleCheck(read_access(documents, staged.location, names, partition))

@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from llm_engineering.aws import is_not_found, paginate
+from llm_engineering.aws import paginate
 from llm_engineering.catalogue.s3 import S3Location, model_root
 from llm_engineering.errors import ConfigurationError
 from llm_engineering.hub.safetensors import LENGTH_BYTES, HeaderError, header_length, parameter_counts, parse_header
+from llm_engineering.refusals import is_not_found
 from llm_engineering.weights.bucket import BucketError, find_bucket
 from llm_engineering.weights.checksums import same_checksum
 from llm_engineering.weights.manifest import MANIFEST_NAME, Manifest, ManifestError
@@ -41,17 +42,12 @@ class StagedModel:
     manifest: Manifest
 
 
-def _missing(error: ClientError) -> bool:
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    return code in {"NoSuchKey", "404", "NotFound"} or is_not_found(error)
-
-
 def read_manifest(s3: Any, location: S3Location) -> Manifest | None:
     """The stage's manifest; None when there is none (an incomplete stage, or none at all)."""
     try:
         body = s3.get_object(Bucket=location.bucket, Key=location.key(MANIFEST_NAME))["Body"].read()
     except ClientError as error:
-        if _missing(error):
+        if is_not_found(error):
             return None
         raise
     try:

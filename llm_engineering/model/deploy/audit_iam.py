@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from llm_engineering.aws import from_settings
+from llm_engineering.aws import connect
 from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.iam.audit import audit_iam, render_audit
 from llm_engineering.iam.names import check_role_name, check_user_name
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     user = check_user_name(settings.sagemaker_user_name)
     role = check_role_name(settings.sagemaker_execution_role_name)
-    aws = from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     report = audit_iam(aws, user, role, now=datetime.now(UTC))
     echo(json.dumps(report.as_dict(), indent=2) if args.json else render_audit(report))
     return 0

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from llm_engineering.aws import connect
 from llm_engineering.cli import ArgumentParser, echo
 from llm_engineering.cli import run as run_script
 from llm_engineering.loadtest import chart
@@ -21,6 +22,7 @@ from llm_engineering.loadtest.spec import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_REQUESTS,
     MAX_CONCURRENCY,
+    TargetSpec,
     build_spec,
     default_out,
 )
@@ -86,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         max_new_tokens=args.max_new_tokens,
         out=args.out or default_out(endpoint),
     )
-    bench = prepare(settings, spec, endpoint, args.component)
+    aws = connect(settings.aws_region, settings.aws_profile)
+    bench = prepare(aws, TargetSpec.from_settings(settings, endpoint, args.component), spec)
     if not args.json:
         model = clean(bench.target.model_id or "model unknown")  # from the endpoint's model, shown as text
         echo(f"Benchmarking {bench.client.target}: {bench.target.label}, {model}")

@@ -6,8 +6,7 @@ unless `--include-staged`. Nothing without the tool's tags is touched; untagged 
 
 from __future__ import annotations
 
-from llm_engineering import aws as aws_factory
-from llm_engineering.aws import AWS_FAILURES, describe_failure
+from llm_engineering.aws import AWS_FAILURES, connect, describe_failure
 from llm_engineering.catalogue.prices import PRICE_SOURCE
 from llm_engineering.cli import ArgumentParser, echo, fail, run
 from llm_engineering.durations import check_duration, describe
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     older_than = check_duration(args.older_than, "--older-than") if args.older_than else None
     settings = load_settings()
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     found = find_orphans(aws, older_than=older_than, staged_roots=settings.deployer_stage_roots)
     age = f" older than {describe(older_than)}" if older_than else ""
     targets = found.found + (found.staged if args.include_staged else [])

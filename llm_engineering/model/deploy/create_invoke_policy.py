@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from llm_engineering.aws import AWS_FAILURES, Aws, from_settings
+from llm_engineering.aws import AWS_FAILURES, Aws, connect
 from llm_engineering.cli import ArgumentParser, add_force, echo, run, warn
 from llm_engineering.iam.invoke_policy import (
     InvokePolicySpec,
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = InvokePolicySpec.of(
         settings.sagemaker_endpoint_inference, settings.inference_component_name if components else None
     )
-    aws = from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     if args.delete:
         for line in delete_invoke_policy(aws, spec.endpoint_name, detach=True, force=args.force) or [
             f"Policy {spec.name} does not exist: nothing to delete."

@@ -6,7 +6,7 @@ make delete-sagemaker-execution-role
 
 from __future__ import annotations
 
-from llm_engineering.aws import from_settings
+from llm_engineering.aws import connect
 from llm_engineering.cli import ArgumentParser, add_force, echo, run
 from llm_engineering.iam.role import ExecutionRoleSpec, delete_execution_role, ensure_execution_role
 from llm_engineering.iam.scheduler_role import delete_scheduler_role, ensure_scheduler_role
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     spec = ExecutionRoleSpec.from_settings(settings)
-    aws = from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
 
     if args.delete:
         changes = delete_execution_role(aws, spec, force=args.force)

@@ -7,7 +7,7 @@ and an access key stored as a profile in the AWS credentials file or in a key fi
 
 from __future__ import annotations
 
-from llm_engineering.aws import from_settings
+from llm_engineering.aws import connect
 from llm_engineering.cli import ArgumentParser, add_force, echo, run, warn
 from llm_engineering.iam.credentials import select_store, stores_to_clean
 from llm_engineering.iam.policies import HANDBOOK_MANAGED_POLICIES
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     store = select_store(args.key_file, user_name=spec.user_name, profile=spec.profile)
     if not args.delete:
         check_store_is_safe(store, settings.aws_profile)
-    aws = from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
 
     if args.delete:
         stores = stores_to_clean(store, user_name=spec.user_name)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from llm_engineering import aws as aws_factory
-from llm_engineering.aws import AWS_FAILURES, describe_failure
+from llm_engineering.aws import AWS_FAILURES, connect, describe_failure
 from llm_engineering.cli import ArgumentParser, add_force, echo, fail, run
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.teardown import DeleteStopped, delete_deployment
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     name = check_sagemaker_name(
         args.endpoint or args.endpoint_option or settings.sagemaker_endpoint_inference, "ENDPOINT_NAME"
     )
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     reporter = ConsoleReporter()
     try:
         report = delete_deployment(

@@ -6,7 +6,7 @@ refused while an endpoint loads it, and for a prefix this tool did not stage; th
 
 from __future__ import annotations
 
-from llm_engineering import aws as aws_factory
+from llm_engineering.aws import connect
 from llm_engineering.catalogue.s3 import S3Location, model_root
 from llm_engineering.cli import ArgumentParser, add_force, echo, run
 from llm_engineering.errors import ConfigurationError, UserFacingError
@@ -49,7 +49,7 @@ def _location(uri: str | None, settings: Settings, s3: object) -> S3Location | N
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     s3 = aws.client("s3")
     location = _location(args.uri, settings, s3)
     if location is None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from llm_engineering import aws as aws_factory
-from llm_engineering.aws import AWS_FAILURES, Aws, describe_failure
+from llm_engineering.aws import AWS_FAILURES, Aws, connect, describe_failure
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.console import ConsoleReporter
 from llm_engineering.hosting.apply import Applier, DeploymentFailed, DeploymentStopped, Outcome
@@ -163,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.endpoint_ttl:  # a time limit shorter than a deploy is bad input: nothing is asked of AWS
         check_ttl(settings.endpoint_ttl, "ENDPOINT_TTL")
     _warn_token_budget(settings)
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     access, lookup = _model_access(spec, args.skip_preflight)
     observed = observe(spec, aws, access)
     if spec.autoscaling is not None:  # a maximum the instance quota cannot hold is bad input (exit 2)

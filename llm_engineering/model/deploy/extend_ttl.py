@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from llm_engineering import aws as aws_factory
 from llm_engineering import tags
+from llm_engineering.aws import connect
 from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.durations import check_duration
 from llm_engineering.errors import ConfigurationError
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     ttl = check_duration(args.ttl, "TTL")
     settings = load_settings()
     name = check_sagemaker_name(args.endpoint or settings.sagemaker_endpoint_inference, "ENDPOINT_NAME")
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     client = aws.client("sagemaker")
     endpoint = Endpoint.get(client, name)
     if endpoint is None:

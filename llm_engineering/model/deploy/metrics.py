@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from llm_engineering import aws as aws_factory
+from llm_engineering.aws import connect
 from llm_engineering.charts import Line, Panel, resample, sparkline, write_png
 from llm_engineering.cli import ArgumentParser, echo, run
 from llm_engineering.durations import check_duration, describe
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     name = check_sagemaker_name(args.endpoint or settings.sagemaker_endpoint_inference, "ENDPOINT_NAME")
     if args.png is not None and not args.png.parent.is_dir():
         raise ConfigurationError(f"--png={str(args.png)!r}: directory {args.png.parent} does not exist.")
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     client = aws.client("sagemaker")
     endpoint = Endpoint.get(client, name)
     if endpoint is None:

@@ -5,7 +5,7 @@ Exit code 0 when everything is ok or only warns, 1 when a check is blocked, 2 fo
 
 from __future__ import annotations
 
-from llm_engineering import aws as aws_factory
+from llm_engineering.aws import connect
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.hosting.spec import DeploymentSpec
 from llm_engineering.preflight.checks import (
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
     spec = DeploymentSpec.from_settings(settings)
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     lookup = look_up_model(spec)
     plan, observed = plan_for_preflight(spec, aws, lookup)
     for warning in spec.engine.warnings:  # after the plan: a bad setting stays one line

@@ -5,7 +5,7 @@ make rotate-deployer-key [ARGS="--key-file [PATH]"]
 
 from __future__ import annotations
 
-from llm_engineering.aws import from_settings
+from llm_engineering.aws import connect
 from llm_engineering.cli import ArgumentParser, echo, run, warn
 from llm_engineering.iam.credentials import select_store
 from llm_engineering.iam.rotation import rotate_deployer_key
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = DeployerSpec.from_settings(settings)
     store = select_store(args.key_file, user_name=spec.user_name, profile=spec.profile)
     check_store_is_safe(store, settings.aws_profile)
-    aws = from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     outcome = rotate_deployer_key(aws, spec.user_name, store)
     for line in outcome.changes:
         echo(line)

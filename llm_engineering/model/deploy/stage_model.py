@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from huggingface_hub import HfApi
 
-from llm_engineering import aws as aws_factory
+from llm_engineering.aws import connect
 from llm_engineering.catalogue.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.cli import ArgumentParser, echo, fail, run, warn
 from llm_engineering.errors import ConfigurationError
@@ -56,7 +56,7 @@ def _show_plan(plan: StagePlan) -> None:
 
 
 def _stage(settings: Settings, spec: StageSpec) -> int:
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     options = TransferOptions()
     plan = prepare(aws, HfApi(), spec, options)
     _show_plan(plan)
@@ -87,7 +87,7 @@ def _stage(settings: Settings, spec: StageSpec) -> int:
 
 
 def _verify(settings: Settings, spec: StageSpec) -> int:
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     s3 = aws.client("s3")
     if spec.location is not None:
         manifest = stages.read_manifest(s3, spec.location)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from llm_engineering import aws as aws_factory
-from llm_engineering.aws import Aws
+from llm_engineering.aws import Aws, connect
 from llm_engineering.catalogue.prices import PRICE_SOURCE, storage_cost
 from llm_engineering.cli import ArgumentParser, describe_client_error, echo, run, warn
 from llm_engineering.hosting.inventory import EndpointSummary, RegionEndpoints, region_endpoints
@@ -124,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="status", description="List the endpoints this tool created in the region and what they cost."
     ).parse_args(argv)
     settings = load_settings()
-    aws = aws_factory.from_settings(settings)
+    aws = connect(settings.aws_region, settings.aws_profile)
     found = region_endpoints(aws.client("sagemaker"))
     if not found.ours and not found.others:
         echo(f"No endpoint in {aws.region}: nothing is billing.")
