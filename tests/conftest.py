@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,6 +109,24 @@ def moto_aws(offline_env: Path) -> Iterator[None]:
         yield
 
 
+IMAGE_PULL = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+"""What a test's bare execution role needs for the emulated SageMaker to pull any image."""
+
+
 @pytest.fixture
 def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """This process pointed at the run's emulator (reset), with the execution role and quick transitions."""
@@ -117,8 +136,10 @@ def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Ite
 
     for key, value in server_env.items():
         monkeypatch.setenv(key, value)
-    boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}"
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_role(RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}")
+    iam.put_role_policy(  # the emulated SageMaker pulls images as the role, as SageMaker does
+        RoleName="SageMakerExecutionRoleLLM", PolicyName="pull", PolicyDocument=json.dumps(IMAGE_PULL)
     )
     configure(server_env["AWS_ENDPOINT_URL"], transition_seconds=0.1)
     yield server_env["AWS_ENDPOINT_URL"]
