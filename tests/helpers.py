@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,28 @@ def run_script(module: str, env: dict[str, str], *args: str, timeout: float = 12
         text=True,
         timeout=timeout,
     )
+
+
+def watch(
+    command: list[str], env: dict[str, str], on_line: Callable[[str, subprocess.Popen[str]], bool], errors: Any
+) -> tuple[subprocess.Popen[str], str]:
+    """Run `command` in the repository; call `on_line(line, process)` for each line it prints until that returns
+    True (the test acts on what the command says, never on how long it ran); return the finished process and its
+    whole stdout. stderr goes to `errors`, a file: nothing can block on a full pipe."""
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=errors, text=True)
+    watchdog = threading.Timer(120, process.kill)  # a broken command must fail the test, not hang the suite
+    watchdog.start()
+    seen: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if on_line(line, process):
+                break
+        rest, _ = process.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
+    return process, "".join(seen) + (rest or "")
 
 
 def client(env: dict[str, str], service: str = "sagemaker", region: str = "us-east-1") -> Any:
