@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,41 @@ def watch(
     finally:
         watchdog.cancel()
     return process, "".join(seen) + (rest or "")
+
+
+TRANSITION = 600.0
+"""Emulated seconds a Creating, Updating, Deleting or injected state lasts in the tests that drive the clock."""
+
+
+class EmulatedClock:
+    """Waits that move the emulator's clock instead of sleeping: `poller()` observes, then skips `step` seconds
+    of emulated time, so every state lasting longer than a step is seen however slow the machine is, and no
+    test waits in real time for a transition. `drive(monkeypatch, *scripts)` gives scripts such pollers."""
+
+    def __init__(self, url: str, step: float = 60.0) -> None:
+        self.url = url
+        self.step = step
+        self.skipped = 0.0
+
+    def advance(self, seconds: float) -> None:
+        from llm_engineering.local.server import advance_clock
+
+        advance_clock(self.url, seconds)
+        self.skipped += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def poller(self, *_args: Any, **_kwargs: Any) -> Any:
+        """A poller of the tool's that sleeps in emulated time (any arguments, as a script's `Poller(...)`)."""
+        from llm_engineering.hosting.waiting import Poller
+
+        return Poller(first=self.step, factor=1.0, ceiling=self.step, sleep=self.advance, clock=self.monotonic)
+
+    def drive(self, monkeypatch: Any, *scripts: Any) -> None:
+        """The `Poller` of each script module waits in emulated time."""
+        for script in scripts:
+            monkeypatch.setattr(script, "Poller", self.poller)
 
 
 def client(env: dict[str, str], service: str = "sagemaker", region: str = "us-east-1") -> Any:

@@ -2,27 +2,29 @@
 UpdateRollbackFailed), a rolled-back update, and rollbacks and deletes that wait out a transition first.
 
 The scripts run in this process (their imports paid once) against the session's emulator, each through the
-same runner users get; the emulator's states are injected through `/_emulator/config`.
+same runner users get; the emulator's states are injected through `/_emulator/config`. Every state lasts
+TRANSITION emulated seconds and every wait moves the emulator's clock (`EmulatedClock`): what a command sees
+never depends on how fast the machine is.
 """
 
 from __future__ import annotations
 
 import boto3
 import pytest
+from helpers import TRANSITION, EmulatedClock
 from helpers import run_main as invoke
 
 from llm_engineering.aws import connect
 from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.resources import Endpoint, InferenceComponent, Resource, ResourceFailed
 from llm_engineering.hosting.spec import DeploymentSpec
-from llm_engineering.hosting.waiting import Poller, Progress, silent
+from llm_engineering.hosting.waiting import Progress, silent
 from llm_engineering.local.server import configure
 from llm_engineering.model.deploy import delete, deploy, status, test
 from llm_engineering.settings import Settings
 from llm_engineering.statuses import Status
 
 ENDPOINT = "llm-engineering-endpoint"
-FAST = Poller(first=0.05, factor=1.0, ceiling=0.05)
 
 
 def sagemaker() -> object:
@@ -39,7 +41,16 @@ def names() -> tuple[list[str], list[str], list[str]]:
 
 
 @pytest.fixture
-def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> str:
+def clock(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> EmulatedClock:
+    """The scripts' waits move the emulator's clock; every transition lasts TRANSITION emulated seconds."""
+    emulated = EmulatedClock(server_env["AWS_ENDPOINT_URL"])
+    emulated.drive(monkeypatch, deploy, delete)
+    configure(emulated.url, transition_seconds=TRANSITION)
+    return emulated
+
+
+@pytest.fixture
+def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clock: EmulatedClock) -> str:
     """This process pointed at the reset emulator, with the execution role in place; yields its URL."""
     for key, value in {**server_env, "WAIT_POLL_INTERVAL": "0.05"}.items():
         monkeypatch.setenv(key, value)
@@ -50,11 +61,10 @@ def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys
 
 @pytest.fixture
 def deployed(emulator: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """A model-based endpoint deployed through the deploy script; transitions then take 4 s (long enough for
-    the commands run while an endpoint is in a transient state)."""
+    """A model-based endpoint deployed through the deploy script (its transient states last until a wait moves
+    the clock past them, so the commands run meanwhile all see them)."""
     code, _, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
     assert code == 0, err
-    configure(emulator, transition_seconds=4.0)
     return emulator
 
 
@@ -72,8 +82,7 @@ def test_a_transient_state_refuses_deploy_serves_test_and_delete_waits_it_out(de
     code, out, err = invoke(test.main, "--prompt", "hi", "--no-stream", capsys=capsys)
     assert code == 0 and out.startswith("[emulated Qwen/Qwen2.5-7B-Instruct]"), err
 
-    configure(deployed, transition_seconds=0.3)  # the state still ends when it was due; deleting is quick
-    code, out, err = invoke(delete.main, capsys=capsys)
+    code, out, err = invoke(delete.main, capsys=capsys)  # its waits move the clock past the state
     assert code == 0, err
     assert f"waiting for Endpoint {ENDPOINT}: " in out.split("- deleting endpoint")[0]  # SageMaker refuses before
     assert names() == ([], [], [])
@@ -83,7 +92,7 @@ def test_a_transient_state_refuses_deploy_serves_test_and_delete_waits_it_out(de
     ("state", "serves"), [("OutOfService", False), ("UpdateRollbackFailed", True)], ids=["out", "mixed"]
 )
 def test_a_lasting_state_refuses_deploy_and_is_deleted_at_once(deployed, capsys, monkeypatch, state, serves):
-    configure(deployed, transition_seconds=0.3, endpoint_states={ENDPOINT: state})
+    configure(deployed, endpoint_states={ENDPOINT: state})
     before = names()
 
     code, out, _ = invoke(status.main, capsys=capsys)
@@ -113,14 +122,14 @@ def test_a_lasting_state_refuses_deploy_and_is_deleted_at_once(deployed, capsys,
     ("state", "ends_in"),
     [("SystemUpdating", None), ("RollingBack", None), ("OutOfService", "OutOfService"), ("UpdateRollbackFailed", None)],
 )
-def test_wait_sits_out_the_transient_states_and_fails_on_the_lasting_ones(emulator, capsys, state, ends_in):
+def test_wait_sits_out_the_transient_states_and_fails_on_the_lasting_ones(emulator, clock, capsys, state, ends_in):
     code, _, err = invoke(deploy.main, "--yes", "--skip-preflight", capsys=capsys)
     assert code == 0, err
-    configure(emulator, transition_seconds=0.5, endpoint_states={ENDPOINT: state})
+    configure(emulator, endpoint_states={ENDPOINT: state})
     seen: list[str] = []
     endpoint = Endpoint(sagemaker(), ENDPOINT)
     try:
-        endpoint.wait(FAST, 30, lambda progress: seen.append(progress.status))
+        endpoint.wait(clock.poller(), 3 * TRANSITION, lambda progress: seen.append(progress.status))
     except ResourceFailed as failed:
         assert failed.status == state and state in {"OutOfService", "UpdateRollbackFailed"}
         if state == "UpdateRollbackFailed":
@@ -134,7 +143,6 @@ def test_wait_sits_out_the_transient_states_and_fails_on_the_lasting_ones(emulat
 def test_a_failed_update_rolls_back_and_the_deploy_says_so(deployed, capsys, monkeypatch, keeps_reason):
     configure(
         deployed,
-        transition_seconds=0.3,
         health_check_failures={"Qwen/Qwen2.5-1.5B-Instruct": "oom"},
         rollback_failure_reason=keeps_reason,
     )
@@ -157,9 +165,8 @@ def test_a_failed_update_rolls_back_and_the_deploy_says_so(deployed, capsys, mon
     assert code == 0 and out.startswith("[emulated Qwen/Qwen2.5-7B-Instruct]")
 
 
-def test_a_rollback_waits_until_sagemaker_lets_it_delete(emulator):
+def test_a_rollback_waits_until_sagemaker_lets_it_delete(emulator, clock):
     """Deleting a resource that is still being created is refused: the rollback waits for it to settle."""
-    configure(emulator, transition_seconds=1.5)
     client = sagemaker()
     client.create_model(
         ModelName="model",
@@ -178,7 +185,11 @@ def test_a_rollback_waits_until_sagemaker_lets_it_delete(emulator):
         Resource("endpoint", ENDPOINT),
     ]
     applier = Applier(
-        connect(region="us-east-1"), DeploymentSpec.from_settings(Settings()), reporter(), FAST, list(applier_created)
+        connect(region="us-east-1"),
+        DeploymentSpec.from_settings(Settings()),
+        reporter(),
+        clock.poller(),
+        list(applier_created),
     )
     client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="config")
 
@@ -193,8 +204,7 @@ def test_a_rollback_waits_until_sagemaker_lets_it_delete(emulator):
     assert progress[0].status == "Creating" and names() == ([], [], [])
 
 
-def test_a_rollback_of_a_component_still_creating_waits_too(emulator):
-    configure(emulator, transition_seconds=0.3)
+def test_a_rollback_of_a_component_still_creating_waits_too(emulator, clock):
     client = sagemaker()
     client.create_model(
         ModelName="model",
@@ -207,7 +217,7 @@ def test_a_rollback_of_a_component_still_creating_waits_too(emulator):
         ProductionVariants=[{"VariantName": "AllTraffic", "InstanceType": "ml.g5.2xlarge", "InitialInstanceCount": 1}],
     )
     client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="config")
-    Endpoint(client, ENDPOINT).wait(FAST, 30)
+    Endpoint(client, ENDPOINT).wait(clock.poller(), 3 * TRANSITION)
     client.create_inference_component(
         InferenceComponentName="component",
         EndpointName=ENDPOINT,
@@ -219,7 +229,7 @@ def test_a_rollback_of_a_component_still_creating_waits_too(emulator):
         connect(region="us-east-1"),
         DeploymentSpec.from_settings(Settings()),
         silent,
-        FAST,
+        clock.poller(),
         created=[Resource("inference-component", "component")],
     )
     assert applier.rollback() == ([Resource("inference-component", "component")], [])
