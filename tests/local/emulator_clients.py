@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from llm_engineering.local.server import advance_clock, get_config
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerExecutionRoleLLM"
 IMAGE = (
@@ -69,16 +70,16 @@ class Aws:
         self.create_model(model_id=model_id)
         self.create_config()
         self.sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName="config")
-        wait_until(lambda: self.endpoint_status(endpoint) != "Creating")
+        wait_until(self, lambda: self.endpoint_status(endpoint) != "Creating")
 
     def deploy_components(self, endpoint: str = "endpoint", component: str = "component", copies: int = 1) -> None:
         """An inference-component endpoint with one InService component."""
         self.create_model()
         self.create_config(model=None)
         self.sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName="config")
-        wait_until(lambda: self.endpoint_status(endpoint) == "InService")
+        wait_until(self, lambda: self.endpoint_status(endpoint) == "InService")
         self.create_component(component, endpoint, copies=copies)
-        wait_until(lambda: self.component_status(component) != "Creating")
+        wait_until(self, lambda: self.component_status(component) != "Creating")
 
     def create_component(self, name: str, endpoint: str = "endpoint", copies: int = 1, **requirements: int) -> str:
         needs = requirements or {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 16384}
@@ -91,10 +92,12 @@ class Aws:
         )["InferenceComponentArn"]
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll `condition` every 20 ms until it holds (transitions take 0.2 s in the test emulator)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
+def wait_until(aws: Aws, condition: Callable[[], bool], steps: int = 100) -> None:
+    """Check `condition`, moving the emulator's clock a quarter of a transition between checks, until it holds:
+    every state lasting a transition is seen, and nothing waits in real time. Bounded in steps, never in time."""
+    transition = float(get_config(aws.url)["transition_seconds"])
+    for _ in range(steps):
+        if condition():
+            return
+        advance_clock(aws.url, transition / 4)
+    raise AssertionError(f"condition not reached after {steps} steps of {transition / 4} emulated seconds")

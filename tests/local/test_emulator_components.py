@@ -18,11 +18,11 @@ def test_a_component_is_creating_then_in_service_with_its_copies(aws: Aws) -> No
     aws.create_model()
     aws.create_config(model=None)
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
 
     arn = aws.create_component("component")
     creating = aws.sagemaker.describe_inference_component(InferenceComponentName="component")
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
     ready = aws.sagemaker.describe_inference_component(InferenceComponentName="component")
 
     assert arn == f"{ARN}:inference-component/component"
@@ -54,7 +54,7 @@ def test_a_component_needs_an_in_service_component_endpoint(aws: Aws) -> None:
         aws.create_component("component")
     with pytest.raises(ClientError) as missing:
         aws.create_component("component", endpoint="nope")
-    wait_until(lambda: aws.endpoint_status("model-endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("model-endpoint") == "InService")
     with pytest.raises(ClientError) as model_based:
         aws.create_component("component", endpoint="model-endpoint")
 
@@ -125,9 +125,9 @@ def test_list_inference_components_filters(aws: Aws) -> None:
     aws.create_model()
     aws.create_config(model=None, count=2)
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     aws.create_component("alpha")
-    wait_until(lambda: aws.component_status("alpha") == "InService")
+    wait_until(aws, lambda: aws.component_status("alpha") == "InService")
     aws.create_component("beta")
 
     def names(**filters: str) -> list[str]:
@@ -146,15 +146,15 @@ def test_update_runtime_config_changes_the_copy_count_after_updating(aws: Aws) -
     aws.create_model()
     aws.create_config(model=None, count=2)
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     aws.create_component("component")
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
 
     aws.sagemaker.update_inference_component_runtime_config(
         InferenceComponentName="component", DesiredRuntimeConfig={"CopyCount": 2}
     )
     updating = aws.sagemaker.describe_inference_component(InferenceComponentName="component")
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
     updated = aws.sagemaker.describe_inference_component(InferenceComponentName="component")
 
     assert (updating["InferenceComponentStatus"], updating["RuntimeConfig"]) == (
@@ -175,7 +175,7 @@ def test_update_inference_component_swaps_the_model(aws: Aws) -> None:
     status = aws.component_status("component")
     with pytest.raises(ClientError) as busy:
         aws.sagemaker.update_inference_component(InferenceComponentName="component", RuntimeConfig={"CopyCount": 1})
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
 
     assert status == "Updating"
     assert error_of(busy) == (
@@ -193,7 +193,7 @@ def test_delete_component_then_endpoint_in_that_order(aws: Aws) -> None:
         aws.sagemaker.delete_endpoint(EndpointName="endpoint")
     aws.sagemaker.delete_inference_component(InferenceComponentName="component")
     deleting = aws.component_status("component")
-    wait_until(lambda: aws.sagemaker.list_inference_components()["InferenceComponents"] == [])
+    wait_until(aws, lambda: aws.sagemaker.list_inference_components()["InferenceComponents"] == [])
     with pytest.raises(ClientError) as gone:
         aws.sagemaker.describe_inference_component(InferenceComponentName="component")
     aws.sagemaker.delete_endpoint(EndpointName="endpoint")
@@ -215,7 +215,7 @@ def test_component_tags_work_like_moto_resources(aws: Aws) -> None:
     aws.create_model()
     aws.create_config(model=None)
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     arn = aws.sagemaker.create_inference_component(
         InferenceComponentName="component",
         EndpointName="endpoint",

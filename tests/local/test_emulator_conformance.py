@@ -16,6 +16,13 @@ from llm_engineering.local.server import configure
 WAITER = {"Delay": 0.1, "MaxAttempts": 100}
 
 
+@pytest.fixture(autouse=True)
+def real_time_transitions(aws: Aws) -> None:
+    """sagemaker-core and botocore's waiters sleep in real time between their polls: here transitions take the
+    session emulator's 0.2 s, and these clients' own attempts bound the wait."""
+    configure(aws.url, transition_seconds=0.2)
+
+
 @pytest.fixture
 def core(aws: Aws, server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
     """sagemaker.core.resources, its clients pointed at the emulator the way any boto3 client is."""
@@ -119,6 +126,6 @@ def test_botocores_waiters_on_an_inference_component_endpoint(aws: Aws) -> None:
         aws.sagemaker.delete_endpoint(EndpointName="endpoint")
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     aws.sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="endpoint", WaiterConfig=WAITER)
-    wait_until(lambda: not aws.sagemaker.list_inference_components()["InferenceComponents"])
+    wait_until(aws, lambda: not aws.sagemaker.list_inference_components()["InferenceComponents"])
     aws.sagemaker.delete_endpoint(EndpointName="endpoint")
     aws.sagemaker.get_waiter("endpoint_deleted").wait(EndpointName="endpoint", WaiterConfig=WAITER)

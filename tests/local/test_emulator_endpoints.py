@@ -85,7 +85,7 @@ def test_an_endpoint_is_creating_then_in_service(aws: Aws) -> None:
     arn = aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")["EndpointArn"]
 
     creating = aws.sagemaker.describe_endpoint(EndpointName="endpoint")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     ready = aws.sagemaker.describe_endpoint(EndpointName="endpoint")
 
     assert arn == f"{ARN}:endpoint/endpoint"
@@ -138,7 +138,7 @@ def test_update_endpoint_goes_through_updating_to_the_new_config(aws: Aws) -> No
 
     aws.sagemaker.update_endpoint(EndpointName="endpoint", EndpointConfigName="config-2")
     updating = aws.sagemaker.describe_endpoint(EndpointName="endpoint")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     updated = aws.sagemaker.describe_endpoint(EndpointName="endpoint")
 
     assert updating["EndpointStatus"] == "Updating"
@@ -154,7 +154,7 @@ def test_update_endpoint_refuses_a_missing_config_and_an_endpoint_in_progress(aw
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
     with pytest.raises(ClientError) as in_progress:
         aws.sagemaker.update_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     with pytest.raises(ClientError) as missing:
         aws.sagemaker.update_endpoint(EndpointName="endpoint", EndpointConfigName="nope")
 
@@ -174,7 +174,7 @@ def test_delete_endpoint_is_deleting_then_gone_as_on_aws(aws: Aws) -> None:
 
     aws.sagemaker.delete_endpoint(EndpointName="endpoint")
     deleting = aws.endpoint_status("endpoint")
-    wait_until(lambda: aws.sagemaker.list_endpoints()["Endpoints"] == [])
+    wait_until(aws, lambda: aws.sagemaker.list_endpoints()["Endpoints"] == [])
     with pytest.raises(ClientError) as excinfo:
         aws.sagemaker.describe_endpoint(EndpointName="endpoint")
 

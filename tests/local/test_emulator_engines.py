@@ -139,7 +139,7 @@ def deploy(aws: Aws, image: str, environment: dict[str, str], ami: str | None = 
     variant |= {"ModelName": "model"} | ({"InferenceAmiVersion": ami} if ami else {})
     aws.sagemaker.create_endpoint_config(EndpointConfigName="config", ProductionVariants=[variant])
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") != "Creating")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") != "Creating")
     return aws.endpoint_status("endpoint")
 
 
@@ -175,9 +175,9 @@ def test_a_cuda_13_component_on_the_default_host_fails_without_logs_too(aws: Aws
     aws.sagemaker.create_model(ModelName="model", ExecutionRoleArn=ROLE_ARN, PrimaryContainer=container)
     aws.create_config(model=None)
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     aws.create_component("component")
-    wait_until(lambda: aws.component_status("component") != "Creating")
+    wait_until(aws, lambda: aws.component_status("component") != "Creating")
     assert aws.component_status("component") == "Failed"
     assert aws.logs.describe_log_groups()["logGroups"] == []
 

@@ -112,7 +112,7 @@ def test_a_failed_update_rolls_back_to_the_old_config(aws: Aws, keeps_reason: bo
 
     aws.sagemaker.update_endpoint(EndpointName="endpoint", EndpointConfigName="config-2")
     seen = ["Updating"]
-    wait_until(lambda: seen.append(aws.endpoint_status("endpoint")) or seen[-1] == "InService")
+    wait_until(aws, lambda: seen.append(aws.endpoint_status("endpoint")) or seen[-1] == "InService")
 
     assert list(dict.fromkeys(seen)) == ["Updating", "RollingBack", "InService"]
     described = aws.sagemaker.describe_endpoint(EndpointName="endpoint")
@@ -208,6 +208,7 @@ def test_throttling_also_hits_the_runtime_and_retries_get_through(aws: Aws) -> N
 
 
 def test_config_api_merges_validates_and_reset_restores_the_start_config(aws: Aws) -> None:
+    reset(aws.url)  # the start configuration, without the fixture's long transitions
     start = get_config(aws.url)
 
     merged = configure(aws.url, quotas={"ml.g5.2xlarge": 0}, default_quota=5)

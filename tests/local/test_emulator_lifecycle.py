@@ -25,7 +25,7 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
 def statuses_until(aws: Aws, final: str) -> list[str]:
     """The endpoint's statuses, in order and without repeats, until `final`."""
     seen: list[str] = []
-    wait_until(lambda: seen.append(aws.endpoint_status("endpoint")) or seen[-1] == final)
+    wait_until(aws, lambda: seen.append(aws.endpoint_status("endpoint")) or seen[-1] == final)
     return list(dict.fromkeys(seen))
 
 
@@ -44,13 +44,13 @@ def test_delete_endpoint_is_refused_while_creating_and_updating(aws: Aws) -> Non
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
     with pytest.raises(ClientError) as creating:
         aws.sagemaker.delete_endpoint(EndpointName="endpoint")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     aws.sagemaker.update_endpoint(EndpointName="endpoint", EndpointConfigName="config-2")
     with pytest.raises(ClientError) as updating:
         aws.sagemaker.delete_endpoint(EndpointName="endpoint")
 
     assert error_of(creating) == error_of(updating) == ("ValidationException", IN_PROGRESS)
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     aws.sagemaker.delete_endpoint(EndpointName="endpoint")
     assert aws.endpoint_status("endpoint") == "Deleting"
 
@@ -59,11 +59,11 @@ def test_delete_inference_component_is_refused_while_creating_and_updating(aws: 
     aws.create_model()
     aws.create_config(model=None)
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     aws.create_component("component")
     with pytest.raises(ClientError) as creating:
         aws.sagemaker.delete_inference_component(InferenceComponentName="component")
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
     aws.sagemaker.update_inference_component_runtime_config(
         InferenceComponentName="component", DesiredRuntimeConfig={"CopyCount": 1}
     )
@@ -76,7 +76,7 @@ def test_delete_inference_component_is_refused_while_creating_and_updating(aws: 
         f'Cannot delete inference component "{component}" while it is in Creating status.',
     )
     assert error_of(updating)[1].endswith("while it is in Updating status.")
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
     aws.sagemaker.delete_inference_component(InferenceComponentName="component")
     assert aws.component_status("component") == "Deleting"
 
@@ -125,7 +125,7 @@ def test_out_of_service_stays_takes_no_requests_and_can_be_deleted(aws: Aws) -> 
     described = aws.sagemaker.describe_endpoint(EndpointName="endpoint")
     assert "CurrentInstanceCount" not in described["ProductionVariants"][0]
     aws.sagemaker.delete_endpoint(EndpointName="endpoint")
-    wait_until(lambda: not aws.sagemaker.list_endpoints()["Endpoints"])
+    wait_until(aws, lambda: not aws.sagemaker.list_endpoints()["Endpoints"])
 
 
 def test_update_rollback_failed_stays_serves_and_can_be_deleted(aws: Aws) -> None:
@@ -137,7 +137,7 @@ def test_update_rollback_failed_stays_serves_and_can_be_deleted(aws: Aws) -> Non
     assert "mix of the old and the new endpoint configuration" in described["FailureReason"]
     assert answer_of(aws).startswith("[emulated ")  # "in service with a mix"
     aws.sagemaker.delete_endpoint(EndpointName="endpoint")
-    wait_until(lambda: not aws.sagemaker.list_endpoints()["Endpoints"])
+    wait_until(aws, lambda: not aws.sagemaker.list_endpoints()["Endpoints"])
 
 
 def test_an_injected_state_waits_for_the_endpoint_to_be_in_service(aws: Aws) -> None:
@@ -187,7 +187,7 @@ def test_a_component_update_serves_the_old_copies_until_the_new_ones_are_healthy
 
     assert aws.component_status("component") == "Updating"
     assert answer_of(aws, InferenceComponentName="component").startswith("[emulated Qwen/Qwen2.5-7B-Instruct]")
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
     assert answer_of(aws, InferenceComponentName="component").startswith("[emulated Qwen/Qwen2.5-1.5B-Instruct]")
 
 
@@ -197,7 +197,7 @@ def test_a_component_update_whose_copies_fail_rolls_back_and_keeps_serving(aws: 
     _update_to_model_2(aws)
 
     assert answer_of(aws, InferenceComponentName="component").startswith("[emulated Qwen/Qwen2.5-7B-Instruct]")
-    wait_until(lambda: aws.component_status("component") == "InService")
+    wait_until(aws, lambda: aws.component_status("component") == "InService")
     described = aws.sagemaker.describe_inference_component(InferenceComponentName="component")
     assert described["Specification"]["ModelName"] == "model"
     assert "did not pass the ping health check" in described["FailureReason"]

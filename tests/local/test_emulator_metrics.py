@@ -15,7 +15,7 @@ from helpers import REPO
 
 from llm_engineering.hosting.metrics import endpoint_metrics, fetch_metrics
 from llm_engineering.local.metrics import percentile
-from llm_engineering.local.server import advance_clock
+from llm_engineering.local.server import advance_clock, configure
 
 
 def _invoke(aws: Aws, body: dict, component: str | None = None) -> None:
@@ -74,6 +74,8 @@ def _make_metrics(env: dict[str, str], *args: str) -> subprocess.CompletedProces
 
 
 def test_make_metrics_shows_the_requests(aws, server_env, tmp_path):
+    # `make metrics --since 30m` counts back from the real time: the deploy skips only its 0.2 s transition
+    configure(aws.url, transition_seconds=0.2)
     aws.deploy()
     _invoke(aws, {"inputs": "hi", "parameters": {"max_new_tokens": 4}})
     env = {**os.environ, **server_env}

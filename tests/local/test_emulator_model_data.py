@@ -67,7 +67,7 @@ def create_model(aws: Aws, uri: str = STAGE.uri, name: str = "model") -> None:
 def start_endpoint(aws: Aws, name: str = "endpoint") -> str:
     aws.create_config()
     aws.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status(name) != "Creating")
+    wait_until(aws, lambda: aws.endpoint_status(name) != "Creating")
     return aws.endpoint_status(name)
 
 
@@ -183,9 +183,9 @@ def test_inference_components_load_the_stage_too(aws, s3):
     create_model(aws)
     aws.create_config(model=None)
     aws.sagemaker.create_endpoint(EndpointName="endpoint", EndpointConfigName="config")
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
     aws.create_component("component")
-    wait_until(lambda: aws.component_status("component") != "Creating")
+    wait_until(aws, lambda: aws.component_status("component") != "Creating")
     assert aws.component_status("component") == "InService"
     lines = log_lines(aws, "/aws/sagemaker/InferenceComponents/component")
     assert any("Files are already present on the host" in line for line in lines)

@@ -220,7 +220,7 @@ def test_an_endpoint_being_updated_keeps_serving(aws: Aws) -> None:
     _, body = invoke(aws, {"inputs": "Hi", "parameters": {"max_new_tokens": 1}})
 
     assert json.loads(body) == [{"generated_text": LABEL}]
-    wait_until(lambda: aws.endpoint_status("endpoint") == "InService")
+    wait_until(aws, lambda: aws.endpoint_status("endpoint") == "InService")
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ def test_an_isolated_model_that_needs_the_hub_fails_to_start(aws):
         EndpointConfigName="isolated", ProductionVariants=[{**variant, "ModelName": "isolated"}]
     )
     aws.sagemaker.create_endpoint(EndpointName="isolated", EndpointConfigName="isolated")
-    wait_until(lambda: aws.endpoint_status("isolated") != "Creating")
+    wait_until(aws, lambda: aws.endpoint_status("isolated") != "Creating")
     assert aws.endpoint_status("isolated") == "Failed"
     streams = aws.logs.describe_log_streams(logGroupName="/aws/sagemaker/Endpoints/isolated")["logStreams"]
     events = aws.logs.get_log_events(
