@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "support"))  # the tests' shared helpers, importable by name
+
 from helpers import clean_environment
 from moto import mock_aws
 

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
+from client_fakes import FakeSageMaker, generate_events, payload_part, sse, stream_reply
 from helpers import REPO, clean_environment, run_make
-from inference.client_fakes import FakeSageMaker, generate_events, payload_part, sse, stream_reply
 
 from llm_engineering.local.make_environment import user_variables
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import boto3
 import pytest
-from helpers import REPO, clean_environment, nothing_in_sagemaker
+from helpers import nothing_in_sagemaker
 from helpers import run_main as invoke
 
 from llm_engineering.model.deploy import delete, deploy
@@ -117,19 +114,6 @@ def test_delete_refuses_a_malformed_endpoint_name(moto_aws, capsys):
         "error: ENDPOINT_NAME='bad_name!' is invalid: must be 1-63 letters, digits or hyphens, starting and ending "
         "with a letter or digit (SageMaker's naming rule).\n"
     )
-
-
-def test_the_handbooks_deploy_path_runs_the_deploy_script(offline_env):
-    """`python llm_engineering/model/deploy/huggingface/run.py`, as the Handbook's Makefile runs the deploy step."""
-    done = subprocess.run(
-        [sys.executable, str(REPO / "llm_engineering/model/deploy/huggingface/run.py"), "--dry-run", "--bogus"],
-        env=clean_environment(offline_env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == "error: deploy: unrecognized arguments: --bogus (see --help).\n"
 
 
 def test_usage_mistakes_are_one_line_and_exit_2_in_every_script(capsys):

@@ -15,7 +15,7 @@ from typing import Any
 from llm_engineering.local.make_environment import nested_make_environment
 from llm_engineering.settings import setting_names
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # Variables that could point a test at a real account, a real token or the developer's own setup.
 _LEAKY_PREFIXES = ("AWS_", "HF_", "HUGGING", "SAGEMAKER_", "LLM_ENGINEERING_")

@@ -9,10 +9,8 @@ import json
 import os
 import re
 import runpy
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import botocore.endpoint
@@ -30,7 +28,7 @@ from client_fakes import (
     stream_exception,
     stream_reply,
 )
-from helpers import REPO, clean_environment
+from helpers import REPO
 
 from llm_engineering.aws import MAX_ATTEMPTS
 from llm_engineering.cli import run
@@ -412,18 +410,6 @@ def _python(command: list[str], env: dict[str, str]) -> subprocess.CompletedProc
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize(
-    "entry", [["-m", MODULE], [str(REPO / "test.py")]], ids=["module", "root shim (make test-inference)"]
-)
-def test_one_shot_from_a_separate_process(entry: list[str], fake: FakeSageMaker, offline_env: Path) -> None:
-    fake.queue(json_reply([{"generated_text": "Hi there", "details": {"generated_tokens": 2}}]))
-    env = clean_environment(offline_env)
-    env["AWS_ENDPOINT_URL"] = fake.url
-    done = _python([sys.executable, *entry, "--prompt", "Hi", "--no-stream"], env)
-    assert (done.returncode, done.stdout) == (0, "Hi there\n")
-    assert done.stderr.startswith("[2 tokens in ")
-
-
 def test_root_shim_runs_main_with_the_collector_back_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shim pauses the cyclic collector while modules load; a long chat must still run with it."""
     seen: dict[str, object] = {}
@@ -446,57 +432,3 @@ def test_root_shim_runs_main_with_the_collector_back_on(monkeypatch: pytest.Monk
     assert seen["enabled"] is True
     assert isinstance(seen["frozen"], int) and seen["frozen"] > 0
     assert seen["plugins"] == "__all__"
-
-
-def test_client_path_builds_its_client_without_boto3(offline_env: Path) -> None:
-    """botocore's own session: boto3's resource layer (and s3transfer) would cost every start ~30 ms."""
-    probe = (
-        "import sys\n"
-        "from llm_engineering.settings import load_settings\n"
-        "from llm_engineering.inference.client import InferenceClient\n"
-        "client = InferenceClient.from_settings(load_settings())\n"
-        "assert client.runtime.meta.service_model.service_name == 'sagemaker-runtime'\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 's3transfer')))\n"
-    )
-    done = _python([sys.executable, "-c", probe], clean_environment(offline_env))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "[]\n"
-
-
-def test_client_path_never_imports_the_sdk_or_the_deploy_side(offline_env: Path) -> None:
-    probe = (
-        "import sys, json\n"
-        f"import {MODULE}\n"
-        "import llm_engineering.inference.client, llm_engineering.inference.chat\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m == 'sagemaker' or m.startswith(('sagemaker.', "
-        "'llm_engineering.', 'huggingface_hub')))))\n"
-    )
-    done = _python([sys.executable, "-c", probe], clean_environment(offline_env))
-    assert done.returncode == 0, done.stderr
-    loaded = json.loads(done.stdout)
-    assert "llm_engineering.inference.client" in loaded
-    deploy_side = tuple(f"llm_engineering.{package}" for package in ("hosting", "iam", "preflight", "local"))
-    assert [name for name in loaded if not name.startswith(("llm_engineering.", *deploy_side))] == []
-    assert [name for name in loaded if name.startswith(deploy_side)] == []
-
-
-def test_root_shim_reexecs_with_the_project_interpreter(offline_env: Path) -> None:
-    base_python = getattr(sys, "_base_executable", None)
-    if not base_python or base_python == sys.executable:
-        pytest.skip("needs an interpreter outside the project's .venv")
-    done = _python([base_python, str(REPO / "test.py"), "--help"], clean_environment(offline_env))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("usage: python test.py [-h] [--prompt PROMPT]")
-
-
-def test_root_shim_without_install_says_what_to_run(offline_env: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "checkout"
-    copy.mkdir()
-    shutil.copy(REPO / "test.py", copy / "test.py")
-    base_python = getattr(sys, "_base_executable", None) or sys.executable
-    done = _python([base_python, str(copy / "test.py")], clean_environment(offline_env))
-    assert (done.returncode, done.stdout, done.stderr) == (
-        2,
-        "",
-        "error: the project is not installed: run `make install`, then `python test.py`.\n",
-    )
