@@ -12,10 +12,49 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # the tests' shared helpers, importable by name
 
+from client_fakes import FakeSageMaker
+from fake_hub import FakeHub
 from helpers import clean_environment
 from moto import mock_aws
 
 from llm_engineering.hosting.instances import hosting_instance_types
+
+LAYERS = ("unit", "emulator", "e2e")
+"""tests/unit: no subprocess and no emulator (in-process moto, fakes on 127.0.0.1 threads); tests/emulator: the
+session's emulator, in this process; tests/e2e: Make targets, scripts and the emulator command as processes.
+Each test gets the marker of its folder: `make test ARGS="-m unit"` is the quick loop."""
+FIRST = "tests/e2e/test_demo.py"
+"""The longest test: it starts first, so that the others fill the workers around it."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its layer (its folder under tests/), refuse a unit test that uses the emulator, and
+    run the slow layers first (e2e, emulator, unit; the demo before all), in the same order on every worker."""
+    root = Path(__file__).parent
+    rank = {}
+    for index, item in enumerate(items):
+        layer = item.path.relative_to(root).parts[0]
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{item.nodeid}: every test lives under tests/unit, tests/emulator or tests/e2e")
+        if layer == "unit" and "aws_server" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the emulator: it belongs in tests/emulator")
+        item.add_marker(getattr(pytest.mark, layer))
+        first = not item.nodeid.startswith(FIRST)
+        rank[item.nodeid] = (first, -LAYERS.index(layer), index)
+    items.sort(key=lambda item: rank[item.nodeid])
+
+
+@pytest.fixture(autouse=True)
+def no_process_in_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test starts no process: one that tries fails at once, and belongs in tests/e2e."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    import subprocess
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a unit test started a process ({args[0] if args else kwargs}): move it to tests/e2e")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +133,36 @@ def server_env(aws_server: str, offline_env: Path) -> Iterator[dict[str, str]]:
     env = clean_environment(offline_env)
     env["AWS_ENDPOINT_URL"] = aws_server
     yield env
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSageMaker]:
+    """A scripted SageMaker over HTTP (`client_fakes`), started; boto3 in this process (AWS_ENDPOINT_URL) talks
+    to it."""
+    server = FakeSageMaker().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """A Hub on 127.0.0.1 that huggingface_hub uses by default (as HF_ENDPOINT would make it), online."""
+    import huggingface_hub.constants
+
+    hub = FakeHub().start()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    try:
+        yield hub
+    finally:
+        hub.stop()
 
 
 def _validate_against_botocore(_self: object, instance_type: str) -> None:

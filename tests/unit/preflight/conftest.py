@@ -1,13 +1,11 @@
-"""Fixtures for preflight: in-process moto, answers for the calls moto lacks, a deployer, a role, a fake Hub."""
+"""Fixtures for preflight: in-process moto, answers for the calls moto lacks, a deployer, a role, the default
+model on the fake Hub (`fake_hub`, in the root conftest)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
-import huggingface_hub.constants
 import pytest
-from fake_hub import QWEN_7B_CONFIG, FakeHub, FakeModel
+from fake_hub import QWEN_7B_CONFIG, FakeModel
 from preflight_world import DEPLOYER, DEPLOYER_ARN, MODEL, QWEN_7B_PARAMETERS, ROLE, AwsAnswers
 
 from llm_engineering import aws as aws_module
@@ -40,32 +38,6 @@ def execution_role(moto_aws) -> str:
     from llm_engineering.aws import connect
 
     return ensure_execution_role(connect("us-east-1"), ExecutionRoleSpec(name=ROLE)).arn
-
-
-@pytest.fixture(autouse=True)
-def no_real_hub(monkeypatch) -> None:
-    """Whatever a test does, huggingface_hub's default endpoint is a closed local port, never huggingface.co."""
-    dead = "http://127.0.0.1:9"
-    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", dead)
-    monkeypatch.setattr(
-        huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", dead + "/{repo_id}/resolve/{revision}/{filename}"
-    )
-
-
-@pytest.fixture
-def fake_hub(monkeypatch) -> Iterator[FakeHub]:
-    """A Hub on 127.0.0.1 that huggingface_hub uses by default (as HF_ENDPOINT would make it), online."""
-    hub = FakeHub().start()
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
-    monkeypatch.setattr(
-        huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}"
-    )
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    try:
-        yield hub
-    finally:
-        hub.stop()
 
 
 @pytest.fixture
