@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # the tests' shared helpers, importable by name
@@ -55,6 +57,16 @@ def no_process_in_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest
         raise AssertionError(f"a unit test started a process ({args[0] if args else kwargs}): move it to tests/e2e")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+_LOADER = botocore.loaders.create_loader()
+
+
+@pytest.fixture(autouse=True)
+def parsed_service_models_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every boto3 session (each `connect()`, each script run, moto's own) opens a loader that parses the same
+    service JSON files again, half of an in-process test's time: share one (same files, same answers)."""
+    monkeypatch.setattr(botocore.session, "create_loader", lambda *args, **kwargs: _LOADER)
 
 
 @pytest.fixture(autouse=True)

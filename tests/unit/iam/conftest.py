@@ -6,21 +6,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 from moto import mock_aws
 
 from llm_engineering.cli import run
-
-_LOADER = botocore.loaders.create_loader()
-
-
-@pytest.fixture(autouse=True)
-def parsed_service_models_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every script run opens a fresh boto3 client factory, which re-parses the same service JSON files:
-    share one loader (same files, same answers) so that the suite spends its time on behaviour."""
-    monkeypatch.setattr(botocore.session, "create_loader", lambda *args, **kwargs: _LOADER)
 
 
 @pytest.fixture
