@@ -163,9 +163,13 @@ def run_main(main: Callable[..., int], *args: str, capsys: Any) -> tuple[int, st
 
     from llm_engineering.cli import run
 
+    argv = sys.argv
     sys.argv = ["script", *args]
-    with pytest.raises(SystemExit) as exited:
-        run(main)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            run(main)
+    finally:
+        sys.argv = argv
     captured = capsys.readouterr()
     return int(exited.value.code or 0), captured.out, captured.err
 

@@ -1,4 +1,5 @@
-"""Bad input to `make benchmark` and `make benchmark-compare`: one line, exit 2, nothing sent."""
+"""Bad input to `make benchmark` and `make benchmark-compare`: one line, exit 2, nothing sent. The scripts run
+in this process through the runner users get (`make benchmark` itself runs in tests/e2e)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,30 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import clean_environment, run_script
+from helpers import run_main as invoke
 
 from llm_engineering.benchmark.compare import Slo
 from llm_engineering.benchmark.spec import BenchmarkInputError, read_prompts, synthetic_prompts
 from llm_engineering.benchmark.target import BenchmarkTargetError, describe_target
-
-SCRIPT = "llm_engineering.model.deploy.benchmark"
-COMPARE = "llm_engineering.model.deploy.benchmark_compare"
+from llm_engineering.model.deploy import benchmark
+from llm_engineering.model.deploy import benchmark_compare as compare
 
 
 @pytest.fixture
-def dead_env(offline_env, tmp_path):
+def dead_env(monkeypatch):
     """AWS at a closed port: any request would fail with a connection error (exit 1), never with exit 2."""
-    env = clean_environment(offline_env)
-    env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
-    env["AWS_MAX_ATTEMPTS"] = "1"
-    return env
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
 
 
-def refused(result, *words: str) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+def refused(result: tuple[int, str, str], *words: str) -> str:
+    code, out, err = result
+    assert code == 2, out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
     for word in words:
         assert word in lines[0]
-    assert result.stdout == ""
+    assert out == ""
     return lines[0]
 
 
@@ -49,30 +48,24 @@ def refused(result, *words: str) -> str:
         (["--input-tokens", "0"], ["--input-tokens 0"]),
     ],
 )
-def test_bad_arguments_are_one_line_and_nothing_is_sent(dead_env, tmp_path, arguments, words):
-    refused(run_script(SCRIPT, dead_env, *arguments, "--out", str(tmp_path / "r")), *words)
+def test_bad_arguments_are_one_line_and_nothing_is_sent(dead_env, tmp_path, capsys, arguments, words):
+    refused(invoke(benchmark.main, *arguments, "--out", str(tmp_path / "r"), capsys=capsys), *words)
 
 
-def test_a_prompts_file_that_is_not_jsonl_or_is_empty_is_refused(dead_env, tmp_path):
+def test_a_prompts_file_that_is_not_jsonl_or_is_empty_is_refused(dead_env, tmp_path, capsys):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('"fine"\nnot json\n')
-    refused(run_script(SCRIPT, dead_env, "--prompts", str(broken)), "not JSONL", "line 2")
+    refused(invoke(benchmark.main, "--prompts", str(broken), capsys=capsys), "not JSONL", "line 2")
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n\n")
-    refused(run_script(SCRIPT, dead_env, "--prompts", str(empty)), "holds no prompt")
-    refused(run_script(SCRIPT, dead_env, "--prompts", str(tmp_path / "missing.jsonl")), "cannot be read")
+    refused(invoke(benchmark.main, "--prompts", str(empty), capsys=capsys), "holds no prompt")
+    refused(invoke(benchmark.main, "--prompts", str(tmp_path / "missing.jsonl"), capsys=capsys), "cannot be read")
 
 
-def test_an_out_that_cannot_be_written_is_refused(dead_env, tmp_path):
+def test_an_out_that_cannot_be_written_is_refused(dead_env, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    refused(run_script(SCRIPT, dead_env, "--out", str(blocker / "results")), "--out", "cannot be written")
-
-
-def test_an_endpoint_that_does_not_exist_is_refused_before_sending(server_env, tmp_path):
-    result = run_script(SCRIPT, {**server_env, "ENDPOINT_NAME": "nobody-here"}, "--out", str(tmp_path / "r"))
-    refused(result, "Endpoint 'nobody-here' does not exist", "Nothing was sent")
-    assert not (tmp_path / "r.json").exists()
+    refused(invoke(benchmark.main, "--out", str(blocker / "results"), capsys=capsys), "--out", "cannot be written")
 
 
 def test_an_endpoint_not_in_service_is_refused():
@@ -104,14 +97,14 @@ def test_prompts_are_the_same_for_the_same_seed_and_read_from_jsonl(tmp_path):
     assert read_prompts(lines) == ("first", "second")
 
 
-def test_compare_refuses_too_few_or_foreign_files_and_unreported_percentiles(dead_env, tmp_path):
+def test_compare_refuses_too_few_or_foreign_files_and_unreported_percentiles(dead_env, tmp_path, capsys):
     foreign = tmp_path / "foreign.json"
     foreign.write_text('{"levels": []}')
-    refused(run_script(COMPARE, dead_env, str(foreign)), "two or more result files")
-    refused(run_script(COMPARE, dead_env, str(foreign), str(foreign)), "is not a result of `make benchmark`")
+    refused(invoke(compare.main, str(foreign), capsys=capsys), "two or more result files")
+    refused(invoke(compare.main, str(foreign), str(foreign), capsys=capsys), "is not a result of `make benchmark`")
     text = tmp_path / "text.json"
     text.write_text("not json")
-    refused(run_script(COMPARE, dead_env, str(text), str(text)), "is not JSON")
+    refused(invoke(compare.main, str(text), str(text), capsys=capsys), "is not JSON")
     with pytest.raises(BenchmarkInputError, match="--percentile 75"):
         Slo(100, None, 75)
     with pytest.raises(BenchmarkInputError, match="--slo-ttft-ms -1"):
