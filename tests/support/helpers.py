@@ -174,6 +174,28 @@ def run_main(main: Callable[..., int], *args: str, capsys: Any) -> tuple[int, st
     return int(exited.value.code or 0), captured.out, captured.err
 
 
+def run_in_process(main: Callable[..., int], env: dict[str, str], *args: str, capsys: Any) -> Any:
+    """A script's `main` in this process as `python -m` runs it with the environment `env` (the Hub too: its
+    HF_ENDPOINT and HF_HUB_OFFLINE), through the runner users get: a CompletedProcess, for `ok()` and the rest.
+    The import of the script is paid once per worker instead of once per run."""
+    import huggingface_hub.constants as hub
+    import pytest
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if key not in env:
+                patch.delenv(key)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        if env.get("HF_ENDPOINT"):
+            url = env["HF_ENDPOINT"]
+            patch.setattr(hub, "ENDPOINT", url)
+            patch.setattr(hub, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+        patch.setattr(hub, "HF_HUB_OFFLINE", env.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"})
+        code, out, err = run_main(main, *args, capsys=capsys)
+    return subprocess.CompletedProcess([main.__module__, *args], code, out, err)
+
+
 def nothing_in_sagemaker(region: str = "us-east-1") -> bool:
     """No endpoint, endpoint config or model in the region (what bad input must leave)."""
     import boto3

@@ -1,34 +1,38 @@
 """`make preflight` with HF_ENDPOINT at the emulator's own Hub: every model row checked for the built-in
-catalogue (the default model fits, the gated one needs a token, the 72B one cannot fit an A10G)."""
+catalogue (the default model fits, the gated one needs a token, the 72B one cannot fit an A10G). The scripts run in
+this process with the environment make gives them (`make preflight` itself runs in tests/e2e)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
-from helpers import run_make
+from helpers import ok, run_in_process
 
 from llm_engineering.local.hub_catalogue import APPROVED_TOKEN
-
-NO_REINSTALL = ("-o", ".venv/.installed")
+from llm_engineering.model.deploy import create_sagemaker_execution_role
+from llm_engineering.model.deploy import preflight as preflight_script
 
 
 @pytest.fixture
-def env(server_env) -> dict[str, str]:
-    done = run_make("create-sagemaker-execution-role", server_env, *NO_REINSTALL)
-    assert done.returncode == 0, done.stderr
+def preflight(server_env, capsys) -> Callable[..., dict[str, dict]]:
+    """`make preflight ARGS=--json` with the given settings, the execution role in place, HF_ENDPOINT at the
+    emulator's Hub: its rows by check."""
+    ok(run_in_process(create_sagemaker_execution_role.main, server_env, capsys=capsys))
     server_env.pop("HF_HUB_OFFLINE")
-    return {**server_env, "HF_ENDPOINT": server_env["AWS_ENDPOINT_URL"] + "/_hub"}
+    env = {**server_env, "HF_ENDPOINT": server_env["AWS_ENDPOINT_URL"] + "/_hub"}
+
+    def rows(**settings: str) -> dict[str, dict]:
+        done = run_in_process(preflight_script.main, {**env, **settings}, "--json", capsys=capsys)
+        assert "Traceback" not in done.stderr, done.stderr
+        return {check["check"]: check for check in json.loads(done.stdout)["checks"]}
+
+    return rows
 
 
-def preflight(env: dict[str, str], **settings: str) -> dict[str, dict]:
-    done = run_make("preflight", {**env, **settings}, *NO_REINSTALL, "ARGS=--json")
-    assert "Traceback" not in done.stderr, done.stderr
-    return {check["check"]: check for check in json.loads(done.stdout)["checks"]}
-
-
-def test_the_default_model_is_checked_and_fits(env):
-    rows = preflight(env)
+def test_the_default_model_is_checked_and_fits(preflight):
+    rows = preflight()
     assert rows["Model access"]["status"] == "ok"
     assert rows["Model access"]["details"] == {
         "gated": None,
@@ -43,20 +47,20 @@ def test_the_default_model_is_checked_and_fits(env):
     assert "~39 tokens/s" in rows["Price"]["evidence"]
 
 
-def test_the_gated_model_is_blocked_without_an_approved_token(env):
+def test_the_gated_model_is_blocked_without_an_approved_token(preflight):
     model = {"HF_MODEL_ID": "meta-llama/Llama-3.1-8B-Instruct"}
-    rows = preflight(env, **model)
+    rows = preflight(**model)
     assert rows["Model access"]["status"] == "blocked"
     assert "gated (manual approval), no token is set" in rows["Model access"]["evidence"]
     assert rows["Memory fit"]["details"]["parameters"] == 8_030_261_248  # the counts are public
 
-    approved = preflight(env, **model, HUGGINGFACE_ACCESS_TOKEN=APPROVED_TOKEN)
+    approved = preflight(**model, HUGGINGFACE_ACCESS_TOKEN=APPROVED_TOKEN)
     assert approved["Model access"]["status"] == "ok"
     assert APPROVED_TOKEN not in json.dumps(approved)
 
 
-def test_the_72b_model_does_not_fit_an_a10g(env):
-    rows = preflight(env, HF_MODEL_ID="Qwen/Qwen2.5-72B-Instruct")
+def test_the_72b_model_does_not_fit_an_a10g(preflight):
+    rows = preflight(HF_MODEL_ID="Qwen/Qwen2.5-72B-Instruct")
     assert rows["Model access"]["status"] == "ok"
     memory = rows["Memory fit"]
     assert memory["status"] == "blocked" and memory["details"]["verdict"] == "too-large"
