@@ -1,7 +1,8 @@
 """The Make targets end to end, as subprocesses, against the local emulator over real HTTP.
 
 After every step the emulator's state is checked with boto3: what exists, with which requests' fields, and
-that nothing is left behind, including after failures, throttling and Ctrl-C.
+that nothing is left behind, including after Ctrl-C (failed deploys and throttling, the scripts in-process:
+tests/emulator/workflows/test_deploy_failures.py).
 """
 
 from __future__ import annotations
@@ -161,53 +162,6 @@ def test_inference_component_deploy_test_redeploy_delete(env):
     assert deleted.stdout.index(f"inference component {COMPONENT}") < deleted.stdout.index(f"endpoint {ENDPOINT}")
     assert state(env) == EMPTY
     ok(make("delete-sagemaker-execution-role", env))
-
-
-def test_failed_health_check_is_diagnosed_and_rolled_back(env):
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={ENDPOINT: "oom"})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes"), 1)
-    assert f"error: Endpoint {ENDPOINT} is Failed: The primary container for production variant AllTraffic" in err
-    assert f"Last container log lines (/aws/sagemaker/Endpoints/{ENDPOINT})" in err
-    assert "CUDA out of memory" in err
-    assert "What to do: The model does not fit the 24 GiB of GPU memory of ml.g5.2xlarge" in err
-    assert "rolled back: endpoint" in err
-    assert state(env) == EMPTY
-
-
-def test_gated_model_in_a_component_is_diagnosed_and_rolled_back(env):
-    env = {**env, "ENDPOINT_TYPE": "inference-component"}
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={COMPONENT: "gated"})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes"), 1)
-    assert f"/aws/sagemaker/InferenceComponents/{COMPONENT}" in err
-    assert "is gated on the Hugging Face Hub: set HUGGINGFACE_ACCESS_TOKEN" in err
-    assert state(env) == EMPTY
-
-
-def test_keep_failed_leaves_the_failure_for_inspection_and_delete_removes_it(env):
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={"*": "timeout"})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --keep-failed"), 1)
-    assert "CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT=900" in err
-    assert f"remove it with: make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
-    assert state(env)["endpoints"] == [ENDPOINT]
-    ok(make("delete-inference-endpoint", env))
-    assert state(env) == EMPTY
-
-
-def test_zero_quota_refusal_names_the_quota_and_leaves_nothing(env):
-    configure(env["AWS_ENDPOINT_URL"], quotas={"ml.g5.2xlarge": 0})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"), 1)
-    assert "error: SageMaker refused CreateEndpoint: ResourceLimitExceeded" in err
-    assert "aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code L-" in err
-    assert state(env) == EMPTY
-
-
-def test_throttling_is_survived_by_retries(env):
-    configure(env["AWS_ENDPOINT_URL"], throttle_rate=0.3, throttle_seed=7)
-    ok(make("deploy-inference-endpoint", env, "ARGS=--yes"))
-    ok(make("test-inference", env))
-    ok(make("delete-inference-endpoint", env))
-    configure(env["AWS_ENDPOINT_URL"], throttle_rate=0.0)
-    assert state(env) == EMPTY
 
 
 HOUR = 3600
