@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))  # the tests' shared helpers, importable by name
 
+from aws_recorder import AwsRecorder
 from client_fakes import FakeSageMaker
 from fake_hub import FakeHub
 from helpers import clean_environment
@@ -175,6 +176,17 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
         yield hub
     finally:
         hub.stop()
+
+
+@pytest.fixture
+def aws_recorder(monkeypatch: pytest.MonkeyPatch) -> AwsRecorder:
+    """Every request of the sessions `llm_engineering.aws` opens, recorded (`aws_recorder.AwsRecorder`), with
+    the answers a test sets for what moto lacks; other hooks a test adds go beside it in SESSION_OBSERVERS."""
+    from llm_engineering import aws as aws_module
+
+    recorder = AwsRecorder()
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [recorder.attach])
+    return recorder
 
 
 def _validate_against_botocore(_self: object, instance_type: str) -> None:

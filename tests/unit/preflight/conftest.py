@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from aws_recorder import AwsRecorder
 from fake_hub import QWEN_7B_CONFIG, FakeModel
-from preflight_world import DEPLOYER, DEPLOYER_ARN, MODEL, QWEN_7B_PARAMETERS, ROLE, AwsAnswers
+from preflight_world import DEPLOYER, DEPLOYER_ARN, MODEL, QWEN_7B_PARAMETERS, ROLE
 
-from llm_engineering import aws as aws_module
 from llm_engineering.iam import ExecutionRoleSpec, ensure_execution_role
 
 
 @pytest.fixture
-def answers(moto_aws, monkeypatch) -> AwsAnswers:
-    """Answers for Service Quotas and SimulatePrincipalPolicy (moto has neither for SageMaker/IAM), recorded."""
-    recorded = AwsAnswers()
-    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [recorded.attach])
-    return recorded
+def answers(moto_aws, aws_recorder) -> AwsRecorder:
+    """Every call recorded, on moto; Service Quotas and SimulatePrincipalPolicy (moto has neither for
+    SageMaker/IAM) answered as each test sets them."""
+    return aws_recorder
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def execution_role(moto_aws) -> str:
 
 
 @pytest.fixture
-def scenario(answers, deployer, execution_role, fake_hub) -> AwsAnswers:
+def scenario(answers, deployer, execution_role, fake_hub) -> AwsRecorder:
     """Everything fine: quota 2 for ml.g5.2xlarge, PassRole allowed, the default model public and readable."""
     answers.quota(2)
     answers.pass_role("allowed")

@@ -7,18 +7,19 @@ from collections.abc import Iterator
 
 import huggingface_hub.constants
 import pytest
+from aws_recorder import AwsRecorder
 from hub_server import catalogue, pytorch_only_model, serve_hub, tiny_model
-from staging_world import GATED, TINY, TOKEN, Recorded
+from staging_world import GATED, TINY, TOKEN
 
-from llm_engineering import aws as aws_module
 from llm_engineering.aws import Aws, connect
 
 
 @pytest.fixture
-def recorded(moto_aws, monkeypatch) -> Recorded:
-    calls = Recorded()
-    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [calls.attach])
-    return calls
+def recorded(moto_aws, aws_recorder) -> AwsRecorder:
+    """Every call recorded, on moto; what moto lacks for preflight answered: PassRole allowed, a quota of 2."""
+    aws_recorder.quota(2.0)
+    aws_recorder.pass_role("allowed")
+    return aws_recorder
 
 
 @pytest.fixture
