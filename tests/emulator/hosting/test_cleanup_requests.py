@@ -7,9 +7,9 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_recorder import AwsRecorder, Call
 from plan_factories import FAST, settings
 
-from llm_engineering import aws as aws_module
 from llm_engineering.aws import Aws, connect
 from llm_engineering.hosting.apply import Applier
 from llm_engineering.hosting.cleanup import ForeignResources, delete_deployment
@@ -25,17 +25,9 @@ IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tgi:1"
 
 
 @pytest.fixture
-def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """(operation, parameters) of every request the tool's sessions send, in order."""
-    sent: list[tuple[str, dict[str, Any]]] = []
-
-    def record(session: Any) -> None:
-        session.register(
-            "before-parameter-build.*.*", lambda model, params, **_: sent.append((model.name, dict(params)))
-        )
-
-    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [record])
-    return sent
+def requests(aws_recorder: AwsRecorder) -> AwsRecorder:
+    """Every request the tool's sessions send, in order (`requests.calls`)."""
+    return aws_recorder
 
 
 def sagemaker() -> Any:
@@ -50,10 +42,10 @@ def deploy(**values: object) -> tuple[Aws, Plan]:
     return aws, plan
 
 
-def without_polls(sent: list[tuple[str, dict[str, Any]]]) -> list[str]:
+def without_polls(sent: list[Call]) -> list[str]:
     """The operations, a wait's repeated Describe calls counted once."""
     names: list[str] = []
-    for name, _ in sent:
+    for _, name, _ in sent:
         if not (names and name == names[-1] and name.startswith("Describe")):
             names.append(name)
     return names
@@ -70,12 +62,12 @@ def left() -> tuple[list[str], list[str], list[str]]:
 
 def test_a_model_based_delete_takes_eight_requests_besides_its_polls(emulator, requests):
     aws, plan = deploy()
-    requests.clear()
+    requests.calls.clear()
 
     report = delete_deployment(aws, ENDPOINT, poller=FAST)
 
     assert report.deleted == [f"endpoint {ENDPOINT}", f"endpoint config {plan.model_name}", f"model {plan.model_name}"]
-    assert without_polls(requests) == [
+    assert without_polls(requests.calls) == [
         "DescribeEndpoint",
         "ListTags",  # the endpoint's: ours, and set to run its config (so the config and its model are ours)
         "DescribeEndpointConfig",
@@ -86,7 +78,7 @@ def test_a_model_based_delete_takes_eight_requests_besides_its_polls(emulator, r
         "DeleteEndpointConfig",
         "DeleteModel",
     ]
-    assert [params["ResourceArn"].rsplit(":", 1)[1] for name, params in requests if name == "ListTags"] == [
+    assert [params["ResourceArn"].rsplit(":", 1)[1] for _, name, params in requests.calls if name == "ListTags"] == [
         f"endpoint/{ENDPOINT}"
     ]
     assert left() == ([], [], [])
@@ -127,13 +119,13 @@ def test_leftovers_of_an_interrupted_run_are_found_by_their_tags(emulator, reque
     leftover = f"{ENDPOINT}-20261201-000000000"
     client.create_model(ModelName=leftover, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}, Tags=tags)
     client.create_model(ModelName=f"{ENDPOINT}-untagged", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
-    requests.clear()
+    requests.calls.clear()
 
     report = delete_deployment(aws, ENDPOINT, poller=FAST)
 
     assert f"model {leftover}" in report.deleted
     assert left() == ([], [], [f"{ENDPOINT}-untagged"])
-    tagged = sorted(params["ResourceArn"].rsplit(":", 1)[1] for name, params in requests if name == "ListTags")
+    tagged = sorted(params["ResourceArn"].rsplit(":", 1)[1] for _, name, params in requests.calls if name == "ListTags")
     assert tagged == [f"endpoint/{ENDPOINT}", f"model/{leftover}", f"model/{ENDPOINT}-untagged"]
 
 
@@ -144,12 +136,12 @@ def test_an_endpoint_without_the_runs_tag_has_its_config_and_model_tags_read(emu
     client = sagemaker()
     arn = client.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
     client.delete_tags(ResourceArn=arn, TagKeys=["llm-engineering:runs"])
-    requests.clear()
+    requests.calls.clear()
 
     report = delete_deployment(aws, ENDPOINT, poller=FAST)
 
     assert len(report.deleted) == 3 and left() == ([], [], [])
-    tagged = [params["ResourceArn"].rsplit(":", 1)[1] for name, params in requests if name == "ListTags"]
+    tagged = [params["ResourceArn"].rsplit(":", 1)[1] for _, name, params in requests.calls if name == "ListTags"]
     assert tagged == [f"endpoint/{ENDPOINT}", f"endpoint-config/{plan.model_name}"]
 
 
@@ -171,37 +163,37 @@ def test_deleting_the_endpoint_deregisters_its_variants_autoscaling(emulator, re
             "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
         },
     )
-    requests.clear()
+    requests.calls.clear()
 
     delete_deployment(aws, ENDPOINT, poller=FAST)
 
     assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
     assert scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
-    assert not [name for name, _ in requests if "Scalable" in name]  # SageMaker did it, as on AWS
+    assert not [name for _, name, _ in requests.calls if "Scalable" in name]  # SageMaker did it, as on AWS
 
 
 def test_a_component_deployment_reads_the_tags_of_its_endpoint_and_component_only(emulator, requests):
     aws, _ = deploy(endpoint_type="inference-component")
     component = f"{ENDPOINT}-ic"
-    requests.clear()
+    requests.calls.clear()
 
     report = delete_deployment(aws, ENDPOINT, poller=FAST)
 
     assert report.deleted[0] == f"inference component {component}" and left() == ([], [], [])
-    tagged = [params["ResourceArn"].rsplit(":", 1)[1] for name, params in requests if name == "ListTags"]
+    tagged = [params["ResourceArn"].rsplit(":", 1)[1] for _, name, params in requests.calls if name == "ListTags"]
     assert tagged == [f"endpoint/{ENDPOINT}", f"inference-component/{component}"]  # its model is vouched for
     # The components' autoscaling is deregistered by the tool (moto knows no inference-component dimension).
     scaling = {"ServiceNamespace": "sagemaker", "ResourceIds": [f"inference-component/{component}"]}
-    assert ("DescribeScalableTargets", scaling) in requests
+    assert ("DescribeScalableTargets", scaling) in [(call.operation, call.params) for call in requests.calls]
 
 
 def test_observing_a_component_redeploy_reads_each_resource_once(emulator, requests):
     aws, _ = deploy(endpoint_type="inference-component")
-    requests.clear()
+    requests.calls.clear()
 
     observed = observe(settings(endpoint_type="inference-component"), aws)
 
-    names = [name for name, _ in requests]
+    names = [name for _, name, _ in requests.calls]
     assert observed.component is not None and observed.component.managed
     assert names.count("DescribeInferenceComponent") == 1
     assert names.count("ListTags") == 2  # the endpoint's and the component's
