@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent / "support"))  # the tests' shared 
 
 from aws_recorder import AwsRecorder
 from client_fakes import FakeSageMaker
-from fake_hub import FakeHub
 from helpers import clean_environment
+from hub_server import HubServer
 from moto import mock_aws
 
 from llm_engineering.hosting.instances import hosting_instance_types
@@ -161,11 +161,12 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSageMaker]:
 
 
 @pytest.fixture
-def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    """A Hub on 127.0.0.1 that huggingface_hub uses by default (as HF_ENDPOINT would make it), online."""
+def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """The Hub (`hub_server.HubServer`, empty, knowing only the tokens of its models) on 127.0.0.1, which
+    huggingface_hub uses by default (as HF_ENDPOINT would make it), online."""
     import huggingface_hub.constants
 
-    hub = FakeHub().start()
+    hub = HubServer(tokens=set()).start()
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
     monkeypatch.setattr(

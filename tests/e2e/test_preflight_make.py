@@ -8,8 +8,8 @@ import re
 
 import boto3
 import pytest
-from fake_hub import QWEN_7B_CONFIG, FakeModel
 from helpers import run_make
+from hub_server import QWEN_7B_CONFIG, hub_model
 from preflight_world import MODEL, QWEN_7B_PARAMETERS, ROLE
 
 from llm_engineering.iam import execution_role_permissions, execution_role_trust_policy
@@ -25,7 +25,7 @@ ACCOUNT = "123456789012"
 @pytest.fixture
 def env(server_env, fake_hub) -> dict[str, str]:
     """The emulator for AWS, the fake Hub for huggingface_hub (online), the execution role in place."""
-    fake_hub.add(FakeModel(MODEL, parameters=dict(QWEN_7B_PARAMETERS), config=dict(QWEN_7B_CONFIG)))
+    fake_hub.add(hub_model(MODEL, parameters=dict(QWEN_7B_PARAMETERS), config=dict(QWEN_7B_CONFIG)))
     iam = boto3.client("iam", region_name="us-east-1", endpoint_url=server_env["AWS_ENDPOINT_URL"])
     iam.create_role(
         RoleName=ROLE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from aws_recorder import AwsRecorder
-from fake_hub import QWEN_7B_CONFIG, FakeModel
+from hub_server import QWEN_7B_CONFIG, hub_model
 from preflight_world import DEPLOYER, DEPLOYER_ARN, MODEL, QWEN_7B_PARAMETERS, ROLE
 
 from llm_engineering.iam import ExecutionRoleSpec, ensure_execution_role
@@ -44,5 +44,5 @@ def scenario(answers, deployer, execution_role, fake_hub) -> AwsRecorder:
     """Everything fine: quota 2 for ml.g5.2xlarge, PassRole allowed, the default model public and readable."""
     answers.quota(2)
     answers.pass_role("allowed")
-    fake_hub.add(FakeModel(MODEL, parameters=dict(QWEN_7B_PARAMETERS), config=dict(QWEN_7B_CONFIG)))
+    fake_hub.add(hub_model(MODEL, parameters=dict(QWEN_7B_PARAMETERS), config=dict(QWEN_7B_CONFIG)))
     return answers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fake_hub import LLAMA_8B_CONFIG, QWEN_7B_CONFIG
+from hub_server import LLAMA_8B_CONFIG, QWEN_7B_CONFIG
 
 from llm_engineering.hosting.engines import SGLANG, TGI, VLLM
 from llm_engineering.hosting.instances import GPU_INSTANCES

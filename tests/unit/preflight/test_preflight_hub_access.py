@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import huggingface_hub.constants
 import pytest
-from fake_hub import LLAMA_8B_CONFIG, FakeModel
 from helpers import free_port
+from hub_server import LLAMA_8B_CONFIG, hub_model
 from huggingface_hub import HfApi
 from pydantic import SecretStr
 
@@ -19,8 +19,8 @@ LLAMA_PARAMETERS = {"BF16": 8_030_261_248}
 
 @pytest.fixture
 def api(fake_hub) -> HfApi:
-    fake_hub.add(FakeModel("Qwen/Qwen2.5-7B-Instruct", parameters={"BF16": 7_615_616_512}, config={"x": 1}))
-    fake_hub.add(FakeModel(GATED, parameters=LLAMA_PARAMETERS, config=LLAMA_8B_CONFIG, gated="manual", readers={TOKEN}))
+    fake_hub.add(hub_model("Qwen/Qwen2.5-7B-Instruct", parameters={"BF16": 7_615_616_512}, config={"x": 1}))
+    fake_hub.add(hub_model(GATED, parameters=LLAMA_PARAMETERS, config=LLAMA_8B_CONFIG, gated="manual", readers={TOKEN}))
     fake_hub.tokens.add(OTHER_TOKEN)
     return HfApi(endpoint=fake_hub.url)
 
@@ -93,7 +93,7 @@ def test_missing_model_is_blocked(api):
 
 
 def test_private_model_needs_a_token_that_can_read_it(api, fake_hub):
-    fake_hub.add(FakeModel("me/private-model", parameters={"BF16": 10}, private=True, readers={TOKEN}))
+    fake_hub.add(hub_model("me/private-model", parameters={"BF16": 10}, private=True, readers={TOKEN}))
     assert access(api, "me/private-model")[1].status == "blocked"
     _, row = access(api, "me/private-model", TOKEN)
     assert row.status == "ok" and "exists, private, a token is set" in row.evidence
@@ -119,7 +119,7 @@ def test_unknown_revision_is_blocked(api, fake_hub):
     [("feature-extraction", "blocked"), ("image-text-to-text", "warning"), (None, "warning")],
 )
 def test_pipeline_tag_must_be_text_generation(api, fake_hub, tag, status):
-    fake_hub.add(FakeModel("org/model", parameters={"F32": 10}, pipeline_tag=tag))
+    fake_hub.add(hub_model("org/model", parameters={"F32": 10}, pipeline_tag=tag))
     _, row = access(api, "org/model")
     assert row.status == status
     if status == "blocked":
@@ -130,7 +130,7 @@ def test_pipeline_tag_must_be_text_generation(api, fake_hub, tag, status):
 
 
 def test_missing_config_json_is_noted(api, fake_hub):
-    fake_hub.add(FakeModel("org/no-config", parameters={"BF16": 10}))
+    fake_hub.add(hub_model("org/no-config", parameters={"BF16": 10}))
     lookup, row = access(api, "org/no-config")
     assert row.status == "ok"
     assert lookup.model.config is None and lookup.model.config_note == "the repository has no config.json"

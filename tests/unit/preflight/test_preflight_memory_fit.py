@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fake_hub import LLAMA_8B_CONFIG, QWEN_7B_CONFIG
+from hub_server import LLAMA_8B_CONFIG, QWEN_7B_CONFIG
 
 from llm_engineering.hosting.instances import GPU_INSTANCES
 from llm_engineering.preflight import memory as memory_fit

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import boto3
 import pytest
 from aws_recorder import AwsRecorder
-from fake_hub import LLAMA_8B_CONFIG, FakeModel
+from hub_server import LLAMA_8B_CONFIG, hub_model
 from preflight_world import (
     ACCOUNT,
     DEPLOYER_ARN,
@@ -142,17 +142,17 @@ def _blue_green_update_over_quota(scenario, fake_hub, monkeypatch):
 
 
 def _too_large(scenario, fake_hub, monkeypatch):
-    fake_hub.add(FakeModel("big/model-70b", parameters={"BF16": 70_553_706_496}, config=dict(LLAMA_8B_CONFIG)))
+    fake_hub.add(hub_model("big/model-70b", parameters={"BF16": 70_553_706_496}, config=dict(LLAMA_8B_CONFIG)))
     monkeypatch.setenv("HF_MODEL_ID", "big/model-70b")
 
 
 def _fits_only_quantized(scenario, fake_hub, monkeypatch):
-    fake_hub.add(FakeModel("mid/model-13b", parameters={"BF16": 13_015_864_320}, config=dict(LLAMA_8B_CONFIG)))
+    fake_hub.add(hub_model("mid/model-13b", parameters={"BF16": 13_015_864_320}, config=dict(LLAMA_8B_CONFIG)))
     monkeypatch.setenv("HF_MODEL_ID", "mid/model-13b")
 
 
 def _gated_without_token(scenario, fake_hub, monkeypatch):
-    fake_hub.add(FakeModel(GATED, parameters={"BF16": 8_030_261_248}, gated="manual", readers={TOKEN}))
+    fake_hub.add(hub_model(GATED, parameters={"BF16": 8_030_261_248}, gated="manual", readers={TOKEN}))
     monkeypatch.setenv("HF_MODEL_ID", GATED)
 
 
@@ -272,7 +272,7 @@ def test_warnings_do_not_stop_a_deploy(answers, deployer, execution_role, capsys
 
 
 def test_the_token_is_used_but_never_shown(scenario, fake_hub, monkeypatch, capsys):
-    fake_hub.add(FakeModel(GATED, parameters={"BF16": 8_030_261_248}, gated="manual", readers={TOKEN}))
+    fake_hub.add(hub_model(GATED, parameters={"BF16": 8_030_261_248}, gated="manual", readers={TOKEN}))
     monkeypatch.setenv("HF_MODEL_ID", GATED)
     monkeypatch.setenv("HUGGINGFACE_ACCESS_TOKEN", TOKEN)
     code, out, err = invoke(preflight.main, "--json", capsys=capsys)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import boto3
 import huggingface_hub.constants
 import pytest
-from fake_hub import FakeModel
+from hub_server import hub_model
 from preflight_world import MODEL
 
 from llm_engineering.cli import run
@@ -70,7 +70,7 @@ def test_a_public_ungated_model_gets_no_token_whatever_is_set(
 def test_a_gated_model_gets_the_explicit_token_rather_than_the_login_one(
     scenario, fake_hub, logged_in, monkeypatch, capsys
 ):
-    fake_hub.add(FakeModel(GATED, parameters={"BF16": 8_030_261_248}, gated="manual", readers={EXPLICIT, LOGIN}))
+    fake_hub.add(hub_model(GATED, parameters={"BF16": 8_030_261_248}, gated="manual", readers={EXPLICIT, LOGIN}))
     monkeypatch.setenv("HF_MODEL_ID", GATED)
     monkeypatch.setenv("HUGGINGFACE_ACCESS_TOKEN", EXPLICIT)
     code, out, err = invoke(deploy.main, "--yes", capsys=capsys)
@@ -83,7 +83,7 @@ def test_a_gated_model_gets_the_explicit_token_rather_than_the_login_one(
 
 
 def test_a_gated_model_falls_back_to_the_login_token(scenario, fake_hub, logged_in, monkeypatch, capsys):
-    fake_hub.add(FakeModel(GATED, parameters={"BF16": 8_030_261_248}, gated="auto", readers={LOGIN}))
+    fake_hub.add(hub_model(GATED, parameters={"BF16": 8_030_261_248}, gated="auto", readers={LOGIN}))
     monkeypatch.setenv("HF_MODEL_ID", GATED)
     code, out, err = invoke(deploy.main, "--yes", capsys=capsys)
     assert code == 0, out + err
