@@ -1,32 +1,22 @@
-"""Fixtures for the IAM scripts: an in-process IAM emulator and a way to run a script like `make` does."""
+"""Fixtures for the IAM scripts: IAM on the in-process moto, and the one script runner (`helpers.run_main`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
+import helpers
 import pytest
-from moto import mock_aws
-
-from llm_engineering.cli import run
 
 
 @pytest.fixture
-def iam(offline_env) -> Iterator[Any]:
-    """An IAM client on an in-process emulator that the scripts under test also reach."""
-    with mock_aws():
-        yield boto3.client("iam", region_name="us-east-1")
+def iam(moto_aws) -> Any:
+    """An IAM client on the in-process moto that the scripts under test also reach."""
+    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture
 def run_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """Run a script's `main` through `llm_engineering.cli.run`, as `python -m` does: (exit code, out, err)."""
-
-    def _run(main: Callable[[list[str]], int], *argv: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as stopped:
-            run(lambda: main(list(argv)))
-        captured = capsys.readouterr()
-        return stopped.value.code, captured.out, captured.err
-
-    return _run
+    return lambda main, *argv: helpers.run_main(main, *argv, capsys=capsys)
