@@ -11,22 +11,23 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import ok, run_make
+from helpers import create_execution_role, ok, run_in_process, run_make
 
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 from llm_engineering.local.server import configure
 from llm_engineering.local.timing import model_for
+from llm_engineering.model.deploy import deploy
 
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
 INSTANCE = "ml.g5.2xlarge"  # the tool's default GPU_INSTANCE_TYPE
 
 
 @pytest.fixture
-def deployed(server_env: dict[str, str], aws_server: str) -> dict[str, str]:
+def deployed(server_env: dict[str, str], aws_server: str, capsys) -> dict[str, str]:
     """An InService endpoint serving Qwen2.5-7B on the default instance, the Hub reachable for the roofline."""
     env = {**server_env, "WAIT_POLL_INTERVAL": "0.1", "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": f"{aws_server}/_hub"}
-    ok(run_make("create-sagemaker-execution-role", env))
-    ok(run_make("deploy-inference-endpoint", env, "ARGS=--yes"))
+    create_execution_role(env, capsys)
+    ok(run_in_process(deploy.main, env, "--yes", capsys=capsys))  # make's own deploy runs elsewhere in tests/e2e
     return env
 
 
@@ -69,11 +70,11 @@ def test_harness_overhead_at_64_streams_is_measured_and_small(deployed, aws_serv
     assert harness["cpu_per_token_over_itl_p50"] < 0.1
 
 
-def test_compare_picks_the_cheapest_configuration_meeting_the_slo(deployed, aws_server, tmp_path):
+def test_compare_picks_the_cheapest_configuration_meeting_the_slo(deployed, aws_server, tmp_path, capsys):
     configure(aws_server, timing_model=True, time_scale=10)
     first = benchmark(deployed, tmp_path / "a", "--concurrency 1,4 --requests 4 --input-tokens 32")
     other = {**deployed, "ENDPOINT_NAME": "llm-engineering-g6e", "GPU_INSTANCE_TYPE": "ml.g6e.xlarge"}
-    ok(run_make("deploy-inference-endpoint", other, "ARGS=--yes"))
+    ok(run_in_process(deploy.main, other, "--yes", capsys=capsys))
     second = benchmark(other, tmp_path / "b", "--concurrency 1,4 --requests 4 --input-tokens 32")
     assert second["target"]["instance_type"] == "ml.g6e.xlarge"
     files = f"{tmp_path / 'a.json'} {tmp_path / 'b.json'}"

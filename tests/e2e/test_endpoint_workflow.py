@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO, client, no_traceback_of_ours, ok, run_make, watch
+from helpers import REPO, client, create_execution_role, no_traceback_of_ours, ok, run_make, watch
 
 from llm_engineering.local.server import advance_clock, configure
 
@@ -49,10 +49,10 @@ def failed_with(result: subprocess.CompletedProcess[str], code: int) -> str:
 
 
 @pytest.fixture
-def env(server_env: dict[str, str]) -> dict[str, str]:
+def env(server_env: dict[str, str], capsys) -> dict[str, str]:
     """The emulator with the execution role in place, as after `make create-sagemaker-execution-role`."""
     server_env = {**server_env, "WAIT_POLL_INTERVAL": "0.1"}
-    ok(make("create-sagemaker-execution-role", server_env))
+    create_execution_role(server_env, capsys)
     return server_env
 
 

@@ -1,6 +1,8 @@
 """Every engine end to end on the emulator, for both hosting types: deploy, `python test.py` (chat and text
-generation, streamed and not, the engine learnt from the endpoint's tags), status and delete. Each engine's
-failures, explained in its own words, are tests/emulator/workflows/test_deploy_failures.py's."""
+generation, streamed and not, the engine learnt from the endpoint's tags), status and delete. `python test.py`
+runs as a process; deploy, status and delete run their scripts in this process, as their Make targets would
+(those targets run end to end in test_endpoint_workflow). Each engine's failures, explained in its own words,
+are tests/emulator/workflows/test_deploy_failures.py's."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO
-from test_endpoint_workflow import EMPTY, ENDPOINT, client, make, ok, state
+from helpers import REPO, create_execution_role, make_in_process
+from test_endpoint_workflow import EMPTY, ENDPOINT, client, ok, state
 
 MODEL = "Qwen/Qwen2.5-7B-Instruct"
 CONVERSATION = "Say one\n/chat off\nSay two\n/stream off\nSay three\n/chat on\nSay four\n"
@@ -22,9 +24,9 @@ EXPECTED = {
 
 
 @pytest.fixture
-def env(server_env: dict[str, str]) -> dict[str, str]:
+def env(server_env: dict[str, str], capsys) -> dict[str, str]:
     server_env = {**server_env, "WAIT_POLL_INTERVAL": "0.1"}
-    ok(make("create-sagemaker-execution-role", server_env))
+    create_execution_role(server_env, capsys)
     return server_env
 
 
@@ -46,7 +48,10 @@ def talk(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ("sglang", "inference-component"),
     ],
 )
-def test_deploy_talk_status_delete(env, engine, endpoint_type):
+def test_deploy_talk_status_delete(env, capsys, engine, endpoint_type):
+    def make(target: str, env: dict[str, str], *assignments: str) -> subprocess.CompletedProcess[str]:
+        return make_in_process(target, env, *assignments, capsys=capsys)
+
     repository, model_variable, ami = EXPECTED[engine]
     hosting = {**env, "ENDPOINT_TYPE": endpoint_type}
     deployed = ok(make("deploy-inference-endpoint", {**hosting, "ENGINE": engine}, "ARGS=--yes --skip-preflight"))

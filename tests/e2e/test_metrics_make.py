@@ -22,7 +22,8 @@ def _make_metrics(env: dict[str, str], *args: str) -> subprocess.CompletedProces
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_make_metrics_shows_the_requests(aws, server_env, tmp_path):
+def test_make_metrics_shows_the_requests(aws_server, server_env, tmp_path):
+    aws = Aws.on(aws_server)
     # `make metrics --since 30m` counts back from the real time: the deploy skips only its 0.2 s transition
     configure(aws.url, transition_seconds=0.2)
     aws.deploy()

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 import pytest
-from helpers import REPO, client, ok, run_make
+from helpers import REPO, client, create_execution_role, ok, run_make
 
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 
@@ -42,7 +42,7 @@ def objects(env: dict[str, str], bucket: str = BUCKET) -> list[str]:
 
 
 @pytest.fixture
-def env(server_env: dict[str, str]) -> dict[str, str]:
+def env(server_env: dict[str, str], capsys) -> dict[str, str]:
     """The emulator for AWS and as the Hub (HF_ENDPOINT), a staging bucket, the execution role granted on it."""
     server_env.pop("HF_HUB_OFFLINE")
     env = {
@@ -51,7 +51,7 @@ def env(server_env: dict[str, str]) -> dict[str, str]:
         "HF_ENDPOINT": server_env["AWS_ENDPOINT_URL"] + "/_hub",
         "MODEL_S3_BUCKET": BUCKET,
     }
-    ok(run_make("create-sagemaker-execution-role", env))
+    create_execution_role(env, capsys)
     return env
 
 

@@ -39,6 +39,18 @@ class Aws:
             config=Config(**{"retries": {"mode": "standard", "total_max_attempts": 1}, **config}),
         )
 
+    @classmethod
+    def on(cls, url: str) -> Aws:
+        """Clients on the emulator at `url`."""
+        partial = cls(url, None, None, None, None)
+        return cls(
+            url,
+            partial.client("sagemaker"),
+            partial.client("sagemaker-runtime"),
+            partial.client("logs"),
+            partial.client("service-quotas"),
+        )
+
     def create_model(self, name: str = "model", model_id: str = MODEL_ID, **environment: str) -> str:
         container = {"Image": IMAGE, "Environment": {"HF_MODEL_ID": model_id, "SM_NUM_GPUS": "1", **environment}}
         return self.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE_ARN, PrimaryContainer=container)[

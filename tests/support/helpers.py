@@ -196,6 +196,37 @@ def run_in_process(main: Callable[..., int], env: dict[str, str], *args: str, ca
     return subprocess.CompletedProcess([main.__module__, *args], code, out, err)
 
 
+MAKEFILE_PROMPT = "What is the capital of France? Answer in one sentence."
+"""The Makefile's PROMPT, which `make test-inference` passes as --prompt."""
+
+
+def make_in_process(target: str, env: dict[str, str], *assignments: str, capsys: Any) -> Any:
+    """`make <target> ARGS=...` as the target's script in this process: the arguments the recipe passes, then
+    the words of ARGS (the targets' own wiring is tested in tests/e2e). A CompletedProcess, as `run_make`."""
+    import shlex
+
+    from llm_engineering.model.deploy import create_sagemaker_execution_role, delete, deploy, status, test
+
+    targets: dict[str, tuple[Callable[..., int], list[str]]] = {
+        "create-sagemaker-execution-role": (create_sagemaker_execution_role.main, []),
+        "deploy-inference-endpoint": (deploy.main, []),
+        "test-inference": (test.main, ["--prompt", MAKEFILE_PROMPT]),
+        "status": (status.main, []),
+        "delete-inference-endpoint": (delete.main, []),
+    }
+    main, arguments = targets[target]
+    words = [word for item in assignments for word in shlex.split(item.removeprefix("ARGS="))]
+    return run_in_process(main, env, *arguments, *words, capsys=capsys)
+
+
+def create_execution_role(env: dict[str, str], capsys: Any) -> None:
+    """The execution role in place, as `make create-sagemaker-execution-role` leaves it: its script in this
+    process (the target's own run is tests/e2e/test_iam_make_targets.py's)."""
+    from llm_engineering.model.deploy import create_sagemaker_execution_role
+
+    ok(run_in_process(create_sagemaker_execution_role.main, env, capsys=capsys))
+
+
 def nothing_in_sagemaker(region: str = "us-east-1") -> bool:
     """No endpoint, endpoint config or model in the region (what bad input must leave)."""
     import boto3

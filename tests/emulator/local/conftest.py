@@ -15,11 +15,4 @@ def aws(aws_server: str, server_env: dict[str, str]) -> Aws:
     """Clients on a freshly reset emulator; Creating, Updating and Deleting last TRANSITION emulated seconds, so
     a state a test reads right after a request is still the one the request started."""
     configure(aws_server, transition_seconds=TRANSITION)
-    partial = Aws(aws_server, None, None, None, None)
-    return Aws(
-        aws_server,
-        partial.client("sagemaker"),
-        partial.client("sagemaker-runtime"),
-        partial.client("logs"),
-        partial.client("service-quotas"),
-    )
+    return Aws.on(aws_server)

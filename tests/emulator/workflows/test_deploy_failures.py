@@ -4,28 +4,17 @@ with the environment and arguments its Make target gives it (the targets' own wi
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 from collections.abc import Callable
 
 import pytest
-from helpers import client, no_traceback_of_ours, ok, run_in_process
+from helpers import client, make_in_process, no_traceback_of_ours, ok
 
 from llm_engineering.local.server import configure
-from llm_engineering.model.deploy import create_sagemaker_execution_role, delete, deploy, test
 
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"
 EMPTY = {"endpoints": [], "configs": [], "models": [], "components": []}
-PROMPT = ["--prompt", "What is the capital of France? Answer in one sentence."]  # the Makefile's PROMPT
-TARGETS: dict[str, tuple[Callable[..., int], list[str]]] = {
-    "create-sagemaker-execution-role": (create_sagemaker_execution_role.main, []),
-    "deploy-inference-endpoint": (deploy.main, []),
-    "test-inference": (test.main, PROMPT),
-    "delete-inference-endpoint": (delete.main, []),
-}
-
-
 def state(env: dict[str, str]) -> dict[str, list[str]]:
     sagemaker = client(env)
     return {
@@ -40,14 +29,8 @@ def state(env: dict[str, str]) -> dict[str, list[str]]:
 
 @pytest.fixture
 def make(capsys: pytest.CaptureFixture[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """`make <target> ARGS=...` as the target's script in this process: its arguments, then the words of ARGS."""
-
-    def run(target: str, env: dict[str, str], *assignments: str) -> subprocess.CompletedProcess[str]:
-        main, arguments = TARGETS[target]
-        words = [word for item in assignments for word in shlex.split(item.removeprefix("ARGS="))]
-        return run_in_process(main, env, *arguments, *words, capsys=capsys)
-
-    return run
+    """`make <target> ARGS=...` as the target's script in this process (`helpers.make_in_process`)."""
+    return lambda target, env, *assignments: make_in_process(target, env, *assignments, capsys=capsys)
 
 
 def failed_with(result: subprocess.CompletedProcess[str], code: int) -> str:
