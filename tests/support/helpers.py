@@ -205,7 +205,7 @@ def make_in_process(target: str, env: dict[str, str], *assignments: str, capsys:
     the words of ARGS (the targets' own wiring is tested in tests/e2e). A CompletedProcess, as `run_make`."""
     import shlex
 
-    from llm_engineering.model.deploy import create_sagemaker_execution_role, delete, deploy, status, test
+    from llm_engineering.model.deploy import create_sagemaker_execution_role, delete, deploy, stage_model, status, test
 
     targets: dict[str, tuple[Callable[..., int], list[str]]] = {
         "create-sagemaker-execution-role": (create_sagemaker_execution_role.main, []),
@@ -213,6 +213,7 @@ def make_in_process(target: str, env: dict[str, str], *assignments: str, capsys:
         "test-inference": (test.main, ["--prompt", MAKEFILE_PROMPT]),
         "status": (status.main, []),
         "delete-inference-endpoint": (delete.main, []),
+        "stage-model": (stage_model.main, []),
     }
     main, arguments = targets[target]
     words = [word for item in assignments for word in shlex.split(item.removeprefix("ARGS="))]
