@@ -97,37 +97,6 @@ def test_flags_file_and_environment_make_the_start_configuration(offline_env: Pa
     assert config["transition_seconds"] == 0.5
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ["--throttle-rate", "2"],
-            "error: Emulator configuration throttle_rate=2.0 is invalid: Input should be less than or equal to 1. "
-            "Allowed keys: ",
-        ),
-        (
-            ["--fail-health", "endpoint=boom"],
-            "error: Emulator configuration health_check_failures.endpoint='boom' is invalid: "
-            "Input should be 'oom', 'gated', 'timeout', 'kv-cache' or 'unsupported-model'. Allowed keys: ",
-        ),
-        (["--config", "missing.json"], "error: Cannot read the emulator configuration missing.json (No such file"),
-    ],
-)
-def test_a_bad_configuration_is_one_line_and_exit_2(offline_env: Path, args: list[str], message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "llm_engineering.local", *args],
-        env=clean_environment(offline_env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.startswith(message)
-    assert len(result.stderr.splitlines()) == 1
-
-
 def test_config_from_lets_flags_win_over_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config_file = tmp_path / "faults.json"
     config_file.write_text(json.dumps({"transition_seconds": 5, "health_check_failures": {"a": "gated"}}))

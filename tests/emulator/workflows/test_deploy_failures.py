@@ -15,6 +15,8 @@ from llm_engineering.local.server import configure
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"
 EMPTY = {"endpoints": [], "configs": [], "models": [], "components": []}
+
+
 def state(env: dict[str, str]) -> dict[str, list[str]]:
     sagemaker = client(env)
     return {
