@@ -117,7 +117,7 @@ def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command += ["--transition-seconds", "0.2", "--token-delay", "0"]
     process = subprocess.Popen(command, env=clean_environment(home), stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a hang guard: starting takes seconds, more on a busy machine
         while not env_file.exists():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the emulator did not start: {(home / 'emulator.log').read_text()}")

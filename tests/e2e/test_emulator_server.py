@@ -32,7 +32,7 @@ def start(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[su
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a hang guard: starting takes seconds, more on a busy machine
     while not env_file.exists():
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
