@@ -85,7 +85,8 @@ lint: install ## Check the code with ruff and the layer contracts (import-linter
 	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # The suite runs on every core (at most 4): each worker has its own emulator, and most end-to-end time is
-# spent waiting on subprocesses. ARGS=-n0 runs it in one process (e.g. to debug with -x --pdb).
+# spent waiting on subprocesses; the slowest tests start first (tests/conftest.py). ARGS=-n0 runs it in one
+# process (e.g. to debug with -x --pdb); ARGS="-m unit" runs only the unit layer (also -m emulator, -m e2e).
 test: install ## Run ruff, the layer contracts and the test suite (unit and end-to-end, all offline); ARGS go to pytest
 	@$(PY) -m ruff check .
 	@$(VENV)/bin/lint-imports --no-cache --no-logo

@@ -4,15 +4,71 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
+import botocore.loaders
+import botocore.session
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "support"))  # the tests' shared helpers, importable by name
+
+from aws_recorder import AwsRecorder
+from client_fakes import FakeSageMaker
 from helpers import clean_environment
+from hub_server import HubServer
 from moto import mock_aws
 
 from llm_engineering.catalogue.instances import hosting_instance_types
+
+LAYERS = ("unit", "emulator", "e2e")
+"""tests/unit: no subprocess and no emulator (in-process moto, fakes on 127.0.0.1 threads); tests/emulator: the
+session's emulator, in this process; tests/e2e: Make targets, scripts and the emulator command as processes.
+Each test gets the marker of its folder: `make test ARGS="-m unit"` is the quick loop."""
+FIRST = "tests/e2e/test_demo.py"
+"""The longest test: it starts first, so that the others fill the workers around it."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its layer (its folder under tests/), refuse a unit test that uses the emulator, and
+    run the slow layers first (e2e, emulator, unit; the demo before all), in the same order on every worker."""
+    root = Path(__file__).parent
+    rank = {}
+    for index, item in enumerate(items):
+        layer = item.path.relative_to(root).parts[0]
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{item.nodeid}: every test lives under tests/unit, tests/emulator or tests/e2e")
+        if layer == "unit" and "aws_server" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the emulator: it belongs in tests/emulator")
+        item.add_marker(getattr(pytest.mark, layer))
+        first = not item.nodeid.startswith(FIRST)
+        rank[item.nodeid] = (first, -LAYERS.index(layer), index)
+    items.sort(key=lambda item: rank[item.nodeid])
+
+
+@pytest.fixture(autouse=True)
+def no_process_in_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test starts no process: one that tries fails at once, and belongs in tests/e2e."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    import subprocess
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a unit test started a process ({args[0] if args else kwargs}): move it to tests/e2e")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+_LOADER = botocore.loaders.create_loader()
+
+
+@pytest.fixture(autouse=True)
+def parsed_service_models_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every boto3 session (each `connect()`, each script run, moto's own) opens a loader that parses the same
+    service JSON files again, half of an in-process test's time: share one (same files, same answers)."""
+    monkeypatch.setattr(botocore.session, "create_loader", lambda *args, **kwargs: _LOADER)
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +118,7 @@ def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command += ["--transition-seconds", "0.2", "--token-delay", "0"]
     process = subprocess.Popen(command, env=clean_environment(home), stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a hang guard: starting takes seconds, more on a busy machine
         while not env_file.exists():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the emulator did not start: {(home / 'emulator.log').read_text()}")
@@ -91,6 +147,48 @@ def server_env(aws_server: str, offline_env: Path) -> Iterator[dict[str, str]]:
     env = clean_environment(offline_env)
     env["AWS_ENDPOINT_URL"] = aws_server
     yield env
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSageMaker]:
+    """A scripted SageMaker over HTTP (`client_fakes`), started; boto3 in this process (AWS_ENDPOINT_URL) talks
+    to it."""
+    server = FakeSageMaker().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """The Hub (`hub_server.HubServer`, empty, knowing only the tokens of its models) on 127.0.0.1, which
+    huggingface_hub uses by default (as HF_ENDPOINT would make it), online."""
+    import huggingface_hub.constants
+
+    hub = HubServer(tokens=set()).start()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture
+def aws_recorder(monkeypatch: pytest.MonkeyPatch) -> AwsRecorder:
+    """Every request of the sessions `llm_engineering.aws` opens, recorded (`aws_recorder.AwsRecorder`), with
+    the answers a test sets for what moto lacks; other hooks a test adds go beside it in SESSION_OBSERVERS."""
+    from llm_engineering import aws as aws_module
+
+    recorder = AwsRecorder()
+    monkeypatch.setattr(aws_module, "SESSION_OBSERVERS", [recorder.attach])
+    return recorder
 
 
 def _validate_against_botocore(_self: object, instance_type: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import client, ok, run_make
+from helpers import client, create_execution_role, ok, run_make
 
 from llm_engineering.local.server import advance_clock
 
@@ -11,9 +11,9 @@ TAGS = [{"Key": "llm-engineering:managed-by", "Value": "llm-engineering"}]
 
 
 @pytest.fixture
-def env(server_env: dict[str, str]) -> dict[str, str]:
+def env(server_env: dict[str, str], capsys) -> dict[str, str]:
     server_env = {**server_env, "WAIT_POLL_INTERVAL": "0.1"}
-    ok(run_make("create-sagemaker-execution-role", server_env))
+    create_execution_role(server_env, capsys)
     return server_env
 
 

@@ -1,7 +1,8 @@
 """The Make targets end to end, as subprocesses, against the local emulator over real HTTP.
 
 After every step the emulator's state is checked with boto3: what exists, with which requests' fields, and
-that nothing is left behind, including after failures, throttling and Ctrl-C.
+that nothing is left behind, including after Ctrl-C (failed deploys and throttling, the scripts in-process:
+tests/emulator/workflows/test_deploy_failures.py).
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ import json
 import signal
 import subprocess
 import sys
-import threading
-from typing import Any
 
 import pytest
-from helpers import REPO, client, no_traceback_of_ours, ok, run_make
+from helpers import REPO, client, create_execution_role, no_traceback_of_ours, ok, run_make, watch
 
-from llm_engineering.local.server import configure
+from llm_engineering.local.server import advance_clock, configure
 
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"
@@ -50,10 +49,10 @@ def failed_with(result: subprocess.CompletedProcess[str], code: int) -> str:
 
 
 @pytest.fixture
-def env(server_env: dict[str, str]) -> dict[str, str]:
+def env(server_env: dict[str, str], capsys) -> dict[str, str]:
     """The emulator with the execution role in place, as after `make create-sagemaker-execution-role`."""
     server_env = {**server_env, "WAIT_POLL_INTERVAL": "0.1"}
-    ok(make("create-sagemaker-execution-role", server_env))
+    create_execution_role(server_env, capsys)
     return server_env
 
 
@@ -165,103 +164,64 @@ def test_inference_component_deploy_test_redeploy_delete(env):
     ok(make("delete-sagemaker-execution-role", env))
 
 
-def test_failed_health_check_is_diagnosed_and_rolled_back(env):
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={ENDPOINT: "oom"})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes"), 1)
-    assert f"error: Endpoint {ENDPOINT} is Failed: The primary container for production variant AllTraffic" in err
-    assert f"Last container log lines (/aws/sagemaker/Endpoints/{ENDPOINT})" in err
-    assert "CUDA out of memory" in err
-    assert "What to do: The model does not fit the 24 GiB of GPU memory of ml.g5.2xlarge" in err
-    assert "rolled back: endpoint" in err
-    assert state(env) == EMPTY
-
-
-def test_gated_model_in_a_component_is_diagnosed_and_rolled_back(env):
-    env = {**env, "ENDPOINT_TYPE": "inference-component"}
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={COMPONENT: "gated"})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes"), 1)
-    assert f"/aws/sagemaker/InferenceComponents/{COMPONENT}" in err
-    assert "is gated on the Hugging Face Hub: set HUGGINGFACE_ACCESS_TOKEN" in err
-    assert state(env) == EMPTY
-
-
-def test_keep_failed_leaves_the_failure_for_inspection_and_delete_removes_it(env):
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={"*": "timeout"})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --keep-failed"), 1)
-    assert "CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT=900" in err
-    assert f"remove it with: make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
-    assert state(env)["endpoints"] == [ENDPOINT]
-    ok(make("delete-inference-endpoint", env))
-    assert state(env) == EMPTY
-
-
-def test_zero_quota_refusal_names_the_quota_and_leaves_nothing(env):
-    configure(env["AWS_ENDPOINT_URL"], quotas={"ml.g5.2xlarge": 0})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"), 1)
-    assert "error: SageMaker refused CreateEndpoint: ResourceLimitExceeded" in err
-    assert "aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code L-" in err
-    assert state(env) == EMPTY
-
-
-def test_throttling_is_survived_by_retries(env):
-    configure(env["AWS_ENDPOINT_URL"], throttle_rate=0.3, throttle_seed=7)
-    ok(make("deploy-inference-endpoint", env, "ARGS=--yes"))
-    ok(make("test-inference", env))
-    ok(make("delete-inference-endpoint", env))
-    configure(env["AWS_ENDPOINT_URL"], throttle_rate=0.0)
-    assert state(env) == EMPTY
+HOUR = 3600
+"""A transition that lasts an emulated hour: it ends when a test moves the emulator's clock, never by itself."""
+DEPLOY = [sys.executable, "-m", "llm_engineering.model.deploy.deploy", "--yes", "--skip-preflight"]
+DELETE = [sys.executable, "-m", "llm_engineering.model.deploy.delete"]
+MAKE_DELETE = ["make", "-s", "-C", str(REPO), "delete-inference-endpoint"]
 
 
 def test_ctrl_c_while_waiting_keeps_everything_and_says_how_to_delete(env, tmp_path):
-    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
-    errors = (tmp_path / "stderr").open("w+")  # a file, not a pipe: nothing can block on a full buffer
-    process = _deploy_until_waiting(env, errors, lambda running: running.send_signal(signal.SIGINT))
+    url = env["AWS_ENDPOINT_URL"]
+    configure(url, transition_seconds=HOUR)
+    errors = (tmp_path / "stderr").open("w+")
+
+    def interrupt(line: str, running: subprocess.Popen[str]) -> bool:
+        if line.startswith("  waiting for Endpoint"):
+            running.send_signal(signal.SIGINT)
+            return True
+        return False
+
+    process, _ = watch(DEPLOY, env, interrupt, errors)
     errors.seek(0)
     err = errors.read()
     assert process.returncode == 130, err
     assert "error: interrupted: stopped waiting, nothing was deleted" in err
     assert f"make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}" in err
     assert state(env)["endpoints"] == [ENDPOINT]
-    deleted = ok(make("delete-inference-endpoint", env))  # lets the creation settle first, as SageMaker requires
-    assert f"waiting for Endpoint {ENDPOINT}: Creating" in deleted.stdout
+    assert client(env).describe_endpoint(EndpointName=ENDPOINT)["EndpointStatus"] == "Creating"
+
+    configure(url, transition_seconds=0.2)  # the creation still ends when it was due; deleting is quick
+
+    def end_the_creation(line: str, _running: subprocess.Popen[str]) -> bool:
+        if line.startswith(f"  waiting for Endpoint {ENDPOINT}: Creating"):
+            advance_clock(url, HOUR)
+            return True
+        return False
+
+    # delete lets the creation settle first, as SageMaker requires: it says so, then the clock ends the creation
+    deleted, out = watch(MAKE_DELETE, env, end_the_creation, errors)
+    assert deleted.returncode == 0, out
+    no_traceback_of_ours(out)
+    assert f"waiting for Endpoint {ENDPOINT}: Creating" in out
     assert state(env) == EMPTY
-
-
-def _deploy_until_waiting(env: dict[str, str], errors: Any, then: Any) -> subprocess.Popen[str]:
-    """Run the deploy script; once it waits for the endpoint, call `then(process)`; return the finished process."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llm_engineering.model.deploy.deploy", "--yes", "--skip-preflight"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-    )
-    watchdog = threading.Timer(60, process.kill)  # a broken deploy must fail the test, not hang the suite
-    watchdog.start()
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("  waiting for Endpoint"):
-                then(process)
-                break
-        process.communicate(timeout=60)
-    finally:
-        watchdog.cancel()
-    return process
 
 
 def test_resources_that_vanish_while_waiting_are_not_reported_as_still_existing(env, tmp_path):
     import urllib.request
 
-    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    configure(env["AWS_ENDPOINT_URL"], transition_seconds=HOUR)
     errors = (tmp_path / "stderr").open("w+")
 
-    def reset_the_emulator(_process: object) -> None:  # AWS (or an emulator restart) lost what this run created
+    def reset_the_emulator(line: str, _running: subprocess.Popen[str]) -> bool:
+        if not line.startswith("  waiting for Endpoint"):
+            return False
+        # AWS (or an emulator restart) lost what this run created
         request = urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/moto-api/reset", method="POST")
         urllib.request.urlopen(request).close()
+        return True
 
-    process = _deploy_until_waiting(env, errors, reset_the_emulator)
+    process, _ = watch(DEPLOY, env, reset_the_emulator, errors)
     errors.seek(0)
     err = errors.read()
     assert process.returncode == 1, err
@@ -273,28 +233,20 @@ def test_resources_that_vanish_while_waiting_are_not_reported_as_still_existing(
 
 def test_ctrl_c_during_delete_says_what_is_left_and_running_delete_again_finishes(env, tmp_path):
     env = {**env, "ENDPOINT_TYPE": "inference-component"}
+    url = env["AWS_ENDPOINT_URL"]
     ok(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"))
-    configure(env["AWS_ENDPOINT_URL"], transition_seconds=4)
+    configure(url, transition_seconds=HOUR)
     errors = (tmp_path / "stderr").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llm_engineering.model.deploy.delete"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-    )
-    watchdog = threading.Timer(60, process.kill)
-    watchdog.start()
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(f"  waiting for Endpoint {ENDPOINT}: Deleting"):
-                process.send_signal(signal.SIGINT)
-                break
-        process.communicate(timeout=60)
-    finally:
-        watchdog.cancel()
+
+    def interrupt_while_the_endpoint_goes(line: str, running: subprocess.Popen[str]) -> bool:
+        if line.startswith(f"  waiting for Inference component {COMPONENT}: Deleting"):
+            advance_clock(url, HOUR)  # the component is gone
+        if line.startswith(f"  waiting for Endpoint {ENDPOINT}: Deleting"):
+            running.send_signal(signal.SIGINT)
+            return True
+        return False
+
+    process, _ = watch(DELETE, env, interrupt_while_the_endpoint_goes, errors)
     errors.seek(0)
     err = errors.read().splitlines()
     assert process.returncode == 130, err
@@ -303,8 +255,17 @@ def test_ctrl_c_during_delete_says_what_is_left_and_running_delete_again_finishe
     assert err[2].startswith(f"error: left: endpoint {ENDPOINT} (being deleted), endpoint config ")
     assert err[3] == f"error: run it again to finish the job: make delete-inference-endpoint ENDPOINT_NAME={ENDPOINT}"
 
-    again = ok(make("delete-inference-endpoint", env))  # joins the deletion in progress, then removes the rest
-    assert f"deleting endpoint {ENDPOINT} (already being deleted)" in again.stdout
+    def end_the_deletion(line: str, _running: subprocess.Popen[str]) -> bool:
+        if line.startswith(f"  waiting for Endpoint {ENDPOINT}: Deleting"):
+            advance_clock(url, HOUR)
+            return True
+        return False
+
+    # joins the deletion in progress, then removes the rest
+    again, out = watch(MAKE_DELETE, env, end_the_deletion, errors)
+    assert again.returncode == 0, out
+    no_traceback_of_ours(out)
+    assert f"deleting endpoint {ENDPOINT} (already being deleted)" in out
     assert state(env) == EMPTY
 
 

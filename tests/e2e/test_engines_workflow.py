@@ -1,6 +1,8 @@
 """Every engine end to end on the emulator, for both hosting types: deploy, `python test.py` (chat and text
-generation, streamed and not, the engine learnt from the endpoint's tags), status and delete; and each
-engine's failures explained in its own words."""
+generation, streamed and not, the engine learnt from the endpoint's tags), status and delete. `python test.py`
+runs as a process; deploy, status and delete run their scripts in this process, as their Make targets would
+(those targets run end to end in test_endpoint_workflow). Each engine's failures, explained in its own words,
+are tests/emulator/workflows/test_deploy_failures.py's."""
 
 from __future__ import annotations
 
@@ -8,10 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO
-from test_endpoint_workflow import EMPTY, ENDPOINT, client, failed_with, make, ok, state
-
-from llm_engineering.local.server import configure
+from helpers import REPO, create_execution_role, make_in_process
+from test_endpoint_workflow import EMPTY, ENDPOINT, client, ok, state
 
 MODEL = "Qwen/Qwen2.5-7B-Instruct"
 CONVERSATION = "Say one\n/chat off\nSay two\n/stream off\nSay three\n/chat on\nSay four\n"
@@ -24,9 +24,9 @@ EXPECTED = {
 
 
 @pytest.fixture
-def env(server_env: dict[str, str]) -> dict[str, str]:
+def env(server_env: dict[str, str], capsys) -> dict[str, str]:
     server_env = {**server_env, "WAIT_POLL_INTERVAL": "0.1"}
-    ok(make("create-sagemaker-execution-role", server_env))
+    create_execution_role(server_env, capsys)
     return server_env
 
 
@@ -48,7 +48,10 @@ def talk(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ("sglang", "inference-component"),
     ],
 )
-def test_deploy_talk_status_delete(env, engine, endpoint_type):
+def test_deploy_talk_status_delete(env, capsys, engine, endpoint_type):
+    def make(target: str, env: dict[str, str], *assignments: str) -> subprocess.CompletedProcess[str]:
+        return make_in_process(target, env, *assignments, capsys=capsys)
+
     repository, model_variable, ami = EXPECTED[engine]
     hosting = {**env, "ENDPOINT_TYPE": endpoint_type}
     deployed = ok(make("deploy-inference-endpoint", {**hosting, "ENGINE": engine}, "ARGS=--yes --skip-preflight"))
@@ -75,30 +78,4 @@ def test_deploy_talk_status_delete(env, engine, endpoint_type):
     assert f"{ENDPOINT}: InService, {endpoint_type}, {MODEL} on 1 x ml.g5.2xlarge" in listed
     assert f"    engine {engine}" in listed
     ok(make("delete-inference-endpoint", env))
-    assert state(env) == EMPTY
-
-
-def test_vllm_refusing_its_max_model_len_is_diagnosed_with_the_setting_to_lower(env):
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={ENDPOINT: "kv-cache"})
-    err = failed_with(make("deploy-inference-endpoint", {**env, "ENGINE": "vllm"}, "ARGS=--yes"), 1)
-    assert "To serve at least one request with the model's max seq len (4096)" in err
-    assert "What to do: vLLM's KV cache cannot hold one MAX_TOTAL_TOKENS=4096 sequence in gpu_memory_utilization" in err
-    assert "lower MAX_TOTAL_TOKENS to 24064 or less (vLLM's estimate: 24224)" in err
-    assert state(env) == EMPTY
-
-
-def test_a_cuda_13_image_on_a_host_without_its_driver_fails_without_logs_and_names_the_ami(env):
-    values = {**env, "ENGINE": "vllm", "INFERENCE_AMI_VERSION": "al2-ami-sagemaker-inference-gpu-2"}
-    err = failed_with(make("deploy-inference-endpoint", values, "ARGS=--yes --skip-preflight"), 1)
-    assert f"No log group /aws/sagemaker/Endpoints/{ENDPOINT}: the container never started" in err
-    assert "What to do: The image is built on CUDA 13.0 and the host AMI (al2-ami-sagemaker-inference-gpu-2) " in err
-    assert "Set INFERENCE_AMI_VERSION=al2023-ami-sagemaker-inference-gpu-4-1" in err
-    assert state(env) == EMPTY
-
-
-def test_tgi_without_the_models_architecture_advises_vllm(env):
-    configure(env["AWS_ENDPOINT_URL"], health_check_failures={ENDPOINT: "unsupported-model"})
-    err = failed_with(make("deploy-inference-endpoint", env, "ARGS=--yes --skip-preflight"), 1)
-    assert "ValueError: Unsupported model type qwen2.5" in err
-    assert "does not know the architecture `qwen2.5` of HF_MODEL_ID=Qwen/Qwen2.5-7B-Instruct: set ENGINE=vllm" in err
     assert state(env) == EMPTY

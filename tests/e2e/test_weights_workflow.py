@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 import pytest
-from helpers import REPO, client, ok, run_make
+from helpers import REPO, client, create_execution_role, make_in_process, ok, run_make
 
 from llm_engineering.local.hub_catalogue import builtin_catalogue
 
@@ -42,7 +42,7 @@ def objects(env: dict[str, str], bucket: str = BUCKET) -> list[str]:
 
 
 @pytest.fixture
-def env(server_env: dict[str, str]) -> dict[str, str]:
+def env(server_env: dict[str, str], capsys) -> dict[str, str]:
     """The emulator for AWS and as the Hub (HF_ENDPOINT), a staging bucket, the execution role granted on it."""
     server_env.pop("HF_HUB_OFFLINE")
     env = {
@@ -51,7 +51,7 @@ def env(server_env: dict[str, str]) -> dict[str, str]:
         "HF_ENDPOINT": server_env["AWS_ENDPOINT_URL"] + "/_hub",
         "MODEL_S3_BUCKET": BUCKET,
     }
-    ok(run_make("create-sagemaker-execution-role", env))
+    create_execution_role(env, capsys)
     return env
 
 
@@ -150,19 +150,27 @@ def test_a_killed_stage_has_no_manifest_and_the_next_one_resumes(env, tmp_path):
     assert f"{STAGE.removeprefix(f's3://{BUCKET}/')}manifest.json" in objects(env)
 
 
-def test_bad_input_is_one_line_exit_2_and_nothing_is_created(env):
+def test_bad_input_is_one_line_exit_2_and_nothing_is_created(env, capsys):
+    """The first refusal of each target through make (the script's line, then make's); the others run the
+    target's script in this process, with the same environment."""
+
+    def script(target: str, values: dict[str, str], *assignments: str) -> str:
+        result = make_in_process(target, values, *assignments, capsys=capsys)
+        assert result.returncode == 2, result.stdout + result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+        return lines[0]
+
     sagemaker = client(env, "sagemaker")
     no_bucket = {key: value for key, value in env.items() if key != "MODEL_S3_BUCKET"}
     assert refused(run_make("stage-model", no_bucket), "stage-model").startswith(
         "error: make stage-model needs MODEL_S3_BUCKET"
     )
-    assert "MODEL_S3_URI='s3://x' is invalid" in refused(
-        run_make("stage-model", {**no_bucket, "MODEL_S3_URI": "s3://x"}), "stage-model"
-    )
+    assert "MODEL_S3_URI='s3://x' is invalid" in script("stage-model", {**no_bucket, "MODEL_S3_URI": "s3://x"})
     client(env, "s3", "eu-west-1").create_bucket(
         Bucket="models-in-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
-    foreign = refused(run_make("stage-model", {**env, "MODEL_S3_BUCKET": "models-in-eu"}), "stage-model")
+    foreign = script("stage-model", {**env, "MODEL_S3_BUCKET": "models-in-eu"})
     assert foreign.startswith("error: MODEL_S3_BUCKET: bucket models-in-eu is in eu-west-1, but AWS_REGION=us-east-1")
     assert objects(env, "models-in-eu") == [] and objects(env) == []
 
@@ -173,22 +181,16 @@ def test_bad_input_is_one_line_exit_2_and_nothing_is_created(env):
         "deploy-inference-endpoint",
     )
     assert "bucket models-in-eu is in eu-west-1, the endpoint in us-east-1" in empty
-    ok(run_make("stage-model", env))
+    ok(make_in_process("stage-model", env, capsys=capsys))
     no_manifest = f"s3://{BUCKET}/models/nothing-here/"
-    missing = refused(
-        run_make("deploy-inference-endpoint", {**no_bucket, "MODEL_S3_URI": no_manifest}, "ARGS=--yes"),
-        "deploy-inference-endpoint",
-    )
+    missing = script("deploy-inference-endpoint", {**no_bucket, "MODEL_S3_URI": no_manifest}, "ARGS=--yes")
     assert missing == (
         f"error: MODEL_S3_URI={no_manifest} has no manifest.json, so no complete stage: run make stage-model (it "
         "resumes an interrupted stage), or fix MODEL_S3_URI."
     )
     ungranted = {key: value for key, value in env.items() if key != "MODEL_S3_BUCKET"}
-    ok(run_make("create-sagemaker-execution-role", ungranted))  # the role repaired back to no S3 access
-    denied = refused(
-        run_make("deploy-inference-endpoint", {**ungranted, "MODEL_S3_URI": STAGE}, "ARGS=--yes"),
-        "deploy-inference-endpoint",
-    )
+    create_execution_role(ungranted, capsys)  # the role repaired back to no S3 access
+    denied = script("deploy-inference-endpoint", {**ungranted, "MODEL_S3_URI": STAGE}, "ARGS=--yes")
     assert denied.startswith("error: MODEL_S3_URI: the execution role arn:aws:iam::123456789012:role/")
     assert f"may not read {STAGE}" in denied and "run make create-sagemaker-execution-role" in denied
     assert sagemaker.list_models()["Models"] == [] and sagemaker.list_endpoints()["Endpoints"] == []
