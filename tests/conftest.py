@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent / "support"))  # the tests' shared 
 
 from aws_recorder import AwsRecorder
 from client_fakes import FakeSageMaker
-from helpers import clean_environment
+from helpers import IMAGE_PULL, clean_environment
 from hub_server import HubServer
 from moto import mock_aws
 
@@ -207,22 +207,6 @@ def moto_aws(offline_env: Path) -> Iterator[None]:
         yield
 
 
-IMAGE_PULL = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": [
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchCheckLayerAvailability",
-            ],
-            "Resource": "*",
-        }
-    ],
-}
-"""What a test's bare execution role needs for the emulated SageMaker to pull any image."""
 
 
 @pytest.fixture

@@ -238,3 +238,21 @@ def nothing_in_sagemaker(region: str = "us-east-1") -> bool:
         or client.list_endpoint_configs()["EndpointConfigs"]
         or client.list_models()["Models"]
     )
+
+
+IMAGE_PULL = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+"""What a test's bare execution role needs for the emulated SageMaker to pull any image."""

@@ -61,7 +61,18 @@ def test_a_model_created_with_a_role_counts_as_the_roles_image_pull_and_logs(aws
     document = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": ["ecr:BatchGetImage", "logs:PutLogEvents", "s3:GetObject"], "Resource": "*"}
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                    "logs:PutLogEvents",
+                    "s3:GetObject",
+                ],
+                "Resource": "*",
+            }
         ],
     }
     iam.put_role_policy(RoleName=ROLE, PolicyName="p", PolicyDocument=json.dumps(document))

@@ -9,9 +9,11 @@ never depends on how fast the machine is.
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
-from helpers import TRANSITION, EmulatedClock
+from helpers import IMAGE_PULL, TRANSITION, EmulatedClock
 from helpers import run_main as invoke
 
 from llm_engineering.aws import connect
@@ -56,6 +58,7 @@ def emulator(server_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, clock:
         monkeypatch.setenv(key, value)
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_role(RoleName="SageMakerExecutionRoleLLM", AssumeRolePolicyDocument="{}")
+    iam.put_role_policy(RoleName="SageMakerExecutionRoleLLM", PolicyName="pull", PolicyDocument=json.dumps(IMAGE_PULL))
     return server_env["AWS_ENDPOINT_URL"]
 
 
