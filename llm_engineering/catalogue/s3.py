@@ -21,6 +21,12 @@ MODELS_ROOT = "models/"
 COMMIT_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 
 
+RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+"""What the S3 User Guide's "General purpose bucket naming rules" reserve: access-point aliases, Object Lambda,
+Multi-Region Access Points, directory and table buckets, and punycode and AWS's own demo names."""
+
+
 def bucket_problem(name: str) -> str | None:
     """What keeps `name` from being an S3 bucket name (AWS's general-purpose naming rules), None if nothing.
 
@@ -34,6 +40,12 @@ def bucket_problem(name: str) -> str | None:
         return f"({BUCKET_RULE}): no two '.' in a row"
     if _IP_ADDRESS.match(name):
         return f"({BUCKET_RULE}): not shaped like an IP address"
+    reserved = next((prefix for prefix in RESERVED_PREFIXES if name.startswith(prefix)), None)
+    if reserved:
+        return f"({BUCKET_RULE}): S3 reserves names starting {reserved}"
+    reserved = next((suffix for suffix in RESERVED_SUFFIXES if name.endswith(suffix)), None)
+    if reserved:
+        return f"({BUCKET_RULE}): S3 reserves names ending {reserved}"
     return None
 
 

@@ -69,3 +69,25 @@ def test_every_setting_naming_a_bucket_refuses_the_same_names(
     with pytest.raises(ConfigurationError) as refused:
         load_settings()
     assert setting in str(refused.value) and REFUSED[name] in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("xn--models", "starting xn--"),
+        ("sthree-models", "starting sthree-"),
+        ("amzn-s3-demo-models", "starting amzn-s3-demo-"),
+        ("models-s3alias", "ending -s3alias"),
+        ("models--ol-s3", "ending --ol-s3"),
+        ("models.mrap", "ending .mrap"),
+        ("models--x-s3", "ending --x-s3"),
+    ],
+)
+def test_names_s3_reserves_are_refused_in_the_settings(monkeypatch: pytest.MonkeyPatch, name: str, why: str) -> None:
+    """The S3 User Guide's general purpose bucket naming rules: reserved prefixes and suffixes."""
+    from llm_engineering.errors import ConfigurationError
+    from llm_engineering.settings import load_settings
+
+    monkeypatch.setenv("MODEL_S3_BUCKET", name)
+    with pytest.raises(ConfigurationError, match=f"S3 reserves names {why}"):
+        load_settings()
