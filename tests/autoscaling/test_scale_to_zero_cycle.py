@@ -13,10 +13,12 @@ from botocore.exceptions import ClientError
 from scaling_factories import FAST
 
 from llm_engineering.hosting.teardown import delete_deployment
-from llm_engineering.local.server import advance_clock
+from llm_engineering.local.server import advance_clock, configure
 
 ENDPOINT = "llm-engineering-endpoint"
 COMPONENT = f"{ENDPOINT}-ic"
+START_UP = 30
+"""The emulated seconds a copy takes to start once the alarm fired (longer than any pause of a loaded machine)."""
 TO_ZERO = {
     "endpoint_type": "inference-component",
     "autoscaling_min_capacity": 0,
@@ -55,6 +57,7 @@ def alarm_state(name: str) -> str:
 
 def test_a_component_goes_to_zero_when_idle_and_comes_back_on_a_request(emulator, deploy):
     aws, _ = deploy(**TO_ZERO)
+    configure(emulator, transition_seconds=START_UP)
     assert copies() == (1, 1)
     assert invoke()
 
@@ -73,8 +76,8 @@ def test_a_component_goes_to_zero_when_idle_and_comes_back_on_a_request(emulator
 
     advance_clock(emulator, 1)
     assert alarm_state(f"{COMPONENT}-no-capacity") == "ALARM"
-    assert copies() == (1, 0)  # a copy is starting
-    advance_clock(emulator, 1)
+    assert copies() == (1, 0)  # a copy is starting (for START_UP emulated seconds: no race with the wall clock)
+    advance_clock(emulator, START_UP)
     assert copies() == (1, 1)
     assert instances() == (1, 1)
     assert invoke()
