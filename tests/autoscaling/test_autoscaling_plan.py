@@ -291,8 +291,10 @@ def _snake(operation: str) -> str:
         ),
         ({"scale_in_cooldown": 3601}, "SCALE_IN_COOLDOWN='3601' is invalid"),
         ({"scale_out_cooldown": -5}, "SCALE_OUT_COOLDOWN='-5' is invalid"),
-        ({"scale_to_zero_after": 15}, "SCALE_TO_ZERO_AFTER is gone: AWS scales an idle component to zero through "
-         "target tracking"),
+        (
+            {"scale_to_zero_after": 15},
+            "SCALE_TO_ZERO_AFTER is gone: AWS scales an idle component to zero through target tracking",
+        ),
     ],
 )
 def test_bad_autoscaling_settings_are_one_line_naming_the_setting(values, needle, monkeypatch):
@@ -311,3 +313,55 @@ def test_a_starting_size_outside_the_range_is_refused_naming_it():
 
     with pytest.raises(ConfigurationError, match="GPU_INSTANCE_COUNT=1 is the size autoscaling starts from"):
         spec_of(gpu_instance_count=1, autoscaling_min_capacity=2, autoscaling_max_capacity=3)
+
+
+def test_the_progress_line_of_a_registration_names_the_resource_id(offline_env):
+    """An update of the range (nothing created) is about the target, not its ServiceNamespace."""
+    spec = spec_of(**IC, autoscaling_min_capacity=1, autoscaling_max_capacity=4)
+    call = Call(
+        "RegisterScalableTarget",
+        {**COMPONENT_KEY, "MinCapacity": 1, "MaxCapacity": 4},
+        service="application-autoscaling",
+    )
+    lines: list[str] = []
+
+    class Recorder:
+        def step(self, line: str) -> None:
+            lines.append(line)
+
+    aws = connect(region="us-east-1")
+    with Stubber(aws.client("application-autoscaling")) as stub:
+        stub.add_response("register_scalable_target", {}, call.params)
+        Applier(aws, spec, Recorder(), FAST)._call(build_plan(spec, observed(spec)), call, keep_failed=False)
+    assert lines == [f"RegisterScalableTarget inference-component/{COMPONENT}"]
+
+
+def test_the_same_scaling_as_described_plans_no_scaling_step():
+    """What DescribeScalableTargets, DescribeScalingPolicies and DescribeAlarms give back equals what would be
+    sent: no request; one member different (the range's maximum): only the registration."""
+    spec = spec_of(**IC, autoscaling_min_capacity=0, autoscaling_max_capacity=2)
+    sent = {
+        call.params.get("PolicyName") or call.params.get("AlarmName"): call
+        for call in scaling_calls(build_plan(spec, observed(spec)))
+    }
+    arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:resource/sagemaker/x:policyName/wake"
+    policies = {
+        name: {**call.params, "PolicyARN": arn if "from-zero" in name else "arn:other"}
+        for name, call in sent.items()
+        if call.operation == "PutScalingPolicy"
+    }
+    alarm = sent[f"{COMPONENT}-no-capacity"].params
+    described = {**{k: v for k, v in alarm.items() if k != "Tags"}, "AlarmActions": [arn], "StateValue": "OK"}
+    now = ExistingScaling(
+        target=True,
+        policies=tuple(policies),
+        alarms=(f"{COMPONENT}-no-capacity",),
+        capacity=(0, 2),
+        policy_details=policies,
+        alarm_details={f"{COMPONENT}-no-capacity": described},
+    )
+    assert scaling_calls(build_plan(spec, existing_component(spec, now))) == []
+
+    wider = spec_of(**IC, autoscaling_min_capacity=0, autoscaling_max_capacity=3)
+    calls = scaling_calls(build_plan(wider, existing_component(wider, now)))
+    assert [call.operation for call in calls] == ["RegisterScalableTarget"]
