@@ -44,6 +44,13 @@ of -2^360 to 2^360" (botocore's documentation of the member; about 2.3e108)."""
 
 PositiveInt = Annotated[int, Field(gt=0, le=INT_MAX)]
 
+SCALE_TO_ZERO_AFTER_GONE = (
+    "SCALE_TO_ZERO_AFTER is gone: AWS scales an idle component to zero through target tracking, after about 10-15 "
+    "minutes without requests (AUTOSCALING_MIN_CAPACITY=0 is enough)"
+)
+"""It set an idle step policy that never acted on AWS (`hosting.autoscaling`): a setting that governs nothing
+is refused rather than ignored."""
+
 
 class Settings(BaseSettings):
     """The tool's configuration. Field names are the environment variable names, lower-cased.
@@ -386,8 +393,14 @@ class Settings(BaseSettings):
     """Seconds after a scale-in before autoscaling removes capacity again (0-3600)."""
     scale_out_cooldown: Annotated[int, Field(ge=0, le=3600)] = 60
     """Seconds after a scale-out before autoscaling adds capacity again (0-3600)."""
-    scale_to_zero_after: Annotated[int, Field(ge=1, le=1440)] = 15
-    """Minutes without invocations before a component with AUTOSCALING_MIN_CAPACITY=0 goes to zero copies (1-1440)."""
+    scale_to_zero_after: str | None = None
+    """Gone, refused when set: target tracking takes an idle component to zero, after ~10-15 min without requests."""
+
+    @field_validator("scale_to_zero_after", mode="before")
+    @classmethod
+    def _scale_to_zero_after_is_gone(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(SCALE_TO_ZERO_AFTER_GONE)
 
     @model_validator(mode="after")
     def _autoscaling_range(self) -> Settings:
@@ -421,6 +434,8 @@ def describe_validation_error(error: ValidationError) -> str:
     if not names:  # a model-level check: its message already names the settings
         return f"Invalid settings: {message}. Fix them in .env or the environment."
     name = names[0]
+    if message == SCALE_TO_ZERO_AFTER_GONE:  # a removed setting: what replaces it, not "invalid"
+        return f"{message}; remove it from .env or the environment."
     value = first.get("input")
     hidden = name.endswith("TOKEN") or isinstance(value, SecretStr) or looks_like_secret(str(value))
     shown = "<hidden>" if hidden else repr(value)

@@ -79,6 +79,14 @@ ROLE_PROPAGATION = Retry(waits=(3.0, 6.0, 9.0, 12.0), retry_on=_role_not_yet_ass
 SageMaker refuses for that is sent again, up to five times in half a minute."""
 
 
+def _subject(params: dict[str, Any]) -> Any:
+    """What a request is about, for its progress line: a policy's name, a scalable target's resource id (never
+    its ServiceNamespace), else the first member (a name)."""
+    if "PolicyName" in params:
+        return params["PolicyName"]
+    return params.get("ResourceId", next(iter(params.values())))
+
+
 def _snake(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
@@ -168,7 +176,7 @@ class Applier:
 
     def _call(self, plan: Plan, step: Call, keep_failed: bool) -> None:
         params = self._resolved(step)
-        target = step.creates.name if step.creates else next(iter(params.values()))
+        target = step.creates.name if step.creates else _subject(params)
         self.reporter.step(f"{step.operation} {target}")
         self._sent[str(target)] = self.clock()
         send = getattr(self.aws.client(step.service), _snake(step.operation))

@@ -2,16 +2,28 @@
 
 SageMaker scales through Application Auto Scaling (service namespace `sagemaker`): a model-based endpoint's
 variant by its instance count, an inference component by its copy count. A target-tracking policy follows
-the traffic between AUTOSCALING_MIN_CAPACITY and AUTOSCALING_MAX_CAPACITY. Target tracking cannot leave zero
-(no copy, no metric per copy), so a component that may scale to zero also gets a step policy (+1 copy) fired
-by a CloudWatch alarm on `NoCapacityInvocationFailures`, and a second step policy (to 0 copies) fired by an
-alarm on idle minutes (SCALE_TO_ZERO_AFTER). The requests are built here, purely, for `plan.py`.
+the traffic between AUTOSCALING_MIN_CAPACITY and AUTOSCALING_MAX_CAPACITY.
+
+Scale to zero follows AWS's recipe (SageMaker Developer Guide, "Scale an endpoint to zero instances", and
+AWS's sample notebook for it): the scalable target's MinCapacity is 0 and the target-tracking policy itself
+scales an idle component in to zero copies, after about 10-15 minutes without requests (its scale-in alarm
+wants 15 one-minute periods below the target, then the ScaleInCooldown). Target tracking cannot leave zero
+(no copy, no metric per copy), so such a component also gets a step policy (+1 copy) fired by a CloudWatch
+alarm on `NoCapacityInvocationFailures`. No step policy scales in: AWS advises against mixing step scale-in
+with target tracking, and an `ExactCapacity 0` step on an `Invocations <= 0` alarm never matches (with the
+metric not above the threshold a step's lower bound is exclusive, StepAdjustment, Application Auto Scaling
+API Reference) and reads a metric SageMaker does not publish for idle minutes. A deployment made when this
+tool still put that idle policy and alarm has them deleted on its next deploy.
+
+A redeploy with the same settings sends nothing: what exists (`ExistingScaling`, read by
+`hosting.autoscaling_inventory`) is compared with what would be sent. The requests are built here, purely,
+for `plan.py`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llm_engineering.errors import ConfigurationError
@@ -33,8 +45,10 @@ METRICS: dict[tuple[str, bool], str] = {
 DEFAULT_TARGETS = {"invocations": 20.0, "concurrency": 4.0}
 """An LLM answer takes seconds: 20 invocations a minute or 4 requests in flight keep one copy busy, not queued."""
 NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
-IDLE_METRIC = "Invocations"
 ALARM_PERIOD = 60
+TO_ZERO_MINUTES = 15
+"""The minutes below the target before target tracking scales in (AWS's scale-in alarm: 15 one-minute periods),
+so about how long an idle component takes to reach zero copies, before the ScaleInCooldown."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +61,6 @@ class AutoscalingSpec:
     target: float = DEFAULT_TARGETS["invocations"]
     scale_in_cooldown: int = 300
     scale_out_cooldown: int = 60
-    scale_to_zero_after: int = 15
-    """Minutes without invocations before the component goes to zero copies (scale to zero only)."""
 
     @property
     def to_zero(self) -> bool:
@@ -77,7 +89,6 @@ class AutoscalingSpec:
             target=settings.autoscaling_target or DEFAULT_TARGETS[metric],
             scale_in_cooldown=settings.scale_in_cooldown,
             scale_out_cooldown=settings.scale_out_cooldown,
-            scale_to_zero_after=settings.scale_to_zero_after,
         )
 
 
@@ -118,6 +129,7 @@ class ScaledResource:
 
     @property
     def sleep_policy(self) -> str:
+        """The idle step policy earlier versions put (never acted on AWS): deleted where found."""
         return f"{self.label}-scale-in-to-zero"
 
     @property
@@ -126,16 +138,24 @@ class ScaledResource:
 
     @property
     def sleep_alarm(self) -> str:
+        """The idle alarm earlier versions put with `sleep_policy`: deleted where found."""
         return f"{self.label}-idle"
 
 
 @dataclass(frozen=True)
 class ExistingScaling:
-    """What a deploy found registered for its target: whether the target exists, and this tool's alarms."""
+    """What a deploy found registered for its target: whether the target exists (and its range), its policies
+    and this tool's alarms, each with what AWS describes of it (compared with what a deploy would send)."""
 
     target: bool = False
     policies: tuple[str, ...] = ()
     alarms: tuple[str, ...] = ()
+    capacity: tuple[int, int] | None = None
+    """The target's (MinCapacity, MaxCapacity) as described."""
+    policy_details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Policy name -> DescribeScalingPolicies' entry (PolicyType, its configuration, PolicyARN)."""
+    alarm_details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Alarm name -> DescribeAlarms' entry."""
 
 
 class PolicyArn(str):
@@ -244,50 +264,81 @@ def scaling_steps(
     target: ScaledResource, spec: AutoscalingSpec | None, tags: list[Tag], existing: ExistingScaling
 ) -> list[Call]:
     """The requests that make the target's scaling what `spec` says, from what exists (`existing`): register
-    and put (both update in place), delete what the spec no longer has, deregister when it is unset."""
+    and put what differs (both update in place; what already is as asked is not sent again), delete what the
+    spec no longer has, deregister when it is unset."""
     if spec is None:
         if not existing.target:
             return []
         steps = [Call("DeregisterScalableTarget", target.key, service="application-autoscaling")]
         return steps + _delete_alarms(existing.alarms)
-    steps = [_register(target, spec, tags, existing), _tracking(target, spec)]
+    register = _register(target, spec, tags, existing)
+    steps = [] if _registered_as(register, existing) else [register]
+    steps += _unless_same([_tracking(target, spec)], existing)
+    kept: tuple[str, ...] = ()
     if spec.to_zero and target.component_name:
-        cooldown = spec.scale_out_cooldown
-        steps += [
-            _step(target, target.wake_policy, "ChangeInCapacity", 1, cooldown),
-            _alarm(
-                target,
-                target.wake_alarm,
-                target.wake_policy,
-                NO_CAPACITY_METRIC,
-                1,
-                tags,
-                existing,
-                Threshold=1.0,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-                TreatMissingData="notBreaching",
-            ),
-            _step(target, target.sleep_policy, "ExactCapacity", 0, spec.scale_in_cooldown),
-            _alarm(
-                target,
-                target.sleep_alarm,
-                target.sleep_policy,
-                IDLE_METRIC,
-                spec.scale_to_zero_after,
-                tags,
-                existing,
-                Threshold=0.0,
-                ComparisonOperator="LessThanOrEqualToThreshold",
-                TreatMissingData="breaching",  # no invocation publishes no data point: idle
-            ),
-        ]
-        return steps
+        wake = _step(target, target.wake_policy, "ChangeInCapacity", 1, spec.scale_out_cooldown)
+        alarm = _alarm(
+            target,
+            target.wake_alarm,
+            target.wake_policy,
+            NO_CAPACITY_METRIC,
+            1,
+            tags,
+            existing,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+        )
+        steps += _unless_same([wake, alarm], existing)
+        kept = (target.wake_policy,)
     stale = [name for name in (target.wake_policy, target.sleep_policy) if name in existing.policies]
     steps += [
         Call("DeleteScalingPolicy", {"PolicyName": name, **target.key}, service="application-autoscaling")
         for name in stale
+        if name not in kept
     ]
-    return steps + _delete_alarms(existing.alarms)
+    wanted_alarms = (target.wake_alarm,) if kept else ()
+    return steps + _delete_alarms(tuple(name for name in existing.alarms if name not in wanted_alarms))
+
+
+def _registered_as(register: Call, existing: ExistingScaling) -> bool:
+    """The target exists with the range the registration asks for."""
+    params = register.params
+    return existing.target and existing.capacity == (params["MinCapacity"], params["MaxCapacity"])
+
+
+def _unless_same(calls: list[Call], existing: ExistingScaling) -> list[Call]:
+    """The calls, or none when every one of them would leave what exists as it is. A policy and the alarm that
+    names it go together: the alarm's request needs the ARN the policy's PutScalingPolicy answers."""
+    return [] if all(_same(call, existing) for call in calls) else calls
+
+
+def _same(call: Call, existing: ExistingScaling) -> bool:
+    params = call.params
+    if call.operation == "PutScalingPolicy":
+        found = existing.policy_details.get(params["PolicyName"])
+        if found is None or found.get("PolicyType") != params["PolicyType"]:
+            return False
+        member = next(key for key in params if key.endswith("PolicyConfiguration"))
+        return _covers(found.get(member) or {}, params[member])
+    found = existing.alarm_details.get(params["AlarmName"])
+    if found is None:
+        return False
+    actions = [
+        (existing.policy_details.get(action.policy) or {}).get("PolicyARN") if isinstance(action, PolicyArn) else action
+        for action in params["AlarmActions"]
+    ]
+    compared = {key: value for key, value in params.items() if key not in ("AlarmActions", "Tags")}
+    return found.get("AlarmActions") == actions and _covers(found, compared)
+
+
+def _covers(found: Any, sent: Any) -> bool:
+    """What AWS describes holds every member that would be sent, with the same value (it may add defaults)."""
+    if isinstance(sent, dict):
+        return isinstance(found, dict) and all(_covers(found.get(key), value) for key, value in sent.items())
+    if isinstance(sent, list):
+        return isinstance(found, list) and len(found) == len(sent) and all(map(_covers, found, sent))
+    return found == sent
 
 
 def _delete_alarms(names: tuple[str, ...]) -> list[Call]:
@@ -305,7 +356,8 @@ def describe(spec: AutoscalingSpec | None, components: bool) -> str:
     )
     if spec.to_zero:
         line += (
-            f"; scales to zero after {spec.scale_to_zero_after} min idle (no instance billed then), "
-            f"back on the first request (which fails while a copy starts)"
+            f"; target tracking scales it to zero after about {TO_ZERO_MINUTES} min without requests, plus the "
+            f"scale-in cooldown (no instance billed then), back on the first request (which fails while a copy "
+            f"starts)"
         )
     return line

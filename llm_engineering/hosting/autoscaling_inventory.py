@@ -39,24 +39,38 @@ def _policies(aws: Aws, target: ScaledResource) -> list[dict[str, Any]]:
     return list(paginate(scaling, "describe_scaling_policies", "ScalingPolicies", **target.key))
 
 
-def tool_alarms(aws: Aws, target: ScaledResource) -> tuple[str, ...]:
-    """This tool's alarms of the target: named after it, tagged with this tool's tags naming its endpoint."""
+def _tool_alarms(aws: Aws, target: ScaledResource) -> list[dict[str, Any]]:
+    """This tool's alarms of the target, as DescribeAlarms gives them: named after it, tagged with this tool's
+    tags naming its endpoint."""
     cloudwatch = aws.client("cloudwatch")
-    found: list[str] = []
+    found: list[dict[str, Any]] = []
     for alarm in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmNamePrefix=target.label):
         if alarm["AlarmName"] not in (target.wake_alarm, target.sleep_alarm):
             continue
         values = tool_tags.read_if_exists(cloudwatch, ResourceARN=alarm["AlarmArn"])
         if tool_tags.is_managed(values) and values.get(tool_tags.ENDPOINT) == target.endpoint_name:
-            found.append(alarm["AlarmName"])
-    return tuple(found)
+            found.append(alarm)
+    return found
+
+
+def tool_alarms(aws: Aws, target: ScaledResource) -> tuple[str, ...]:
+    """The names of this tool's alarms of the target."""
+    return tuple(alarm["AlarmName"] for alarm in _tool_alarms(aws, target))
 
 
 def existing_scaling(aws: Aws, target: ScaledResource) -> ExistingScaling:
-    """The target, its policy names and this tool's alarms, as they are now."""
-    registered = _target(aws, target) is not None
-    policies = tuple(policy["PolicyName"] for policy in _policies(aws, target)) if registered else ()
-    return ExistingScaling(target=registered, policies=policies, alarms=tool_alarms(aws, target))
+    """The target (with its range), its policies and this tool's alarms, as they are now."""
+    found = _target(aws, target)
+    policies = _policies(aws, target) if found is not None else []
+    alarms = _tool_alarms(aws, target)
+    return ExistingScaling(
+        target=found is not None,
+        policies=tuple(policy["PolicyName"] for policy in policies),
+        alarms=tuple(alarm["AlarmName"] for alarm in alarms),
+        capacity=(found["MinCapacity"], found["MaxCapacity"]) if found is not None else None,
+        policy_details={policy["PolicyName"]: policy for policy in policies},
+        alarm_details={alarm["AlarmName"]: alarm for alarm in alarms},
+    )
 
 
 def scaling_state(aws: Aws, target: ScaledResource) -> ScalingState | None:

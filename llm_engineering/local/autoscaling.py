@@ -6,19 +6,22 @@ and its DeregisterScalableTarget leaves the target's scaling policies behind, wh
 with it", Application Auto Scaling API Reference, DeregisterScalableTarget). `install()` closes both.
 
 The ticker (`clock.register`) connects the targets to the emulated components: the copy count follows the
-target's range, a CloudWatch alarm that breaches fires its step policy (so an idle component goes to zero
-copies and a refused invocation brings one back after the start-up time, the emulator's
-`transition_seconds`), and `refuse_without_capacity` answers an invocation of a zero-copy component with
-SageMaker's error and counts it in `NoCapacityInvocationFailures` (moto's CloudWatch). Only that metric is
-published here. A component's target-tracking policy is evaluated by `local/tracking.py` on the invocation
-metrics `local/metrics.py` publishes. A model-based variant's instances stay where the registration put them
-(its target tracking is not evaluated); what a target means for the endpoints' own answers (instance counts,
-the refused instance-type change) is `local/scaling_targets.py`, which the endpoints read without this module.
+target's range, a CloudWatch alarm that breaches fires its step policy when one of the policy's step
+adjustments holds the metric (`matching_step`: the StepAdjustment page's bound rules), so a refused invocation
+brings a copy back after the start-up time, the emulator's `transition_seconds`; an idle component goes to
+zero copies by its target tracking (`local/tracking.py`). `refuse_without_capacity` answers an invocation of a
+zero-copy component with SageMaker's error and counts it in `NoCapacityInvocationFailures` (moto's
+CloudWatch). Only that metric is published here. A component's target-tracking policy is evaluated by
+`local/tracking.py` on the invocation metrics `local/metrics.py` publishes. A model-based variant's instances
+stay where the registration put them (its target tracking is not evaluated); what a target means for the
+endpoints' own answers (instance counts, the refused instance-type change) is `local/scaling_targets.py`,
+which the endpoints read without this module.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -81,6 +84,14 @@ def install() -> None:
         return alarm
 
     CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
+    put_policy = ApplicationAutoscalingBackend.put_scaling_policy
+
+    def put_scaling_policy(self: ApplicationAutoscalingBackend, *args: Any, **kwargs: Any) -> Any:
+        policy = put_policy(self, *args, **kwargs)
+        tracking.policy_put(self.account_id, policy.policy_arn)  # its scale-in judges whole windows from here
+        return policy
+
+    ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
     _install_tags()
 
 
@@ -187,7 +198,7 @@ def _run_alarms(account: str, region: str, component: InferenceComponent, policy
     for alarm in list(cloudwatch.alarms.values()):
         if policy.policy_arn not in (alarm.alarm_actions or []) or not alarm.actions_enabled:
             continue
-        breached = _breached(account, region, component, alarm)
+        breached, value = _breached(account, region, component, alarm)
         state = "ALARM" if breached else "OK"
         if alarm.state_value != state:
             cloudwatch.set_alarm_state(alarm.name, f"emulated evaluation: {state}", None, state)
@@ -196,16 +207,49 @@ def _run_alarms(account: str, region: str, component: InferenceComponent, policy
         last = _fired.get((account, alarm.name))
         if last is not None and clock.time() - last < float(configuration.get("Cooldown") or 0):
             continue
-        changed = _adjusted(configuration, copies)
+        step = matching_step(configuration.get("StepAdjustments") or [], value, alarm)
+        if step is None:
+            continue  # no step's interval holds the metric: Application Auto Scaling does not scale
+        changed = _adjusted(configuration, step, copies)
         if clamp(target, changed) != copies:
             _fired[account, alarm.name] = clock.time()
             copies = clamp(target, changed)
     return copies
 
 
-def _adjusted(configuration: dict[str, Any], copies: int) -> int:
-    steps = configuration.get("StepAdjustments") or [{"ScalingAdjustment": 0}]
-    adjustment = int(steps[0].get("ScalingAdjustment", 0))
+ABOVE = {"GreaterThanOrEqualToThreshold", "GreaterThanThreshold"}
+"""The comparisons whose breach is on the upper side of the threshold."""
+
+
+def matching_step(steps: list[dict[str, Any]], value: float | None, alarm: Any) -> dict[str, Any] | None:
+    """The step adjustment whose interval holds the breaching metric, or None (then nothing scales).
+
+    The bounds are relative to the alarm's threshold, and their rule is the StepAdjustment page's
+    (Application Auto Scaling API Reference, "StepAdjustment"): "If the metric value is above the breach
+    threshold, the lower bound is inclusive (the metric must be greater than or equal to the threshold plus the
+    lower bound). Otherwise, it is exclusive (the metric must be greater than the threshold plus the lower
+    bound)", and the other way round for the upper bound; a missing bound is infinity. Two readings here are
+    the emulator's, not verified against AWS: a metric exactly at the threshold counts as "above" when the
+    alarm breaches on the upper side (GreaterThanOrEqualToThreshold, as in AWS's scale-to-zero sample, whose
+    step [0, inf) fires on one NoCapacityInvocationFailures at threshold 1), below otherwise; and an alarm in
+    ALARM on missing data ("breaching") gives no metric value, so no step matches.
+    """
+    if value is None:
+        return None
+    difference = value - float(alarm.threshold)
+    above = difference > 0 or (difference == 0 and alarm.comparison_operator in ABOVE)
+    for step in steps:
+        lower = step.get("MetricIntervalLowerBound")
+        upper = step.get("MetricIntervalUpperBound")
+        low = -math.inf if lower is None else float(lower)
+        high = math.inf if upper is None else float(upper)
+        if (low <= difference < high) if above else (low < difference <= high):
+            return step
+    return None
+
+
+def _adjusted(configuration: dict[str, Any], step: dict[str, Any], copies: int) -> int:
+    adjustment = int(step.get("ScalingAdjustment", 0))
     kind = configuration.get("AdjustmentType")
     if kind == "ExactCapacity":
         return adjustment
@@ -214,11 +258,12 @@ def _adjusted(configuration: dict[str, Any], copies: int) -> int:
     return copies + adjustment
 
 
-def _breached(account: str, region: str, component: InferenceComponent, alarm: Any) -> bool:
-    """The alarm's Sum over its evaluation window against its threshold; missing data as it says."""
+def _breached(account: str, region: str, component: InferenceComponent, alarm: Any) -> tuple[bool, float | None]:
+    """Whether the alarm's Sum over its evaluation window breaches its threshold (missing data as it says),
+    and that Sum (None: no data point)."""
     window = float(alarm.period) * int(alarm.evaluation_periods)
     if clock.time() - _first_seen.setdefault((account, alarm.name), clock.time()) < window:
-        return False  # not a whole evaluation window since the alarm was put: missing data cannot breach yet
+        return False, None  # not a whole evaluation window since the alarm was put: missing data cannot breach yet
     since = metrics.naive_utc(clock.now()) - timedelta(seconds=window)
     dimensions = {(dimension.name, dimension.value) for dimension in alarm.dimensions}
     values = [
@@ -231,14 +276,15 @@ def _breached(account: str, region: str, component: InferenceComponent, alarm: A
         and hasattr(datum, "value")
     ]
     if not values:
-        return alarm.treat_missing_data == "breaching"
+        return alarm.treat_missing_data == "breaching", None
     total = sum(values)
-    return {
+    breached = {
         "GreaterThanOrEqualToThreshold": total >= alarm.threshold,
         "GreaterThanThreshold": total > alarm.threshold,
         "LessThanThreshold": total < alarm.threshold,
         "LessThanOrEqualToThreshold": total <= alarm.threshold,
     }.get(alarm.comparison_operator, False)
+    return breached, total
 
 
 def _scale(component: InferenceComponent, copies: int) -> None:

@@ -41,10 +41,11 @@ STAGING_BUCKET = "llm-engineering-demo-models"
 EMULATOR_OPTIONS = {"transition_seconds": 1.0, "token_delay_seconds": 0.01, "timing_model": True, "time_scale": 20}
 """The timing model paces answers by the deployed model and instance (20 times faster), so the benchmark step
 measures something; its figures say they are emulated."""
-SCALE_TO_ZERO = {"AUTOSCALING_MIN_CAPACITY": "0", "AUTOSCALING_MAX_CAPACITY": "1", "SCALE_TO_ZERO_AFTER": "1"}
-"""The component pass scales to zero after a minute idle, and back on the next request (`hosting.autoscaling`)."""
+SCALE_TO_ZERO = {"AUTOSCALING_MIN_CAPACITY": "0", "AUTOSCALING_MAX_CAPACITY": "1"}
+"""The component pass scales to zero by target tracking after 15 quiet minutes, and back on the next request
+(`hosting.autoscaling`)."""
 IDLE = "<idle>"
-IDLE_SECONDS = 120
+IDLE_SECONDS = 20 * 60
 AS_DEPLOYER = {"AWS_PROFILE": DEPLOYER}
 """Deploy, test and delete run as the deployer user (the profile make create-sagemaker-role stored, as it
 advises), so preflight simulates iam:PassRole for the least-privilege policy, as on AWS."""

@@ -11,8 +11,15 @@ directly on the metrics it publishes (`local/metrics.py`), without creating the 
 
 The metrics, per copy in service: `SageMakerInferenceComponentInvocationsPerCopy` from the minute's
 `Invocations` of the component, `SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution` from the
-minute's average `ConcurrentRequestsPerCopy`. Target tracking never leaves zero copies, nor goes to zero:
-that is the step policies' work (`local/autoscaling.py`).
+minute's average `ConcurrentRequestsPerCopy`.
+
+To zero: with the scalable target's MinCapacity 0, an inference component's target tracking scales it in to
+zero copies when it has had no request ("Scale an endpoint to zero instances", SageMaker Developer Guide; AWS's
+sample notebook for it says about 10-15 minutes). A minute without a request publishes no data point, read
+here as 0, so the proportional rule asks for ceil(copies x 0 / target) = 0 copies after IN_MINUTES quiet
+minutes. Only whole minutes since the policy was first put count for that (a new policy's alarm has no 15
+periods yet), and the ScaleInCooldown holds it back as for any scale-in. Target tracking never leaves zero (no
+copy, no metric per copy): the step policy on NoCapacityInvocationFailures does (`local/autoscaling.py`).
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ PER_COPY = {
 
 _scaled: dict[tuple[str, str], float] = {}
 """(account, policy ARN) -> emulated time its last scaling: the cooldowns count from it."""
+_seen: dict[tuple[str, str], float] = {}
+"""(account, policy ARN) -> emulated time it was first put (else first evaluated): scale-in to zero waits
+IN_MINUTES from it."""
 _copies: dict[tuple[str, str], dict[datetime, int]] = {}
 """(account, component) -> minute -> the copies in service then: a minute's metric per copy is per those."""
 
@@ -84,8 +94,14 @@ def _note_copies(account: str, component: InferenceComponent) -> None:
         del seen[old]
 
 
+def policy_put(account: str, policy_arn: str) -> None:
+    """Note when a policy was first put (PutScalingPolicy again updates it: its windows go on)."""
+    _seen.setdefault((account, policy_arn), clock.time())
+
+
 def track(account: str, region: str, component: InferenceComponent, policy: Any, low: int, high: int) -> int | None:
-    """The copies the policy asks for now (within `low`..`high`, at least 1), or None when it holds still."""
+    """The copies the policy asks for now (within `low`..`high`, at least 1 unless it goes to zero), or None when
+    it holds still."""
     configuration = policy.target_tracking_scaling_policy_configuration or {}
     metric = (configuration.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
     target = float(configuration.get("TargetValue") or 0)
@@ -93,6 +109,7 @@ def track(account: str, region: str, component: InferenceComponent, policy: Any,
     _note_copies(account, component)
     if metric not in PER_COPY or target <= 0 or copies == 0 or copies != component.copy_count:
         return None  # a metric the emulator does not publish, no copy to measure, or a change under way
+    seen = clock.time() - _seen.setdefault((account, policy.policy_arn), clock.time())
     since = clock.time() - _scaled.get((account, policy.policy_arn), -math.inf)
     recent = _minutes(account, region, component, metric, IN_MINUTES)
     out = all(value > target for value in recent[:OUT_MINUTES])
@@ -108,7 +125,8 @@ def track(account: str, region: str, component: InferenceComponent, policy: Any,
         wanted = math.ceil(copies * sum(recent) / IN_MINUTES / target)
     if wanted is None:
         return None
-    wanted = max(1, low, min(high, wanted))
+    to_zero = wanted == 0 and low == 0 and seen >= IN_MINUTES * 60  # no request for IN_MINUTES: no data point
+    wanted = 0 if to_zero else max(1, low, min(high, wanted))
     if wanted == copies:
         return None
     _scaled[account, policy.policy_arn] = clock.time()
@@ -118,4 +136,5 @@ def track(account: str, region: str, component: InferenceComponent, policy: Any,
 def reset() -> None:
     """Forget the scalings (the emulator's reset)."""
     _scaled.clear()
+    _seen.clear()
     _copies.clear()

@@ -109,7 +109,7 @@ def test_a_redeploy_that_changes_only_the_scaling_updates_it_in_place(settings_e
     scaling = boto3.client("application-autoscaling", region_name="us-east-1")
     [target] = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 2)
-    assert _alarms() == ["llm-engineering-endpoint-ic-idle", "llm-engineering-endpoint-ic-no-capacity"]
+    assert _alarms() == ["llm-engineering-endpoint-ic-no-capacity"]
     # the endpoint config (and its ManagedInstanceScaling, 1-1 instances) stays: the plan says what that costs
     assert "keeps 1-1 instances from its first deploy, not the 0-2" in out and "still bill" in out
 

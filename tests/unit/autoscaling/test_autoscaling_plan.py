@@ -120,8 +120,10 @@ def test_a_component_tracks_concurrency_and_its_variant_scales_instances_with_th
     )
 
 
-def test_scale_to_zero_adds_a_step_policy_woken_by_no_capacity_failures_and_one_put_to_sleep_when_idle():
-    spec = spec_of(**IC, autoscaling_min_capacity=0, autoscaling_max_capacity=2, scale_to_zero_after=30)
+def test_scale_to_zero_adds_a_step_policy_woken_by_no_capacity_failures_and_leaves_scale_in_to_target_tracking():
+    """AWS's recipe: MinCapacity 0 and target tracking take an idle component to zero; only the way back is a
+    step policy (no idle step policy: it never matched a step on AWS)."""
+    spec = spec_of(**IC, autoscaling_min_capacity=0, autoscaling_max_capacity=2)
     plan = build_plan(spec, observed(spec))
 
     config = next(step for step in plan.steps if isinstance(step, Call) and step.operation == "CreateEndpointConfig")
@@ -132,10 +134,10 @@ def test_scale_to_zero_adds_a_step_policy_woken_by_no_capacity_failures_and_one_
         "PutScalingPolicy",
         "PutScalingPolicy",
         "PutMetricAlarm",
-        "PutScalingPolicy",
-        "PutMetricAlarm",
     ]
     assert calls[0].params["MinCapacity"] == 0
+    assert calls[1].params["PolicyType"] == "TargetTrackingScaling"
+    assert "DisableScaleIn" not in calls[1].params["TargetTrackingScalingPolicyConfiguration"]
     wake = calls[2].params
     assert wake["PolicyType"] == "StepScaling"
     assert wake["StepScalingPolicyConfiguration"] == {
@@ -163,14 +165,7 @@ def test_scale_to_zero_adds_a_step_policy_woken_by_no_capacity_failures_and_one_
         "TreatMissingData": "notBreaching",
         "Tags": TAGS,
     }
-    idle = calls[5].params
-    assert (idle["MetricName"], idle["EvaluationPeriods"], idle["ComparisonOperator"]) == (
-        "Invocations",
-        30,
-        "LessThanOrEqualToThreshold",
-    )
-    assert calls[4].params["StepScalingPolicyConfiguration"]["AdjustmentType"] == "ExactCapacity"
-    assert "scales to zero after 30 min idle" in render(plan)
+    assert "target tracking scales it to zero after about 15 min without requests" in render(plan)
 
 
 def existing_component(spec, scaling: ExistingScaling) -> Observed:
@@ -274,7 +269,6 @@ def test_the_applier_sends_the_alarm_with_the_arn_the_step_policy_got(offline_en
     assert applier.created == [
         Resource("scalable-target", f"inference-component/{COMPONENT}"),
         Resource("alarm", f"{COMPONENT}-no-capacity"),
-        Resource("alarm", f"{COMPONENT}-idle"),
     ]
 
 
@@ -297,7 +291,10 @@ def _snake(operation: str) -> str:
         ),
         ({"scale_in_cooldown": 3601}, "SCALE_IN_COOLDOWN='3601' is invalid"),
         ({"scale_out_cooldown": -5}, "SCALE_OUT_COOLDOWN='-5' is invalid"),
-        ({"scale_to_zero_after": 0}, "SCALE_TO_ZERO_AFTER='0' is invalid"),
+        (
+            {"scale_to_zero_after": 15},
+            "SCALE_TO_ZERO_AFTER is gone: AWS scales an idle component to zero through target tracking",
+        ),
     ],
 )
 def test_bad_autoscaling_settings_are_one_line_naming_the_setting(values, needle, monkeypatch):
@@ -316,3 +313,55 @@ def test_a_starting_size_outside_the_range_is_refused_naming_it():
 
     with pytest.raises(ConfigurationError, match="GPU_INSTANCE_COUNT=1 is the size autoscaling starts from"):
         spec_of(gpu_instance_count=1, autoscaling_min_capacity=2, autoscaling_max_capacity=3)
+
+
+def test_the_progress_line_of_a_registration_names_the_resource_id(offline_env):
+    """An update of the range (nothing created) is about the target, not its ServiceNamespace."""
+    spec = spec_of(**IC, autoscaling_min_capacity=1, autoscaling_max_capacity=4)
+    call = Call(
+        "RegisterScalableTarget",
+        {**COMPONENT_KEY, "MinCapacity": 1, "MaxCapacity": 4},
+        service="application-autoscaling",
+    )
+    lines: list[str] = []
+
+    class Recorder:
+        def step(self, line: str) -> None:
+            lines.append(line)
+
+    aws = connect(region="us-east-1")
+    with Stubber(aws.client("application-autoscaling")) as stub:
+        stub.add_response("register_scalable_target", {}, call.params)
+        Applier(aws, spec, Recorder(), FAST)._call(build_plan(spec, observed(spec)), call, keep_failed=False)
+    assert lines == [f"RegisterScalableTarget inference-component/{COMPONENT}"]
+
+
+def test_the_same_scaling_as_described_plans_no_scaling_step():
+    """What DescribeScalableTargets, DescribeScalingPolicies and DescribeAlarms give back equals what would be
+    sent: no request; one member different (the range's maximum): only the registration."""
+    spec = spec_of(**IC, autoscaling_min_capacity=0, autoscaling_max_capacity=2)
+    sent = {
+        call.params.get("PolicyName") or call.params.get("AlarmName"): call
+        for call in scaling_calls(build_plan(spec, observed(spec)))
+    }
+    arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:resource/sagemaker/x:policyName/wake"
+    policies = {
+        name: {**call.params, "PolicyARN": arn if "from-zero" in name else "arn:other"}
+        for name, call in sent.items()
+        if call.operation == "PutScalingPolicy"
+    }
+    alarm = sent[f"{COMPONENT}-no-capacity"].params
+    described = {**{k: v for k, v in alarm.items() if k != "Tags"}, "AlarmActions": [arn], "StateValue": "OK"}
+    now = ExistingScaling(
+        target=True,
+        policies=tuple(policies),
+        alarms=(f"{COMPONENT}-no-capacity",),
+        capacity=(0, 2),
+        policy_details=policies,
+        alarm_details={f"{COMPONENT}-no-capacity": described},
+    )
+    assert scaling_calls(build_plan(spec, existing_component(spec, now))) == []
+
+    wider = spec_of(**IC, autoscaling_min_capacity=0, autoscaling_max_capacity=3)
+    calls = scaling_calls(build_plan(wider, existing_component(wider, now)))
+    assert [call.operation for call in calls] == ["RegisterScalableTarget"]
